@@ -1,0 +1,62 @@
+# pg_elt: PGXS build plus the project's own targets (demo, test, bench).
+#
+# The PGXS part is only included once PostgreSQL's development files are
+# installed, so that "make demo" and "make test" can run on a fresh machine:
+# they install what is missing first (scripts/setup.sh).
+
+all:
+
+PG_CONFIG ?= /usr/lib/postgresql/15/bin/pg_config
+
+EXTENSION = pg_elt
+EXTVERSION = 0.1.0
+MODULE_big = pg_elt
+OBJS = $(patsubst %.c,%.o,$(sort $(wildcard src/*.c)))
+DATA_built = pg_elt--$(EXTVERSION).sql
+SQL_PARTS = $(sort $(wildcard src/sql/*.sql))
+EXTRA_CLEAN = pg_elt--$(EXTVERSION).sql results output_iso tmp_check log regression.diffs regression.out
+
+PG_CPPFLAGS = -I$(srcdir)/src
+PG_CFLAGS = -Wall -Wextra -Werror -Wno-unused-parameter -Wno-sign-compare \
+	-Wno-missing-field-initializers -Wno-cast-function-type
+SHLIB_LINK = -lcurl
+
+# Test suites: pg_regress (sql/, expected/), isolation (test/specs,
+# test/expected) and TAP (test/t).  Each brings up its own temporary
+# instance with pg_elt preloaded.
+REGRESS = $(sort $(basename $(notdir $(wildcard sql/*.sql))))
+REGRESS_OPTS = --temp-instance=tmp_check/regress --temp-config=$(srcdir)/test/pg_elt_test.conf \
+	--load-extension=pg_elt
+ISOLATION = $(sort $(basename $(notdir $(wildcard test/specs/*.spec))))
+ISOLATION_OPTS = --inputdir=$(srcdir)/test --temp-instance=tmp_check/isolation \
+	--temp-config=$(srcdir)/test/pg_elt_test.conf --load-extension=pg_elt
+TAP_TESTS = 1
+PROVE_TESTS = $(sort $(wildcard test/t/*.pl))
+PROVE_FLAGS = -I $(srcdir)/test/perl
+
+ifneq ($(wildcard $(PG_CONFIG)),)
+PGXS := $(shell $(PG_CONFIG) --pgxs)
+include $(PGXS)
+endif
+
+pg_elt--$(EXTVERSION).sql: $(SQL_PARTS)
+	cat $(SQL_PARTS) > $@
+
+# Suites one by one, so that scripts/run_suites.sh can run all of them and
+# report each.  They assume "make install" has been done.
+.PHONY: check-regress check-isolation check-tap demo test bench setup
+check-regress:
+	$(if $(REGRESS),$(pg_regress_installcheck) $(REGRESS_OPTS) $(REGRESS),@echo "no regression tests")
+check-isolation:
+	$(if $(ISOLATION),$(pg_isolation_regress_installcheck) $(ISOLATION_OPTS) $(ISOLATION),@echo "no isolation tests")
+check-tap:
+	$(if $(PROVE_TESTS),$(prove_installcheck),@echo "no TAP tests")
+
+setup:
+	./scripts/setup.sh
+demo:
+	./scripts/demo.sh
+test:
+	./scripts/test.sh
+bench:
+	./scripts/bench.sh

@@ -1,0 +1,34 @@
+#!/bin/bash
+# Installs what is missing on a Debian 12 machine (PostgreSQL 15 server and
+# development files, libcurl, the Perl modules of PostgreSQL's TAP
+# framework), then builds and installs pg_elt.  Safe to run again.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/common.sh
+
+PACKAGES="postgresql-15 postgresql-server-dev-15 libcurl4-openssl-dev
+	libipc-run-perl make gcc python3 curl rsync"
+
+missing=""
+for p in $PACKAGES; do
+	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+		missing="$missing $p"
+	fi
+done
+
+if [ -n "$missing" ]; then
+	log "installing:$missing"
+	# Do not let the package create and start a default cluster: every
+	# server this project runs is a throwaway one of its own.
+	if [ ! -e /etc/postgresql-common/createcluster.conf ]; then
+		as_root mkdir -p /etc/postgresql-common/createcluster.d
+		echo "create_main_cluster = false" | as_root tee /etc/postgresql-common/createcluster.d/pg_elt.conf >/dev/null
+	fi
+	as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q
+	as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $missing
+fi
+
+log "building pg_elt"
+make -s -j2 PG_CONFIG="$PG_CONFIG"
+log "installing pg_elt"
+as_root make -s install PG_CONFIG="$PG_CONFIG"
