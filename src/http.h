@@ -73,6 +73,13 @@ extern HttpRequest *http_request_new(const char *method, const char *url,
 									 const char *display_url);
 extern void http_request_add_header(HttpRequest *req, const char *name,
 									const char *value);
+
+/*
+ * Same, for a header that carries a credential: it is not sent again when a
+ * redirect leads to another origin (scheme, host or port).
+ */
+extern void http_request_add_secret_header(HttpRequest *req, const char *name,
+										   const char *value);
 extern void http_request_start(HttpRequest *req);
 
 /*
@@ -105,8 +112,5 @@ extern const char *http_response_header(HttpRequest *req, const char *name);
 
 /* Response headers as a jsonb object (repeated names joined by ", "). */
 extern Jsonb *http_response_headers_jsonb(HttpRequest *req);
-
-/* Check a URL's scheme and host against the rules, before any request. */
-extern void http_check_url(const char *url, const char *display_url);
 
 #endif							/* ELT_HTTP_H */

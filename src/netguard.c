@@ -1,0 +1,206 @@
+/*
+ * netguard.c
+ *	  The address guard.
+ *
+ * A database server usually sits inside a private network, so a function
+ * that makes HTTP requests on behalf of SQL users could be turned against
+ * the hosts next to it (server-side request forgery).  The guard refuses
+ * loopback, private, link-local, multicast and reserved addresses unless a
+ * superuser turns pg_elt.allow_private_networks on.  It checks the address
+ * each connection is actually made to, after DNS resolution, so neither a
+ * redirect nor a host name that resolves to 127.0.0.1 gets around it.
+ * pg_elt.allowed_hosts further restricts which host names may be used.
+ */
+#include "postgres.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <curl/curl.h>
+
+#include "pg_elt.h"
+#include "netguard.h"
+
+/* Does the IPv4 address (host byte order) fall in prefix/len? */
+static bool
+in4(uint32 addr, uint32 prefix, int len)
+{
+	uint32		mask = len == 0 ? 0 : (~(uint32) 0) << (32 - len);
+
+	return (addr & mask) == (prefix & mask);
+}
+
+/* Classify an IPv4 address in host byte order; NULL when public. */
+static const char *
+class_v4(uint32 a)
+{
+	if (in4(a, 0x7F000000, 8))
+		return "loopback";
+	if (in4(a, 0x0A000000, 8) || in4(a, 0xAC100000, 12) ||
+		in4(a, 0xC0A80000, 16))
+		return "private";
+	if (in4(a, 0x64400000, 10))
+		return "shared (carrier-grade NAT)";
+	if (in4(a, 0xA9FE0000, 16))
+		return "link-local";
+	if (in4(a, 0xE0000000, 4))
+		return "multicast";
+	if (in4(a, 0x00000000, 8))
+		return "unspecified";
+	if (in4(a, 0xF0000000, 4))
+		return "reserved";
+	if (in4(a, 0xC0000000, 24) || in4(a, 0xC6120000, 15) ||
+		in4(a, 0xC0000200, 24) || in4(a, 0xC6336400, 24) ||
+		in4(a, 0xCB007100, 24))
+		return "reserved";
+	return NULL;
+}
+
+/*
+ * Classify a resolved address.  IPv4-mapped and NAT64 IPv6 addresses are
+ * judged by the IPv4 address they carry.
+ */
+const char *
+netguard_address_class(const struct sockaddr *sa)
+{
+	if (sa->sa_family == AF_INET)
+	{
+		const struct sockaddr_in *s4 = (const struct sockaddr_in *) sa;
+
+		return class_v4(ntohl(s4->sin_addr.s_addr));
+	}
+	if (sa->sa_family == AF_INET6)
+	{
+		const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *) sa;
+		const uint8 *b = s6->sin6_addr.s6_addr;
+		static const uint8 zero[16] = {0};
+		static const uint8 mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+		static const uint8 nat64[12] = {0, 0x64, 0xff, 0x9b, 0, 0, 0, 0, 0, 0, 0, 0};
+
+		if (memcmp(b, mapped, 12) == 0 || memcmp(b, nat64, 12) == 0)
+			return class_v4(((uint32) b[12] << 24) | ((uint32) b[13] << 16) |
+							((uint32) b[14] << 8) | (uint32) b[15]);
+		if (memcmp(b, zero, 15) == 0 && b[15] == 1)
+			return "loopback";
+		if (memcmp(b, zero, 16) == 0)
+			return "unspecified";
+		if ((b[0] & 0xfe) == 0xfc)
+			return "private";
+		if (b[0] == 0xfe && (b[1] & 0xc0) == 0x80)
+			return "link-local";
+		if (b[0] == 0xfe && (b[1] & 0xc0) == 0xc0)
+			return "private";
+		if (b[0] == 0xff)
+			return "multicast";
+		if (b[0] == 0x20 && b[1] == 0x01 && b[2] == 0x0d && b[3] == 0xb8)
+			return "reserved";
+		return NULL;
+	}
+	return "unsupported";
+}
+
+/*
+ * Decide whether a connection to sa may be made.  Called from libcurl's
+ * open-socket callback, so it only formats into the caller's buffer.
+ */
+bool
+netguard_address_allowed(const struct sockaddr *sa, char *msg, size_t msglen)
+{
+	const char *cls;
+	char		ip[INET6_ADDRSTRLEN] = "?";
+
+	if (elt_allow_private_networks)
+		return true;
+	cls = netguard_address_class(sa);
+	if (cls == NULL)
+		return true;
+	if (sa->sa_family == AF_INET)
+		inet_ntop(AF_INET, &((const struct sockaddr_in *) sa)->sin_addr, ip, sizeof(ip));
+	else if (sa->sa_family == AF_INET6)
+		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *) sa)->sin6_addr, ip, sizeof(ip));
+	snprintf(msg, msglen, "%s is a %s address", ip, cls);
+	return false;
+}
+
+/*
+ * Case-insensitive match of a host against a list such as
+ * "api.example.com, *.example.org".  A "*." entry matches subdomains only.
+ */
+bool
+netguard_host_matches(const char *host, const char *list)
+{
+	const char *p = list;
+	size_t		hlen = strlen(host);
+
+	while (*p)
+	{
+		const char *start;
+		size_t		len;
+
+		while (*p == ',' || *p == ' ' || *p == '\t')
+			p++;
+		start = p;
+		while (*p && *p != ',' && *p != ' ' && *p != '\t')
+			p++;
+		len = p - start;
+		if (len == 0)
+			continue;
+		if (len > 2 && start[0] == '*' && start[1] == '.')
+		{
+			size_t		slen = len - 1;	/* ".example.com" */
+
+			if (hlen > slen && pg_strncasecmp(host + hlen - slen, start + 1, slen) == 0)
+				return true;
+		}
+		else if (len == hlen && pg_strncasecmp(host, start, len) == 0)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * Refuse a URL whose scheme is not http or https, or whose host is not in
+ * pg_elt.allowed_hosts when that is set.  Done before every request and
+ * every redirect; addresses are checked later, at connect time.
+ */
+void
+netguard_check_url(const char *url, const char *display_url)
+{
+	CURLU	   *u = curl_url();
+	char	   *scheme = NULL;
+	char	   *host = NULL;
+	CURLUcode	rc;
+	char		schemebuf[16];
+	char		hostbuf[256];
+
+	if (u == NULL)
+		ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
+	rc = curl_url_set(u, CURLUPART_URL, url, 0);
+	if (rc == CURLUE_OK)
+		rc = curl_url_get(u, CURLUPART_SCHEME, &scheme, 0);
+	if (rc == CURLUE_OK)
+		rc = curl_url_get(u, CURLUPART_HOST, &host, 0);
+	strlcpy(schemebuf, scheme ? scheme : "", sizeof(schemebuf));
+	strlcpy(hostbuf, host ? host : "", sizeof(hostbuf));
+	curl_free(scheme);
+	curl_free(host);
+	curl_url_cleanup(u);
+
+	if (rc != CURLUE_OK)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid URL \"%s\"", display_url),
+				 errdetail("%s.", curl_url_strerror(rc)),
+				 errhint("A URL has the form http://host[:port]/path?query or https://...")));
+	if (strcmp(schemebuf, "http") != 0 && strcmp(schemebuf, "https") != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("URL scheme \"%s\" is not allowed in \"%s\"", schemebuf, display_url),
+				 errhint("Only http and https URLs can be requested.")));
+	if (elt_allowed_hosts && elt_allowed_hosts[0] != '\0' &&
+		!netguard_host_matches(hostbuf, elt_allowed_hosts))
+		ereport(ERROR,
+				(errcode(ERRCODE_ELT_ADDRESS_REFUSED),
+				 errmsg("host \"%s\" is not in pg_elt.allowed_hosts", hostbuf),
+				 errdetail("Request to \"%s\" refused.", display_url),
+				 errhint("A superuser can add the host to pg_elt.allowed_hosts.")));
+}

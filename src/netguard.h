@@ -1,0 +1,35 @@
+/*
+ * netguard.h
+ *	  The address guard: which hosts and addresses HTTP requests may reach.
+ */
+#ifndef ELT_NETGUARD_H
+#define ELT_NETGUARD_H
+
+#include "postgres.h"
+
+#include <sys/socket.h>
+
+/*
+ * Classify a resolved address.  Returns NULL when it is public, else a
+ * static description of its class ("loopback", "private", ...).
+ */
+extern const char *netguard_address_class(const struct sockaddr *sa);
+
+/*
+ * Check an address against pg_elt.allow_private_networks.  Returns true if
+ * the connection may be made; otherwise writes a message into msg.  Safe in
+ * a libcurl callback: never raises, never allocates.
+ */
+extern bool netguard_address_allowed(const struct sockaddr *sa, char *msg,
+									 size_t msglen);
+
+/*
+ * Check a URL's scheme (http or https) and host (pg_elt.allowed_hosts).
+ * Raises an error naming display_url when refused.
+ */
+extern void netguard_check_url(const char *url, const char *display_url);
+
+/* Does host match one entry of a comma-separated allowed-host list? */
+extern bool netguard_host_matches(const char *host, const char *list);
+
+#endif							/* ELT_NETGUARD_H */
