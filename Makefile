@@ -32,12 +32,14 @@ ISOLATION_OPTS = --inputdir=$(srcdir)/test --temp-instance=tmp_check/isolation \
 	--temp-config=$(srcdir)/test/pg_elt_test.conf --load-extension=pg_elt
 TAP_TESTS = 1
 PROVE_TESTS = $(sort $(wildcard test/t/*.pl))
-PROVE_FLAGS = -I $(srcdir)/test/perl
 
 ifneq ($(wildcard $(PG_CONFIG)),)
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 endif
+
+# After PGXS, which resets it: where the TAP tests' own helpers live.
+PROVE_FLAGS = -I $(srcdir)/test/perl
 
 pg_elt--$(EXTVERSION).sql: $(SQL_PARTS)
 	cat $(SQL_PARTS) > $@

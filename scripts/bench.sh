@@ -12,7 +12,7 @@ if [ "$(id -u)" -eq 0 ]; then
 	work=/var/tmp/pg_elt-bench
 	rm -rf "$work"
 	mkdir -p "$work"
-	rsync -a --exclude .git --exclude tmp_check --exclude results --exclude .demo ./ "$work/"
+	rsync -a --exclude .git --exclude tmp_check --exclude tmp_run --exclude results --exclude .demo ./ "$work/"
 	chown -R postgres: "$work"
 	cd "$work"
 fi

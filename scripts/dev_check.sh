@@ -11,7 +11,7 @@ cd "$(dirname "$0")/.."
 make -s -j2 PG_CONFIG="$PG_CONFIG"
 as_root make -s install PG_CONFIG="$PG_CONFIG" >/dev/null
 work=$(mktemp -d /var/tmp/pg_elt-dev.XXXXXX)
-rsync -a --exclude .git --exclude tmp_check --exclude results --exclude .demo ./ "$work/"
+rsync -a --exclude .git --exclude tmp_check --exclude tmp_run --exclude results --exclude .demo ./ "$work/"
 if [ "$(id -u)" -eq 0 ]; then
 	chown -R postgres: "$work"
 fi

@@ -7,8 +7,8 @@ cd "$(dirname "$0")/.."
 . scripts/common.sh
 . scripts/mock_api.sh
 
-mkdir -p tmp_check
-start_mock_api tmp_check || exit 1
+mkdir -p tmp_run tmp_check
+start_mock_api tmp_run || exit 1
 log "mock API on 127.0.0.1:$MOCK_API_PORT"
 
 passed=0
@@ -34,7 +34,7 @@ make_args=()
 
 run_suite() {
 	local name="$1" target="$2"
-	local out="tmp_check/$name.out"
+	local out="tmp_run/$name.out"
 	log "suite: $name"
 	if make -s "$target" PG_CONFIG="$PG_CONFIG" "${make_args[@]}" >"$out" 2>&1; then
 		cat "$out"
@@ -63,7 +63,7 @@ run_suite isolation check-isolation
 
 # TAP: prove prints "ok N - ..." per assertion; count test files instead.
 log "suite: tap"
-tap_out=tmp_check/tap.out
+tap_out=tmp_run/tap.out
 if make -s check-tap PG_CONFIG="$PG_CONFIG" "${make_args[@]}" >"$tap_out" 2>&1; then
 	cat "$tap_out"
 else

@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 . scripts/common.sh
 
 PACKAGES="postgresql-15 postgresql-server-dev-15 libcurl4-openssl-dev
-	libipc-run-perl make gcc python3 curl rsync"
+	libipc-run-perl make gcc python3 curl rsync bc"
 
 missing=""
 for p in $PACKAGES; do

@@ -14,7 +14,7 @@ if [ "$(id -u)" -eq 0 ]; then
 	log "copying the tree to $work for user postgres"
 	rm -rf "$work"
 	mkdir -p "$work"
-	rsync -a --exclude .git --exclude tmp_check --exclude results \
+	rsync -a --exclude .git --exclude tmp_check --exclude tmp_run --exclude results \
 		--exclude .demo ./ "$work/"
 	chown -R postgres: "$work"
 	cd "$work"

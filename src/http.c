@@ -77,7 +77,8 @@ typedef struct SockWatch
 } SockWatch;
 
 static CURLM *multi = NULL;
-static bool multi_private_allowed;	/* guard setting the pool was made with */
+static bool multi_private_allowed;	/* guard settings the pool was made with */
+static char *multi_private_ranges = NULL;
 static dlist_head active = DLIST_STATIC_INIT(active);
 static SockWatch *socks = NULL;
 static int	nsocks = 0;
@@ -272,17 +273,19 @@ timer_cb(CURLM *m, long timeout_ms, void *userp)
  */
 
 /*
- * Create the multi handle on first use.  When the guard's setting changed
+ * Create the multi handle on first use.  When the guard's settings changed
  * since the pooled connections were made, drop them: a connection opened
- * while private networks were allowed must not be reused after.
+ * while an address was allowed must not be reused after.
  */
 static void
 ensure_multi(void)
 {
 	static bool curl_ready = false;
 
-	if (multi != NULL && multi_private_allowed != elt_allow_private_networks &&
-		dlist_is_empty(&active))
+	if (multi != NULL && dlist_is_empty(&active) &&
+		(multi_private_allowed != elt_allow_private_networks ||
+		 strcmp(multi_private_ranges ? multi_private_ranges : "",
+				elt_allowed_private_networks ? elt_allowed_private_networks : "") != 0))
 	{
 		curl_multi_cleanup(multi);
 		multi = NULL;
@@ -307,6 +310,8 @@ ensure_multi(void)
 	curl_multi_setopt(multi, CURLMOPT_TIMERFUNCTION, timer_cb);
 	curl_multi_setopt(multi, CURLMOPT_MAXCONNECTS, 32L);
 	multi_private_allowed = elt_allow_private_networks;
+	free(multi_private_ranges);
+	multi_private_ranges = strdup(elt_allowed_private_networks ? elt_allowed_private_networks : "");
 }
 
 /* Memory context reset callback: free what curl allocated. */
@@ -1006,26 +1011,23 @@ http_request_check(HttpRequest *req)
 {
 	int			code = http_request_errcode(req);
 	const char *msg;
+	const char *hint = NULL;
 
 	if (code == 0)
 		return;
 	msg = http_request_error(req);
 	if (code == ERRCODE_ELT_ADDRESS_REFUSED)
-		ereport(ERROR,
-				(errcode(code),
-				 errmsg("HTTP %s %s failed: %s", req->method,
-						req->final_url ? req->final_url : req->display_url, msg),
-				 errhint("A superuser can allow such addresses with pg_elt.allow_private_networks.")));
-	if (code == ERRCODE_ELT_HTTP_TOO_LARGE && !req->streaming)
-		ereport(ERROR,
-				(errcode(code),
-				 errmsg("HTTP %s %s failed: %s", req->method, req->display_url, msg),
-				 errhint("Raise pg_elt.max_response_size (now %d kB) or extract the data with elt.extract(), which streams it.",
-						 elt_max_response_size)));
+		hint = "A superuser can allow such addresses with pg_elt.allow_private_networks or pg_elt.allowed_private_networks.";
+	else if (code == ERRCODE_ELT_HTTP_TOO_LARGE && !req->streaming)
+		hint = psprintf("Raise pg_elt.max_response_size (now %d kB) or extract the data with elt.extract(), which streams it.",
+						elt_max_response_size);
 	ereport(ERROR,
 			(errcode(code),
-			 errmsg("HTTP %s %s failed: %s", req->method,
-					req->final_url ? req->final_url : req->display_url, msg)));
+			 errmsg("HTTP %s %s failed: %s", req->method, req->display_url, msg),
+			 req->redirects > 0 ?
+			 errdetail("The request was redirected %d times; the last URL was %s.",
+					   req->redirects, req->final_url) : 0,
+			 hint ? errhint("%s", hint) : 0));
 }
 
 void

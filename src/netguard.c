@@ -17,6 +17,8 @@
 #include <netinet/in.h>
 #include <curl/curl.h>
 
+#include "utils/guc.h"
+
 #include "pg_elt.h"
 #include "netguard.h"
 
@@ -39,7 +41,7 @@ class_v4(uint32 a)
 		in4(a, 0xC0A80000, 16))
 		return "private";
 	if (in4(a, 0x64400000, 10))
-		return "shared (carrier-grade NAT)";
+		return "carrier-grade NAT";
 	if (in4(a, 0xA9FE0000, 16))
 		return "link-local";
 	if (in4(a, 0xE0000000, 4))
@@ -98,6 +100,128 @@ netguard_address_class(const struct sockaddr *sa)
 	return "unsupported";
 }
 
+/* One parsed range of pg_elt.allowed_private_networks. */
+typedef struct NetRange
+{
+	int			family;			/* AF_INET or AF_INET6 */
+	uint8		addr[16];
+	int			bits;
+} NetRange;
+
+typedef struct NetRanges
+{
+	int			n;
+	NetRange	r[FLEXIBLE_ARRAY_MEMBER];
+} NetRanges;
+
+static NetRanges *allowed_ranges = NULL;
+
+/*
+ * Check hook: parse "10.1.2.0/24, 127.0.0.1, fd00::/8" into ranges, kept as
+ * the setting's extra data so the connect-time check needs no parsing.
+ */
+bool
+netguard_check_networks(char **newval, void **extra, GucSource source)
+{
+	char	   *copy = pstrdup(*newval);
+	char	   *tok;
+	char	   *save = NULL;
+	int			count = 0;
+	NetRanges  *ranges;
+
+	for (tok = copy; *tok; tok++)
+		if (*tok == ',')
+			count++;
+	ranges = malloc(offsetof(NetRanges, r) + sizeof(NetRange) * (count + 1));
+	if (ranges == NULL)
+		return false;
+	ranges->n = 0;
+	strcpy(copy, *newval);
+	for (tok = strtok_r(copy, ", \t", &save); tok; tok = strtok_r(NULL, ", \t", &save))
+	{
+		NetRange   *r = &ranges->r[ranges->n];
+		char	   *slash = strchr(tok, '/');
+		int			max;
+
+		if (slash)
+			*slash = '\0';
+		memset(r->addr, 0, sizeof(r->addr));
+		if (inet_pton(AF_INET, tok, r->addr) == 1)
+		{
+			r->family = AF_INET;
+			max = 32;
+		}
+		else if (inet_pton(AF_INET6, tok, r->addr) == 1)
+		{
+			r->family = AF_INET6;
+			max = 128;
+		}
+		else
+		{
+			GUC_check_errdetail("\"%s\" is not an IP address.", tok);
+			free(ranges);
+			return false;
+		}
+		r->bits = max;
+		if (slash)
+		{
+			char	   *end;
+			long		bits = strtol(slash + 1, &end, 10);
+
+			if (*end != '\0' || end == slash + 1 || bits < 0 || bits > max)
+			{
+				GUC_check_errdetail("\"%s\" is not a valid prefix length.", slash + 1);
+				free(ranges);
+				return false;
+			}
+			r->bits = (int) bits;
+		}
+		ranges->n++;
+	}
+	pfree(copy);
+	*extra = ranges;
+	return true;
+}
+
+void
+netguard_assign_networks(const char *newval, void *extra)
+{
+	allowed_ranges = (NetRanges *) extra;
+}
+
+/* Is the address inside one of the allowed private ranges? */
+static bool
+in_allowed_ranges(const struct sockaddr *sa)
+{
+	const uint8 *a;
+	int			family = sa->sa_family;
+	int			i;
+
+	if (allowed_ranges == NULL)
+		return false;
+	if (family == AF_INET)
+		a = (const uint8 *) &((const struct sockaddr_in *) sa)->sin_addr;
+	else if (family == AF_INET6)
+		a = ((const struct sockaddr_in6 *) sa)->sin6_addr.s6_addr;
+	else
+		return false;
+	for (i = 0; i < allowed_ranges->n; i++)
+	{
+		const NetRange *r = &allowed_ranges->r[i];
+		int			full = r->bits / 8;
+		int			rest = r->bits % 8;
+
+		if (r->family != family)
+			continue;
+		if (memcmp(a, r->addr, full) != 0)
+			continue;
+		if (rest != 0 && ((a[full] ^ r->addr[full]) & (0xff << (8 - rest))) != 0)
+			continue;
+		return true;
+	}
+	return false;
+}
+
 /*
  * Decide whether a connection to sa may be made.  Called from libcurl's
  * open-socket callback, so it only formats into the caller's buffer.
@@ -111,13 +235,13 @@ netguard_address_allowed(const struct sockaddr *sa, char *msg, size_t msglen)
 	if (elt_allow_private_networks)
 		return true;
 	cls = netguard_address_class(sa);
-	if (cls == NULL)
+	if (cls == NULL || in_allowed_ranges(sa))
 		return true;
 	if (sa->sa_family == AF_INET)
 		inet_ntop(AF_INET, &((const struct sockaddr_in *) sa)->sin_addr, ip, sizeof(ip));
 	else if (sa->sa_family == AF_INET6)
 		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *) sa)->sin6_addr, ip, sizeof(ip));
-	snprintf(msg, msglen, "%s is a %s address", ip, cls);
+	snprintf(msg, msglen, "%s is not a public address (%s)", ip, cls);
 	return false;
 }
 
@@ -165,13 +289,23 @@ netguard_host_matches(const char *host, const char *list)
 void
 netguard_check_url(const char *url, const char *display_url)
 {
-	CURLU	   *u = curl_url();
+	CURLU	   *u;
 	char	   *scheme = NULL;
 	char	   *host = NULL;
 	CURLUcode	rc;
 	char		schemebuf[16];
 	char		hostbuf[256];
+	size_t		slen = strspn(url, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+.-");
 
+	/* an explicit scheme other than http(s) gets its own message */
+	if (slen > 0 && strncmp(url + slen, "://", 3) == 0 && !(slen == 4 && pg_strncasecmp(url, "http", 4) == 0) &&
+		!(slen == 5 && pg_strncasecmp(url, "https", 5) == 0))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("URL scheme \"%.*s\" is not allowed in \"%s\"", (int) slen, url, display_url),
+				 errhint("Only http and https URLs can be requested.")));
+
+	u = curl_url();
 	if (u == NULL)
 		ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
 	rc = curl_url_set(u, CURLUPART_URL, url, 0);

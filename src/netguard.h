@@ -9,6 +9,8 @@
 
 #include <sys/socket.h>
 
+#include "utils/guc.h"
+
 /*
  * Classify a resolved address.  Returns NULL when it is public, else a
  * static description of its class ("loopback", "private", ...).
@@ -28,6 +30,10 @@ extern bool netguard_address_allowed(const struct sockaddr *sa, char *msg,
  * Raises an error naming display_url when refused.
  */
 extern void netguard_check_url(const char *url, const char *display_url);
+
+/* GUC hooks of pg_elt.allowed_private_networks (a list of CIDR ranges). */
+extern bool netguard_check_networks(char **newval, void **extra, GucSource source);
+extern void netguard_assign_networks(const char *newval, void *extra);
 
 /* Does host match one entry of a comma-separated allowed-host list? */
 extern bool netguard_host_matches(const char *host, const char *list);

@@ -17,6 +17,7 @@
 
 #include "pg_elt.h"
 #include "http.h"
+#include "netguard.h"
 #include "secrets.h"
 
 PG_MODULE_MAGIC;
@@ -29,6 +30,7 @@ int			elt_http_timeout = 30000;
 int			elt_max_response_size = 64 * 1024;
 char	   *elt_allowed_hosts = NULL;
 bool		elt_allow_private_networks = false;
+char	   *elt_allowed_private_networks = NULL;
 char	   *elt_user_agent = NULL;
 
 void		_PG_init(void);
@@ -111,6 +113,15 @@ _PG_init(void)
 							 PGC_SUSET,
 							 0,
 							 NULL, NULL, NULL);
+
+	DefineCustomStringVariable("pg_elt.allowed_private_networks",
+							   "Private address ranges HTTP requests may reach while pg_elt.allow_private_networks is off.",
+							   "A comma-separated list of addresses or CIDR ranges, such as \"10.20.0.0/16, 192.168.1.5\".",
+							   &elt_allowed_private_networks,
+							   "",
+							   PGC_SUSET,
+							   0,
+							   netguard_check_networks, netguard_assign_networks, NULL);
 
 	DefineCustomStringVariable("pg_elt.user_agent",
 							   "User-Agent header sent with HTTP requests.",

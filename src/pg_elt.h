@@ -31,6 +31,7 @@ extern int	elt_http_timeout;		/* milliseconds */
 extern int	elt_max_response_size;	/* kilobytes */
 extern char *elt_allowed_hosts;
 extern bool elt_allow_private_networks;
+extern char *elt_allowed_private_networks;
 extern char *elt_user_agent;
 
 #endif							/* PG_ELT_H */
