@@ -839,7 +839,8 @@ rebuild_wait_set(void)
 	}
 	wes = CreateWaitEventSet(TopMemoryContext, nsocks + 2);
 	AddWaitEventToSet(wes, WL_LATCH_SET, PGINVALID_SOCKET, MyLatch, NULL);
-	AddWaitEventToSet(wes, WL_EXIT_ON_PM_DEATH, PGINVALID_SOCKET, NULL, NULL);
+	if (IsUnderPostmaster)
+		AddWaitEventToSet(wes, WL_EXIT_ON_PM_DEATH, PGINVALID_SOCKET, NULL, NULL);
 	for (i = 0; i < nsocks; i++)
 	{
 		uint32		ev = 0;
