@@ -58,6 +58,17 @@ run_suite() {
 	count_regress "$out"
 }
 
+# The mock API is a fixture the other suites rely on: check it first.
+log "suite: mock API self-test"
+if python3 test/mock_api/selftest.py --no-bench --huge-mb 16 >tmp_run/mock_selftest.out 2>&1; then
+	tail -n 1 tmp_run/mock_selftest.out
+	passed=$((passed + 1))
+else
+	cat tmp_run/mock_selftest.out
+	failed=$((failed + 1))
+	status=1
+fi
+
 run_suite regress check-regress
 run_suite isolation check-isolation
 

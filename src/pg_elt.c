@@ -19,6 +19,7 @@
 #include "http.h"
 #include "netguard.h"
 #include "secrets.h"
+#include "scheduler.h"
 
 PG_MODULE_MAGIC;
 
@@ -134,6 +135,7 @@ _PG_init(void)
 
 	http_init();
 	secrets_init();
+	scheduler_init();
 
 	MarkGUCPrefixReserved("pg_elt");
 }
