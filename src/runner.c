@@ -1,0 +1,1169 @@
+/*
+ * runner.c
+ *	  Executing pipeline runs.
+ *
+ * A run executes in a dynamic background worker connected as the
+ * pipeline's owner, so that every step has exactly the owner's rights:
+ * the session user is the owner and no step can become anyone else.  The
+ * worker records history (elt.run, elt.step_run) as the bootstrap
+ * superuser with a fixed search_path, in transactions separate from the
+ * steps, so the history of a failed step survives its rollback.
+ *
+ * Steps run one after another in dependency order (definition order among
+ * those that are ready), each in its own transaction with its own timeout;
+ * a failed step is retried with exponential backoff, and when it finally
+ * fails its dependents are skipped while independent steps still run.
+ *
+ * Scheduled runs are started by the launcher (scheduler.c) for a queued
+ * elt.run row; the worker takes the row by moving it from 'queued' to
+ * 'running', which is what makes a second start of the same run
+ * impossible.  elt.run_pipeline() starts a worker for a new manual run and
+ * waits for it, so that a session gets the same semantics as the
+ * scheduler (one transaction per step, retries, timeouts, history that
+ * survives a failure) and an error when the run fails.
+ */
+#include "postgres.h"
+
+#include <signal.h>
+
+#include "access/htup_details.h"
+#include "access/xact.h"
+#include "catalog/pg_authid.h"
+#include "catalog/pg_type.h"
+#include "commands/async.h"
+#include "commands/dbcommands.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "lib/stringinfo.h"
+#include "miscadmin.h"
+#include "parser/parser.h"
+#include "pgstat.h"
+#include "postmaster/bgworker.h"
+#include "storage/ipc.h"
+#include "storage/latch.h"
+#include "tcop/tcopprot.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/json.h"
+#include "utils/memutils.h"
+#include "utils/resowner.h"
+#include "utils/snapmgr.h"
+#include "utils/syscache.h"
+#include "utils/timeout.h"
+#include "utils/timestamp.h"
+
+#include "pg_elt.h"
+#include "runner.h"
+#include "scheduler.h"
+
+/* Longest wait between two attempts of a step */
+#define MAX_BACKOFF_MS (3600 * 1000L)
+#define RESULT_ERROR_LEN 2000
+
+/* Shared with the session that waits for a manual run */
+typedef struct RunResult
+{
+	int64		run_id;
+	bool		claimed;
+	bool		finished;
+	char		status[16];
+	char		error[RESULT_ERROR_LEN];
+} RunResult;
+
+typedef struct StepDef
+{
+	char	   *name;
+	char	   *command;
+	int			ndeps;
+	char	  **deps;
+	int			retries;
+	int64		timeout_ms;		/* 0: none */
+	const char *status;			/* NULL while pending */
+} StepDef;
+
+typedef struct RunDef
+{
+	int64		run_id;
+	int64		pipeline_id;
+	char	   *pipeline;
+	TimestampTz scheduled_at;	/* 0: start at once */
+	int			retries;
+	int64		retry_delay_ms;
+	int64		timeout_ms;
+	int			nsteps;
+	StepDef    *steps;
+} RunDef;
+
+/* Saved identity while the worker writes history as superuser */
+typedef struct AdminState
+{
+	Oid			userid;
+	int			sec_context;
+	int			nestlevel;
+} AdminState;
+
+static int64 current_run_id = 0;
+static TimeoutId step_timeout_id = 0;
+static volatile sig_atomic_t step_timed_out = false;
+static RunResult *run_result = NULL;
+
+PG_FUNCTION_INFO_V1(elt_run_pipeline);
+PG_FUNCTION_INFO_V1(elt_trigger);
+PG_FUNCTION_INFO_V1(elt_cancel);
+PG_FUNCTION_INFO_V1(elt_current_run);
+PG_FUNCTION_INFO_V1(elt_check_command);
+
+/*
+ * Why the owner of a pipeline cannot run it, or NULL when it can.  A run
+ * worker connects as the owner, so the role must exist and be able to log
+ * in.  Needs a transaction.
+ */
+const char *
+runner_owner_problem(Oid owner)
+{
+	HeapTuple	tup;
+	const char *problem = NULL;
+
+	tup = SearchSysCache1(AUTHOID, ObjectIdGetDatum(owner));
+	if (!HeapTupleIsValid(tup))
+		return psprintf("role with OID %u that owned the pipeline no longer exists", owner);
+	if (!((Form_pg_authid) GETSTRUCT(tup))->rolcanlogin)
+		problem = psprintf("role \"%s\" owns the pipeline but cannot log in, and runs execute as the pipeline's owner",
+						   NameStr(((Form_pg_authid) GETSTRUCT(tup))->rolname));
+	ReleaseSysCache(tup);
+	return problem;
+}
+
+/*
+ * Register a run worker.  Returns false when no background worker slot is
+ * free.
+ */
+bool
+runner_start_worker(const RunWorkerArgs *args, pid_t notify_pid,
+					BackgroundWorkerHandle **handle)
+{
+	BackgroundWorker worker;
+
+	StaticAssertStmt(sizeof(RunWorkerArgs) <= BGW_EXTRALEN, "RunWorkerArgs too large");
+	memset(&worker, 0, sizeof(worker));
+	worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
+	worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
+	worker.bgw_restart_time = BGW_NEVER_RESTART;
+	snprintf(worker.bgw_library_name, BGW_MAXLEN, "pg_elt");
+	snprintf(worker.bgw_function_name, BGW_MAXLEN, "elt_run_worker_main");
+	if (args->run_id != 0)
+		snprintf(worker.bgw_name, BGW_MAXLEN, "pg_elt run %lld", (long long) args->run_id);
+	else
+		snprintf(worker.bgw_name, BGW_MAXLEN, "pg_elt manual run of pipeline %lld",
+				 (long long) args->pipeline_id);
+	snprintf(worker.bgw_type, BGW_MAXLEN, "pg_elt run worker");
+	memcpy(worker.bgw_extra, args, sizeof(RunWorkerArgs));
+	worker.bgw_notify_pid = notify_pid;
+	return RegisterDynamicBackgroundWorker(&worker, handle);
+}
+
+/*
+ * Become the bootstrap superuser with a search_path that user objects
+ * cannot shadow, to write history.  Undone by admin_end, or by the abort
+ * of the transaction.
+ */
+static void
+admin_begin(AdminState *st)
+{
+	GetUserIdAndSecContext(&st->userid, &st->sec_context);
+	SetUserIdAndSecContext(BOOTSTRAP_SUPERUSERID,
+						   st->sec_context | SECURITY_LOCAL_USERID_CHANGE);
+	st->nestlevel = NewGUCNestLevel();
+	(void) set_config_option("search_path", "pg_catalog, pg_temp",
+							 PGC_SUSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
+}
+
+static void
+admin_end(AdminState *st)
+{
+	AtEOXact_GUC(true, st->nestlevel);
+	SetUserIdAndSecContext(st->userid, st->sec_context);
+}
+
+/*
+ * Run one statement of our own (history, definitions), failing loudly if
+ * it does not do what it must.
+ */
+static void
+exec_sql(const char *sql, int nargs, Oid *types, Datum *values,
+		 const char *nulls, int expected)
+{
+	int			rc = SPI_execute_with_args(sql, nargs, types, values, nulls, false, 0);
+
+	if (rc != expected)
+		elog(ERROR, "pg_elt: SPI failed (%d) on: %s", rc, sql);
+}
+
+/*
+ * Send the end of a run to listeners of channel elt_run (and of the
+ * pipeline's own "notify" channel), as JSON.
+ */
+static void
+notify_run_end(int64 run_id, const char *pipeline, const char *status,
+			   const char *channel)
+{
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	appendStringInfo(&buf, "{\"run_id\": %lld, \"pipeline\": ", (long long) run_id);
+	escape_json(&buf, pipeline);
+	appendStringInfoString(&buf, ", \"status\": ");
+	escape_json(&buf, status);
+	appendStringInfoChar(&buf, '}');
+	Async_Notify("elt_run", buf.data);
+	if (channel != NULL && channel[0] != '\0')
+		Async_Notify(channel, buf.data);
+}
+
+/*
+ * Move a run from from_status to its final status and tell listeners.
+ * Runs with SPI connected, as a role that may write history.  Does
+ * nothing when the run is no longer in from_status, so a run is finished
+ * exactly once.
+ */
+void
+runner_finish_run(int64 run_id, const char *status, const char *error,
+				  const char *from_status)
+{
+	Oid			types[4] = {INT8OID, TEXTOID, TEXTOID, TEXTOID};
+	Datum		values[4];
+	char		nulls[4] = {' ', ' ', error ? ' ' : 'n', ' '};
+
+	values[0] = Int64GetDatum(run_id);
+	values[1] = CStringGetTextDatum(status);
+	values[2] = error ? CStringGetTextDatum(error) : (Datum) 0;
+	values[3] = CStringGetTextDatum(from_status);
+	exec_sql("UPDATE elt.run r SET status = $2, finished_at = clock_timestamp(), error = $3 "
+			 "FROM elt.pipeline p "
+			 "WHERE r.run_id = $1 AND r.status = $4 AND p.pipeline_id = r.pipeline_id "
+			 "RETURNING r.pipeline, p.options->>'notify'",
+			 4, types, values, nulls, SPI_OK_UPDATE_RETURNING);
+	if (SPI_processed == 1)
+	{
+		char	   *pipeline = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+		char	   *channel = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
+
+		/* an attempt cut short with its run (crash, restart) ends with it */
+		exec_sql("UPDATE elt.step_run SET status = $2, finished_at = clock_timestamp(), error = $3 "
+				 "WHERE run_id = $1 AND status = 'running'",
+				 3, types, values, nulls, SPI_OK_UPDATE);
+		notify_run_end(run_id, pipeline, status, channel);
+	}
+}
+
+/* ---------------------------------------------------------------------
+ * The run worker
+ * ---------------------------------------------------------------------
+ */
+
+/*
+ * Timeout handler of a step: interrupt the running statement as a cancel
+ * would, remembering that it was the timeout.
+ */
+static void
+step_timeout_handler(void)
+{
+	step_timed_out = true;
+	InterruptPending = true;
+	QueryCancelPending = true;
+	SetLatch(MyLatch);
+}
+
+/* Begin/commit one of the worker's own transactions as superuser */
+static void
+worker_admin_begin(AdminState *st, bool sync)
+{
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	HOLD_CANCEL_INTERRUPTS();
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	PushActiveSnapshot(GetTransactionSnapshot());
+	/* for the whole transaction, so that it applies to the commit */
+	(void) set_config_option("synchronous_commit", sync ? "on" : "off",
+							 PGC_SUSET, PGC_S_SESSION, GUC_ACTION_LOCAL, true, 0, false);
+	admin_begin(st);
+}
+
+static void
+worker_admin_commit(AdminState *st)
+{
+	admin_end(st);
+	PopActiveSnapshot();
+	SPI_finish();
+	CommitTransactionCommand();
+	RESUME_CANCEL_INTERRUPTS();
+}
+
+/*
+ * Interval in milliseconds from a numeric column, 0 when null.
+ */
+static int64
+get_ms(HeapTuple tup, TupleDesc desc, int col)
+{
+	bool		isnull;
+	Datum		d = SPI_getbinval(tup, desc, col, &isnull);
+
+	return isnull ? 0 : DatumGetInt64(d);
+}
+
+/*
+ * Read the pipeline's settings and steps into the run's memory.
+ */
+static bool
+load_definition(RunDef *run, MemoryContext cxt)
+{
+	Oid			types[1] = {INT8OID};
+	Datum		values[1] = {Int64GetDatum(run->pipeline_id)};
+	SPITupleTable *tab;
+	MemoryContext old;
+	int			i;
+
+	exec_sql("SELECT name, coalesce((options->>'retries')::int, 0), "
+			 "coalesce((extract(epoch FROM (options->>'retry_delay')::interval) * 1000)::bigint, 1000), "
+			 "(extract(epoch FROM (options->>'timeout')::interval) * 1000)::bigint "
+			 "FROM elt.pipeline WHERE pipeline_id = $1",
+			 1, types, values, NULL, SPI_OK_SELECT);
+	if (SPI_processed != 1)
+		return false;
+	tab = SPI_tuptable;
+	old = MemoryContextSwitchTo(cxt);
+	run->pipeline = SPI_getvalue(tab->vals[0], tab->tupdesc, 1);
+	run->retries = (int) get_ms(tab->vals[0], tab->tupdesc, 2);
+	run->retry_delay_ms = get_ms(tab->vals[0], tab->tupdesc, 3);
+	run->timeout_ms = get_ms(tab->vals[0], tab->tupdesc, 4);
+	MemoryContextSwitchTo(old);
+
+	exec_sql("SELECT name, command, depends_on, retries, "
+			 "(extract(epoch FROM timeout) * 1000)::bigint "
+			 "FROM elt.step WHERE pipeline_id = $1 ORDER BY position, name",
+			 1, types, values, NULL, SPI_OK_SELECT);
+	tab = SPI_tuptable;
+	old = MemoryContextSwitchTo(cxt);
+	run->nsteps = SPI_processed;
+	run->steps = palloc0(sizeof(StepDef) * (run->nsteps + 1));
+	for (i = 0; i < run->nsteps; i++)
+	{
+		StepDef    *step = &run->steps[i];
+		HeapTuple	tup = tab->vals[i];
+		bool		isnull;
+		Datum		deps;
+
+		step->name = SPI_getvalue(tup, tab->tupdesc, 1);
+		step->command = SPI_getvalue(tup, tab->tupdesc, 2);
+		deps = SPI_getbinval(tup, tab->tupdesc, 3, &isnull);
+		if (!isnull)
+		{
+			Datum	   *elems;
+			bool	   *enulls;
+			int			n,
+						k;
+
+			deconstruct_array(DatumGetArrayTypeP(deps), TEXTOID, -1, false, TYPALIGN_INT,
+							  &elems, &enulls, &n);
+			step->deps = palloc(sizeof(char *) * (n + 1));
+			for (k = 0; k < n; k++)
+				if (!enulls[k])
+					step->deps[step->ndeps++] = TextDatumGetCString(elems[k]);
+		}
+		(void) SPI_getbinval(tup, tab->tupdesc, 4, &isnull);
+		step->retries = isnull ? run->retries : (int) DatumGetInt32(SPI_getbinval(tup, tab->tupdesc, 4, &isnull));
+		step->timeout_ms = get_ms(tup, tab->tupdesc, 5);
+		if (step->timeout_ms == 0)
+			step->timeout_ms = run->timeout_ms;
+	}
+	MemoryContextSwitchTo(old);
+	return true;
+}
+
+/*
+ * Record the beginning or end of a step attempt.  A skipped step gets one
+ * row with attempt 0.
+ */
+static void
+record_step(RunDef *run, StepDef *step, int attempt, const char *status,
+			const char *error, int64 rows, bool start)
+{
+	AdminState st;
+	Oid			types[6] = {INT8OID, TEXTOID, INT4OID, TEXTOID, TEXTOID, INT8OID};
+	Datum		values[6];
+	char		nulls[6] = {' ', ' ', ' ', ' ', error ? ' ' : 'n', rows >= 0 ? ' ' : 'n'};
+
+	values[0] = Int64GetDatum(run->run_id);
+	values[1] = CStringGetTextDatum(step->name);
+	values[2] = Int32GetDatum(attempt);
+	values[3] = CStringGetTextDatum(status);
+	values[4] = error ? CStringGetTextDatum(error) : (Datum) 0;
+	values[5] = Int64GetDatum(rows);
+
+	/* the start is durable, so a crash cannot erase an attempt */
+	worker_admin_begin(&st, start);
+	if (start)
+		exec_sql("INSERT INTO elt.step_run (run_id, step, attempt, status, started_at, error) "
+				 "VALUES ($1, $2, $3, $4, CASE WHEN $4 = 'running' THEN clock_timestamp() END, $5)",
+				 5, types, values, nulls, SPI_OK_INSERT);
+	else
+		exec_sql("UPDATE elt.step_run SET status = $4, finished_at = clock_timestamp(), "
+				 "error = $5, rows = $6 WHERE run_id = $1 AND step = $2 AND attempt = $3",
+				 6, types, values, nulls, SPI_OK_UPDATE);
+	worker_admin_commit(&st);
+}
+
+/*
+ * Sleep for ms, or until the run is cancelled.  Returns false when it is.
+ */
+static bool
+sleep_unless_cancelled(int64 ms)
+{
+	TimestampTz end = GetCurrentTimestamp() + ms * 1000;
+
+	for (;;)
+	{
+		TimestampTz now = GetCurrentTimestamp();
+		long		left;
+
+		if (run_slot_cancel_requested())
+		{
+			QueryCancelPending = false;
+			return false;
+		}
+		if (now >= end)
+			return true;
+		left = (long) ((end - now + 999) / 1000);
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						 left, PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+		/* a cancel request arrives as SIGINT; termination exits here */
+		if (ProcDiePending)
+			CHECK_FOR_INTERRUPTS();
+	}
+}
+
+/*
+ * Execute one attempt of a step in its own transaction, as the owner.
+ * Returns the final status of the attempt; *error gets the message of a
+ * failure and *rows the rows of the last statement.
+ */
+static const char *
+execute_step(StepDef *step, MemoryContext runcxt, char **error, int64 *rows)
+{
+	const char *volatile status = "succeeded";
+
+	*error = NULL;
+	*rows = -1;
+	step_timed_out = false;
+	if (!run_slot_cancel_requested())
+		QueryCancelPending = false;
+
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	pgstat_report_activity(STATE_RUNNING, step->command);
+	PG_TRY();
+	{
+		int			rc;
+
+		if (SPI_connect() != SPI_OK_CONNECT)
+			elog(ERROR, "SPI_connect failed");
+		PushActiveSnapshot(GetTransactionSnapshot());
+		if (step->timeout_ms > 0)
+			enable_timeout_after(step_timeout_id, (int) Min(step->timeout_ms, INT_MAX));
+		CHECK_FOR_INTERRUPTS();
+		rc = SPI_execute(step->command, false, 0);
+		if (rc < 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INTERNAL_ERROR),
+					 errmsg("could not execute the command: %s", SPI_result_code_string(rc))));
+		*rows = (int64) SPI_processed;
+		PopActiveSnapshot();
+		SPI_finish();
+		CommitTransactionCommand();
+		if (step->timeout_ms > 0)
+			disable_timeout(step_timeout_id, false);
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+		bool		cancelled;
+
+		if (step->timeout_ms > 0)
+			disable_timeout(step_timeout_id, false);
+		MemoryContextSwitchTo(runcxt);
+		edata = CopyErrorData();
+		FlushErrorState();
+		AbortCurrentTransaction();
+		cancelled = run_slot_cancel_requested();
+		QueryCancelPending = false;
+		if (cancelled)
+		{
+			status = "cancelled";
+			*error = pstrdup("cancelled by elt.cancel()");
+		}
+		else if (step_timed_out && edata->sqlerrcode == ERRCODE_QUERY_CANCELED)
+		{
+			status = "failed";
+			*error = psprintf("step timed out after %lld ms", (long long) step->timeout_ms);
+		}
+		else
+		{
+			status = "failed";
+			*error = edata->detail
+				? psprintf("%s (%s)", edata->message, edata->detail)
+				: pstrdup(edata->message);
+		}
+		FreeErrorData(edata);
+	}
+	PG_END_TRY();
+	pgstat_report_activity(STATE_IDLE, NULL);
+	return (const char *) status;
+}
+
+/*
+ * Is every dependency of the step finished?  *blocked is set when one of
+ * them did not succeed.
+ */
+static bool
+deps_done(RunDef *run, StepDef *step, const char **blocked)
+{
+	int			d,
+				k;
+
+	*blocked = NULL;
+	for (d = 0; d < step->ndeps; d++)
+	{
+		for (k = 0; k < run->nsteps; k++)
+		{
+			if (strcmp(run->steps[k].name, step->deps[d]) != 0)
+				continue;
+			if (run->steps[k].status == NULL)
+				return false;
+			if (strcmp(run->steps[k].status, "succeeded") != 0 && *blocked == NULL)
+				*blocked = run->steps[k].name;
+		}
+	}
+	return true;
+}
+
+/*
+ * Execute the steps of a run in dependency order.  Returns the run's final
+ * status and its error.
+ */
+static const char *
+execute_run(RunDef *run, MemoryContext runcxt, char **run_error)
+{
+	bool		cancelled = false;
+	bool		failed = false;
+	int			remaining = run->nsteps;
+
+	*run_error = NULL;
+	while (remaining > 0)
+	{
+		StepDef    *step = NULL;
+		const char *blocked = NULL;
+		int			i;
+		int			attempt;
+
+		for (i = 0; i < run->nsteps; i++)
+		{
+			if (run->steps[i].status == NULL && deps_done(run, &run->steps[i], &blocked))
+			{
+				step = &run->steps[i];
+				break;
+			}
+		}
+		if (step == NULL)
+			break;				/* cannot happen: cycles are refused */
+		remaining--;
+
+		if (cancelled || run_slot_cancel_requested())
+		{
+			cancelled = true;
+			step->status = "skipped";
+			record_step(run, step, 0, "skipped", "the run was cancelled", -1, true);
+			continue;
+		}
+		if (blocked != NULL)
+		{
+			step->status = "skipped";
+			record_step(run, step, 0, "skipped",
+						psprintf("dependency \"%s\" did not succeed", blocked), -1, true);
+			continue;
+		}
+
+		for (attempt = 1;; attempt++)
+		{
+			char	   *error;
+			int64		rows;
+			const char *status;
+
+			record_step(run, step, attempt, "running", NULL, -1, true);
+			status = execute_step(step, runcxt, &error, &rows);
+			record_step(run, step, attempt, status, error, rows, false);
+			step->status = status;
+			if (strcmp(status, "succeeded") == 0)
+				break;
+			if (strcmp(status, "cancelled") == 0)
+			{
+				cancelled = true;
+				break;
+			}
+			if (attempt > step->retries)
+			{
+				failed = true;
+				if (*run_error == NULL)
+					*run_error = psprintf("step \"%s\" failed: %s", step->name, error);
+				break;
+			}
+			/* exponential backoff: delay, 2 x delay, 4 x delay, ... */
+			{
+				int64		delay = run->retry_delay_ms;
+				int			k;
+
+				for (k = 1; k < attempt && delay < MAX_BACKOFF_MS; k++)
+					delay *= 2;
+				delay = Min(delay, MAX_BACKOFF_MS);
+				if (!sleep_unless_cancelled(delay))
+				{
+					cancelled = true;
+					step->status = "cancelled";
+					break;
+				}
+			}
+		}
+	}
+	if (cancelled)
+	{
+		if (*run_error == NULL)
+			*run_error = pstrdup("cancelled by elt.cancel()");
+		return "cancelled";
+	}
+	return failed ? "failed" : "succeeded";
+}
+
+/*
+ * Tell the waiting session (manual runs) how the run went.
+ */
+static void
+set_result(bool claimed, bool finished, const char *status, const char *error)
+{
+	if (run_result == NULL)
+		return;
+	run_result->run_id = current_run_id;
+	run_result->claimed = claimed;
+	run_result->finished = finished;
+	if (status)
+		strlcpy(run_result->status, status, sizeof(run_result->status));
+	if (error)
+		strlcpy(run_result->error, error, sizeof(run_result->error));
+	pg_write_barrier();
+}
+
+/*
+ * Entry point of a run worker.
+ */
+void
+elt_run_worker_main(Datum main_arg)
+{
+	RunWorkerArgs args;
+	RunDef		run;
+	MemoryContext runcxt;
+	AdminState	st;
+	const char *status;
+	char	   *error;
+	bool		ok;
+
+	memcpy(&args, MyBgworkerEntry->bgw_extra, sizeof(args));
+	pqsignal(SIGTERM, die);
+	BackgroundWorkerUnblockSignals();
+
+	if (args.result != DSM_HANDLE_INVALID)
+	{
+		dsm_segment *seg;
+
+		CurrentResourceOwner = ResourceOwnerCreate(NULL, "pg_elt run worker");
+		seg = dsm_attach(args.result);
+		if (seg == NULL)
+			proc_exit(0);		/* the session that asked is gone */
+		dsm_pin_mapping(seg);
+		run_result = dsm_segment_address(seg);
+	}
+
+	BackgroundWorkerInitializeConnectionByOid(args.dboid, args.owner, 0);
+	step_timeout_id = RegisterTimeout(USER_TIMEOUT, step_timeout_handler);
+	runcxt = AllocSetContextCreate(TopMemoryContext, "pg_elt run", ALLOCSET_DEFAULT_SIZES);
+
+	memset(&run, 0, sizeof(run));
+	run.run_id = args.run_id;
+	run.pipeline_id = args.pipeline_id;
+
+	/* take the run: queued -> running, or create the manual run */
+	worker_admin_begin(&st, true);
+	if (args.run_id != 0)
+	{
+		Oid			types[2] = {INT8OID, INT4OID};
+		Datum		values[2] = {Int64GetDatum(args.run_id), Int32GetDatum(MyProcPid)};
+
+		exec_sql("UPDATE elt.run SET status = 'running', "
+				 "started_at = greatest(clock_timestamp(), scheduled_at), pid = $2 "
+				 "WHERE run_id = $1 AND status = 'queued' "
+				 "RETURNING pipeline_id, scheduled_at",
+				 2, types, values, NULL, SPI_OK_UPDATE_RETURNING);
+		ok = (SPI_processed == 1);
+		if (ok)
+		{
+			bool		isnull;
+
+			run.pipeline_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
+														  SPI_tuptable->tupdesc, 1, &isnull));
+			run.scheduled_at = DatumGetTimestampTz(SPI_getbinval(SPI_tuptable->vals[0],
+																 SPI_tuptable->tupdesc, 2, &isnull));
+			if (isnull)
+				run.scheduled_at = 0;
+		}
+	}
+	else
+	{
+		Oid			types[2] = {INT8OID, INT4OID};
+		Datum		values[2] = {Int64GetDatum(args.pipeline_id), Int32GetDatum(MyProcPid)};
+
+		exec_sql("INSERT INTO elt.run (pipeline_id, pipeline, owner, trigger, status, started_at, pid) "
+				 "SELECT pipeline_id, name, owner, 'manual', 'running', clock_timestamp(), $2 "
+				 "FROM elt.pipeline WHERE pipeline_id = $1 RETURNING run_id",
+				 2, types, values, NULL, SPI_OK_INSERT_RETURNING);
+		ok = (SPI_processed == 1);
+		if (ok)
+		{
+			bool		isnull;
+
+			run.run_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
+													 SPI_tuptable->tupdesc, 1, &isnull));
+		}
+		else
+			set_result(false, false, NULL, "the pipeline no longer exists");
+	}
+	if (!ok)
+	{
+		/* cancelled before it started, or already taken: nothing to do */
+		worker_admin_commit(&st);
+		proc_exit(0);
+	}
+	current_run_id = run.run_id;
+	if (!run_slot_claim(run.run_id))
+		ereport(ERROR,
+				(errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
+				 errmsg("too many pipeline runs at once")));
+	ok = load_definition(&run, runcxt);
+	worker_admin_commit(&st);
+	set_result(true, false, NULL, NULL);
+
+	{
+		char		appname[64];
+
+		snprintf(appname, sizeof(appname), "pg_elt run %lld", (long long) run.run_id);
+		pgstat_report_appname(appname);
+	}
+
+	/* started a little early by the launcher: wait for the due time */
+	if (run.scheduled_at != 0)
+	{
+		TimestampTz now = GetCurrentTimestamp();
+
+		if (run.scheduled_at > now)
+			(void) sleep_unless_cancelled((run.scheduled_at - now + 999) / 1000);
+	}
+
+	if (!ok)
+	{
+		status = "failed";
+		error = pstrdup("the pipeline no longer exists");
+	}
+	else if (run.nsteps == 0)
+	{
+		status = "failed";
+		error = pstrdup("the pipeline has no steps");
+	}
+	else
+		status = execute_run(&run, runcxt, &error);
+
+	worker_admin_begin(&st, true);
+	runner_finish_run(run.run_id, status, error, "running");
+	worker_admin_commit(&st);
+	set_result(true, true, status, error);
+	run_slot_release();
+	current_run_id = 0;
+	scheduler_wake_now();
+	proc_exit(0);
+}
+
+/* ---------------------------------------------------------------------
+ * SQL-callable functions
+ * ---------------------------------------------------------------------
+ */
+
+/*
+ * Find a pipeline by name as the calling role sees it (row-level security
+ * hides other roles' pipelines, so they "do not exist").  Returns the id,
+ * and its owner, step count and whether it was changed by the current
+ * transaction.
+ */
+static int64
+lookup_pipeline(const char *name, Oid *owner, int64 *nsteps, bool *changed_here,
+				bool *paused)
+{
+	Oid			types[1] = {TEXTOID};
+	Datum		values[1] = {CStringGetTextDatum(name)};
+	HeapTuple	tup;
+	TupleDesc	desc;
+	bool		isnull;
+	int64		id;
+	Datum		xmins;
+
+	exec_sql("SELECT p.pipeline_id, p.owner::oid, "
+			 "(SELECT count(*) FROM elt.step s WHERE s.pipeline_id = p.pipeline_id), "
+			 "ARRAY(SELECT s.xmin FROM elt.step s WHERE s.pipeline_id = p.pipeline_id) "
+			 "   OPERATOR(pg_catalog.||) p.xmin, p.paused "
+			 "FROM elt.pipeline p WHERE p.name OPERATOR(pg_catalog.=) $1",
+			 1, types, values, NULL, SPI_OK_SELECT);
+	if (SPI_processed == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("pipeline \"%s\" does not exist", name)));
+	tup = SPI_tuptable->vals[0];
+	desc = SPI_tuptable->tupdesc;
+	id = DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull));
+	*owner = DatumGetObjectId(SPI_getbinval(tup, desc, 2, &isnull));
+	*nsteps = DatumGetInt64(SPI_getbinval(tup, desc, 3, &isnull));
+	*paused = DatumGetBool(SPI_getbinval(tup, desc, 5, &isnull));
+	xmins = SPI_getbinval(tup, desc, 4, &isnull);
+	*changed_here = false;
+	if (!isnull)
+	{
+		Datum	   *elems;
+		bool	   *enulls;
+		int			n,
+					k;
+
+		deconstruct_array(DatumGetArrayTypeP(xmins), XIDOID, sizeof(TransactionId), true,
+						  TYPALIGN_INT, &elems, &enulls, &n);
+		for (k = 0; k < n; k++)
+			if (!enulls[k] && TransactionIdIsCurrentTransactionId(DatumGetTransactionId(elems[k])))
+				*changed_here = true;
+	}
+	return id;
+}
+
+/*
+ * elt.run_pipeline(name): run a pipeline now and wait for the end of the
+ * run.  Returns the run id; raises an error naming the run when it fails or
+ * is cancelled (its history is kept, since the worker committed it).
+ */
+Datum
+elt_run_pipeline(PG_FUNCTION_ARGS)
+{
+	char	   *name;
+	Oid			owner;
+	int64		nsteps;
+	bool		changed_here;
+	bool		paused;
+	int64		pipeline_id;
+	const char *problem;
+	dsm_segment *seg;
+	RunResult  *result;
+	RunWorkerArgs args;
+	BackgroundWorkerHandle *handle;
+	volatile BgwHandleStatus status = BGWH_STOPPED;
+
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("pipeline name must not be null")));
+	name = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	scheduler_require_shared("elt.run_pipeline()");
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	pipeline_id = lookup_pipeline(name, &owner, &nsteps, &changed_here, &paused);
+	SPI_finish();
+
+	if (changed_here)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("pipeline \"%s\" was changed in the current transaction", name),
+				 errdetail("A run executes in its own transactions and sees only committed definitions."),
+				 errhint("Commit the definition first.")));
+	if (nsteps == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("pipeline \"%s\" has no steps", name),
+				 errhint("Add steps with elt.add_step().")));
+	problem = runner_owner_problem(owner);
+	if (problem != NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION),
+				 errmsg("pipeline \"%s\" cannot run", name),
+				 errdetail("The %s.", problem)));
+
+	seg = dsm_create(sizeof(RunResult), 0);
+	result = dsm_segment_address(seg);
+	memset(result, 0, sizeof(RunResult));
+
+	memset(&args, 0, sizeof(args));
+	args.dboid = MyDatabaseId;
+	args.owner = owner;
+	args.run_id = 0;
+	args.pipeline_id = pipeline_id;
+	args.result = dsm_segment_handle(seg);
+	if (!runner_start_worker(&args, MyProcPid, &handle))
+		ereport(ERROR,
+				(errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
+				 errmsg("could not start a run worker for pipeline \"%s\"", name),
+				 errhint("Raise max_worker_processes, or wait for other runs to finish.")));
+
+	PG_TRY();
+	{
+		status = WaitForBackgroundWorkerShutdown(handle);
+	}
+	PG_CATCH();
+	{
+		/* the caller was cancelled: cancel the run too */
+		pg_read_barrier();
+		if (result->run_id != 0)
+		{
+			pid_t		pid = run_slot_request_cancel(result->run_id, MyDatabaseId);
+
+			if (pid != 0)
+				kill(pid, SIGINT);
+		}
+		else
+			TerminateBackgroundWorker(handle);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	pg_read_barrier();
+
+	if (status == BGWH_POSTMASTER_DIED)
+		ereport(ERROR,
+				(errcode(ERRCODE_ADMIN_SHUTDOWN),
+				 errmsg("the server stopped during the run of pipeline \"%s\"", name)));
+	if (!result->claimed)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("pipeline \"%s\" could not be started", name),
+				 result->error[0] ? errdetail("The %s.", result->error)
+				 : errdetail("The run worker exited before starting the run; see the server log.")));
+	if (!result->finished)
+		ereport(ERROR,
+				(errcode(ERRCODE_ELT_RUN_FAILED),
+				 errmsg("run %lld of pipeline \"%s\" ended abnormally",
+						(long long) result->run_id, name),
+				 errdetail("The run worker exited before the run finished; see the server log.")));
+	if (strcmp(result->status, "cancelled") == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_ELT_RUN_CANCELLED),
+				 errmsg("run %lld of pipeline \"%s\" was cancelled",
+						(long long) result->run_id, name)));
+	if (strcmp(result->status, "succeeded") != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_ELT_RUN_FAILED),
+				 errmsg("run %lld of pipeline \"%s\" failed",
+						(long long) result->run_id, name),
+				 errdetail("%s", result->error),
+				 errhint("See elt.step_run for every attempt.")));
+	{
+		int64		run_id = result->run_id;
+
+		dsm_detach(seg);
+		PG_RETURN_INT64(run_id);
+	}
+}
+
+/*
+ * elt.trigger(name): queue a run for the scheduler and return its id.  The
+ * scheduler starts it as soon as the transaction commits and no other run
+ * of the pipeline is executing.
+ */
+Datum
+elt_trigger(PG_FUNCTION_ARGS)
+{
+	char	   *name;
+	Oid			owner;
+	int64		nsteps;
+	bool		changed_here;
+	bool		paused;
+	int64		pipeline_id;
+	int64		run_id;
+	AdminState	st;
+	bool		isnull;
+	const char *dbname;
+
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("pipeline name must not be null")));
+	name = text_to_cstring(PG_GETARG_TEXT_PP(0));
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	pipeline_id = lookup_pipeline(name, &owner, &nsteps, &changed_here, &paused);
+
+	dbname = get_database_name(MyDatabaseId);
+	if (elt_shared == NULL || dbname == NULL || strcmp(dbname, elt_database) != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("the pg_elt scheduler does not run in database \"%s\"",
+						dbname ? dbname : "?"),
+				 errdetail("pg_elt.database is \"%s\"%s.", elt_database,
+						   elt_shared == NULL ? " and pg_elt is not in shared_preload_libraries" : ""),
+				 errhint("Use elt.run_pipeline() to run the pipeline from this session.")));
+
+	admin_begin(&st);
+	{
+		Oid			types[1] = {INT8OID};
+		Datum		values[1] = {Int64GetDatum(pipeline_id)};
+
+		exec_sql("INSERT INTO elt.run (pipeline_id, pipeline, owner, trigger, status) "
+				 "SELECT pipeline_id, name, owner, 'trigger', 'queued' "
+				 "FROM elt.pipeline WHERE pipeline_id = $1 RETURNING run_id",
+				 1, types, values, NULL, SPI_OK_INSERT_RETURNING);
+		run_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	}
+	admin_end(&st);
+	SPI_finish();
+
+	scheduler_wake_at_commit();
+	if (paused)
+		ereport(NOTICE,
+				(errmsg("pipeline \"%s\" is paused: run %lld starts when it is resumed",
+						name, (long long) run_id)));
+	else if (!elt_scheduler_enabled)
+		ereport(NOTICE,
+				(errmsg("pg_elt.scheduler_enabled is off: run %lld starts when it is turned on",
+						(long long) run_id)));
+	PG_RETURN_INT64(run_id);
+}
+
+/*
+ * elt.cancel(run_id): cancel a queued run, or stop a running one at once
+ * (its current statement is interrupted and it is recorded as cancelled).
+ * Returns false when the run had already finished.
+ */
+Datum
+elt_cancel(PG_FUNCTION_ARGS)
+{
+	int64		run_id = PG_GETARG_INT64(0);
+	Oid			types[1] = {INT8OID};
+	Datum		values[1] = {Int64GetDatum(run_id)};
+	char	   *status;
+	bool		result = true;
+	AdminState	st;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	exec_sql("SELECT status FROM elt.run WHERE run_id OPERATOR(pg_catalog.=) $1",
+			 1, types, values, NULL, SPI_OK_SELECT);
+	if (SPI_processed == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("run %lld does not exist", (long long) run_id)));
+	status = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+
+	if (strcmp(status, "queued") == 0)
+	{
+		admin_begin(&st);
+		runner_finish_run(run_id, "cancelled", "cancelled before it started", "queued");
+		admin_end(&st);
+	}
+	else if (strcmp(status, "running") == 0)
+	{
+		pid_t		pid = run_slot_request_cancel(run_id, MyDatabaseId);
+
+		if (pid != 0)
+		{
+			TimestampTz deadline = GetCurrentTimestamp() + 10 * USECS_PER_SEC;
+
+			kill(pid, SIGINT);
+			/* wait until the worker has recorded the cancel and let go */
+			while (run_slot_is_live(run_id, MyDatabaseId) &&
+				   GetCurrentTimestamp() < deadline)
+			{
+				(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+								 10, PG_WAIT_EXTENSION);
+				ResetLatch(MyLatch);
+				CHECK_FOR_INTERRUPTS();
+			}
+		}
+		else
+		{
+			admin_begin(&st);
+			runner_finish_run(run_id, "cancelled",
+							  "cancelled after its run worker had exited", "running");
+			admin_end(&st);
+		}
+	}
+	else
+	{
+		ereport(NOTICE,
+				(errmsg("run %lld has already finished with status \"%s\"",
+						(long long) run_id, status)));
+		result = false;
+	}
+	SPI_finish();
+	PG_RETURN_BOOL(result);
+}
+
+/*
+ * elt.current_run(): the id of the run executing the current step, or
+ * NULL outside a run; steps may use it to tag what they write.
+ */
+Datum
+elt_current_run(PG_FUNCTION_ARGS)
+{
+	if (current_run_id == 0)
+		PG_RETURN_NULL();
+	PG_RETURN_INT64(current_run_id);
+}
+
+/*
+ * elt._check_command(command): refuse a step whose command is not valid
+ * SQL when it is defined, rather than at its first run.  Names are not
+ * resolved: the objects may be created by earlier steps.
+ */
+static void
+check_command_error_callback(void *arg)
+{
+	int			pos = geterrposition();
+
+	if (pos > 0)
+	{
+		/* point into the step's command, not into the calling query */
+		errposition(0);
+		internalerrposition(pos);
+		internalerrquery((const char *) arg);
+	}
+	errcontext("step command");
+}
+
+Datum
+elt_check_command(PG_FUNCTION_ARGS)
+{
+	char	   *command = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	ErrorContextCallback cb;
+	List	   *parsed;
+
+	cb.callback = check_command_error_callback;
+	cb.arg = command;
+	cb.previous = error_context_stack;
+	error_context_stack = &cb;
+	parsed = raw_parser(command, RAW_PARSE_DEFAULT);
+	error_context_stack = cb.previous;
+	if (parsed == NIL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("step command contains no SQL statement")));
+	PG_RETURN_VOID();
+}

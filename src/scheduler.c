@@ -1,0 +1,938 @@
+/*
+ * scheduler.c
+ *	  The launcher: a background worker in the database named by
+ *	  pg_elt.database that turns due schedules into runs and starts each run
+ *	  in a dynamic background worker (runner.c), up to pg_elt.max_workers.
+ *
+ * The launcher never polls.  It sleeps on its latch until the earliest
+ * next_run_at of an active pipeline, and is woken earlier by any committed
+ * change to a pipeline or step (a trigger calls elt._wake_scheduler(),
+ * which sets the latch when the transaction commits), by elt.trigger(), by
+ * a run worker that exits, and by a reload.  When the extension is not
+ * installed in its database it waits, quietly, for CREATE EXTENSION (whose
+ * script wakes it too).
+ *
+ * Shared memory holds the launcher's latch and one slot per executing run
+ * (run id, worker pid, cancel flag): elt.cancel() finds the worker there,
+ * and a run marked 'running' without a slot has lost its worker, which is
+ * how runs cut short by a crash or restart are recognised and failed
+ * instead of being run again.
+ */
+#include "postgres.h"
+
+#include <signal.h>
+
+#include "access/xact.h"
+#include "catalog/pg_type.h"
+#include "commands/extension.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "postmaster/bgworker.h"
+#include "postmaster/interrupt.h"
+#include "storage/ipc.h"
+#include "storage/latch.h"
+#include "storage/proc.h"
+#include "storage/shmem.h"
+#include "tcop/tcopprot.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/memutils.h"
+#include "utils/snapmgr.h"
+#include "utils/timestamp.h"
+
+#include "pg_elt.h"
+#include "cron.h"
+#include "runner.h"
+#include "scheduler.h"
+
+EltShared  *elt_shared = NULL;
+
+/* Start a scheduled run's worker this long before its due time */
+#define LAUNCH_LEAD_MS 30
+/* Longest sleep, as a safety net; every change wakes the launcher anyway */
+#define MAX_SLEEP_MS (3600 * 1000L)
+/* How long to wait for CREATE EXTENSION before looking again */
+#define NOT_INSTALLED_SLEEP_MS (300 * 1000L)
+/* At most this many missed runs are queued by catchup at once */
+#define MAX_CATCHUP_RUNS 1000
+#define MAX_LAUNCHED 256
+
+static shmem_request_hook_type prev_shmem_request_hook = NULL;
+static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
+
+static int	my_slot = -1;
+static bool slot_exit_registered = false;
+static bool wake_pending = false;
+static bool xact_callback_registered = false;
+
+/* Launcher-local state */
+typedef struct LaunchedRun
+{
+	int64		run_id;
+	int64		pipeline_id;
+	BackgroundWorkerHandle *handle;
+} LaunchedRun;
+
+static LaunchedRun launched[MAX_LAUNCHED];
+static int	nlaunched = 0;
+static bool first_pass = true;
+static bool waiting_logged = false;
+static char *last_timezone = NULL;
+static TimestampTz last_prune = 0;
+static TimestampTz last_register_warning = 0;
+static MemoryContext pass_cxt = NULL;	/* reset at each pass */
+
+PG_FUNCTION_INFO_V1(elt_wake_scheduler);
+PG_FUNCTION_INFO_V1(elt_scheduler_pid);
+
+/*
+ * Ask for the shared state (PostgreSQL 15 requires this to happen in the
+ * shmem_request_hook).
+ */
+static void
+elt_shmem_request(void)
+{
+	if (prev_shmem_request_hook)
+		prev_shmem_request_hook();
+	RequestAddinShmemSpace(MAXALIGN(sizeof(EltShared)));
+	RequestNamedLWLockTranche("pg_elt", 1);
+}
+
+/*
+ * Create or attach the shared state, at server start and after every crash
+ * restart (which forgets all runs: their rows are failed by the launcher).
+ */
+static void
+elt_shmem_startup(void)
+{
+	bool		found;
+
+	if (prev_shmem_startup_hook)
+		prev_shmem_startup_hook();
+	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
+	elt_shared = ShmemInitStruct("pg_elt", sizeof(EltShared), &found);
+	if (!found)
+	{
+		memset(elt_shared, 0, sizeof(EltShared));
+		elt_shared->lock = &(GetNamedLWLockTranche("pg_elt"))->lock;
+	}
+	LWLockRelease(AddinShmemInitLock);
+}
+
+/*
+ * Called from _PG_init: define this area's settings and, under
+ * shared_preload_libraries, the shared memory and the launcher.
+ */
+void
+scheduler_init(void)
+{
+	BackgroundWorker worker;
+
+	cron_define_gucs();
+
+	if (!process_shared_preload_libraries_in_progress)
+		return;
+
+	prev_shmem_request_hook = shmem_request_hook;
+	shmem_request_hook = elt_shmem_request;
+	prev_shmem_startup_hook = shmem_startup_hook;
+	shmem_startup_hook = elt_shmem_startup;
+
+	memset(&worker, 0, sizeof(worker));
+	worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
+	worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
+	worker.bgw_restart_time = 10;
+	snprintf(worker.bgw_library_name, BGW_MAXLEN, "pg_elt");
+	snprintf(worker.bgw_function_name, BGW_MAXLEN, "elt_launcher_main");
+	snprintf(worker.bgw_name, BGW_MAXLEN, "pg_elt scheduler");
+	snprintf(worker.bgw_type, BGW_MAXLEN, "pg_elt scheduler");
+	RegisterBackgroundWorker(&worker);
+}
+
+/*
+ * Refuse, with a clear message, what cannot work without the shared state.
+ */
+void
+scheduler_require_shared(const char *what)
+{
+	if (elt_shared == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("%s requires pg_elt to be loaded by shared_preload_libraries", what),
+				 errhint("Add pg_elt to shared_preload_libraries in postgresql.conf and restart the server.")));
+}
+
+/*
+ * Wake the launcher now (it re-reads the definitions).
+ */
+void
+scheduler_wake_now(void)
+{
+	Latch	   *latch;
+
+	if (elt_shared == NULL)
+		return;
+	latch = elt_shared->launcher_latch;
+	if (latch != NULL)
+		SetLatch(latch);
+}
+
+/*
+ * Transaction callback: wake the launcher once the change that asked for it
+ * is committed, so that it sees the change.
+ */
+static void
+wake_xact_callback(XactEvent event, void *arg)
+{
+	switch (event)
+	{
+		case XACT_EVENT_COMMIT:
+		case XACT_EVENT_PARALLEL_COMMIT:
+			if (wake_pending)
+			{
+				wake_pending = false;
+				scheduler_wake_now();
+			}
+			break;
+		case XACT_EVENT_ABORT:
+		case XACT_EVENT_PARALLEL_ABORT:
+			wake_pending = false;
+			break;
+		default:
+			break;
+	}
+}
+
+/*
+ * Arrange for the launcher to be woken when the current transaction
+ * commits.
+ */
+void
+scheduler_wake_at_commit(void)
+{
+	if (!xact_callback_registered)
+	{
+		RegisterXactCallback(wake_xact_callback, NULL);
+		xact_callback_registered = true;
+	}
+	wake_pending = true;
+}
+
+/*
+ * elt._wake_scheduler(): called by the triggers on the definition tables
+ * and by the extension script.
+ */
+Datum
+elt_wake_scheduler(PG_FUNCTION_ARGS)
+{
+	scheduler_wake_at_commit();
+	PG_RETURN_VOID();
+}
+
+/*
+ * elt.scheduler_pid(): the launcher's process id, or NULL when it is not
+ * running, for monitoring and tests.
+ */
+Datum
+elt_scheduler_pid(PG_FUNCTION_ARGS)
+{
+	pid_t		pid;
+
+	if (elt_shared == NULL)
+		PG_RETURN_NULL();
+	LWLockAcquire(elt_shared->lock, LW_SHARED);
+	pid = elt_shared->launcher_pid;
+	LWLockRelease(elt_shared->lock);
+	if (pid == 0)
+		PG_RETURN_NULL();
+	PG_RETURN_INT32(pid);
+}
+
+/*
+ * on_shmem_exit callback: free this process's run slot, whatever the way
+ * it exits.
+ */
+static void
+run_slot_exit(int code, Datum arg)
+{
+	run_slot_release();
+}
+
+/*
+ * Claim a slot for the run this process executes.  Returns false when all
+ * slots are taken.
+ */
+bool
+run_slot_claim(int64 run_id)
+{
+	int			i;
+
+	if (elt_shared == NULL)
+		return false;
+	if (!slot_exit_registered)
+	{
+		on_shmem_exit(run_slot_exit, (Datum) 0);
+		slot_exit_registered = true;
+	}
+	LWLockAcquire(elt_shared->lock, LW_EXCLUSIVE);
+	for (i = 0; i < ELT_MAX_RUN_SLOTS; i++)
+	{
+		EltRunSlot *slot = &elt_shared->slots[i];
+
+		if (slot->run_id == 0)
+		{
+			slot->run_id = run_id;
+			slot->pid = MyProcPid;
+			slot->dboid = MyDatabaseId;
+			slot->cancel_requested = false;
+			my_slot = i;
+			break;
+		}
+	}
+	LWLockRelease(elt_shared->lock);
+	return my_slot >= 0;
+}
+
+/*
+ * Free this process's slot, if it holds one.
+ */
+void
+run_slot_release(void)
+{
+	if (elt_shared == NULL || my_slot < 0)
+		return;
+	LWLockAcquire(elt_shared->lock, LW_EXCLUSIVE);
+	if (elt_shared->slots[my_slot].pid == MyProcPid)
+		memset(&elt_shared->slots[my_slot], 0, sizeof(EltRunSlot));
+	LWLockRelease(elt_shared->lock);
+	my_slot = -1;
+}
+
+/*
+ * Is a worker executing this run right now?
+ */
+bool
+run_slot_is_live(int64 run_id, Oid dboid)
+{
+	bool		live = false;
+	int			i;
+
+	if (elt_shared == NULL)
+		return false;
+	LWLockAcquire(elt_shared->lock, LW_SHARED);
+	for (i = 0; i < ELT_MAX_RUN_SLOTS; i++)
+	{
+		EltRunSlot *slot = &elt_shared->slots[i];
+
+		if (slot->run_id == run_id && slot->dboid == dboid)
+		{
+			live = true;
+			break;
+		}
+	}
+	LWLockRelease(elt_shared->lock);
+	return live;
+}
+
+/*
+ * Flag a run as cancelled and return the pid of its worker (0 when no
+ * worker executes it), which the caller then interrupts.
+ */
+pid_t
+run_slot_request_cancel(int64 run_id, Oid dboid)
+{
+	pid_t		pid = 0;
+	int			i;
+
+	if (elt_shared == NULL)
+		return 0;
+	LWLockAcquire(elt_shared->lock, LW_EXCLUSIVE);
+	for (i = 0; i < ELT_MAX_RUN_SLOTS; i++)
+	{
+		EltRunSlot *slot = &elt_shared->slots[i];
+
+		if (slot->run_id == run_id && slot->dboid == dboid)
+		{
+			slot->cancel_requested = true;
+			pid = slot->pid;
+			break;
+		}
+	}
+	LWLockRelease(elt_shared->lock);
+	return pid;
+}
+
+/*
+ * Has the run this process executes been cancelled?
+ */
+bool
+run_slot_cancel_requested(void)
+{
+	bool		result;
+
+	if (elt_shared == NULL || my_slot < 0)
+		return false;
+	LWLockAcquire(elt_shared->lock, LW_SHARED);
+	result = elt_shared->slots[my_slot].cancel_requested;
+	LWLockRelease(elt_shared->lock);
+	return result;
+}
+
+/*
+ * on_shmem_exit callback of the launcher: forget its latch.
+ */
+static void
+launcher_exit(int code, Datum arg)
+{
+	if (elt_shared == NULL)
+		return;
+	LWLockAcquire(elt_shared->lock, LW_EXCLUSIVE);
+	if (elt_shared->launcher_pid == MyProcPid)
+	{
+		elt_shared->launcher_pid = 0;
+		elt_shared->launcher_latch = NULL;
+	}
+	LWLockRelease(elt_shared->lock);
+}
+
+/* Launcher transactions: SPI connected, with a snapshot. */
+static void
+launcher_begin(void)
+{
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	PushActiveSnapshot(GetTransactionSnapshot());
+}
+
+static void
+launcher_commit(void)
+{
+	PopActiveSnapshot();
+	SPI_finish();
+	CommitTransactionCommand();
+	MemoryContextSwitchTo(pass_cxt);
+}
+
+/* Run a parameterised statement in the launcher, erroring out on failure. */
+static int
+launcher_exec(const char *sql, int nargs, Oid *types, Datum *values,
+			  const char *nulls, int expected)
+{
+	int			rc = SPI_execute_with_args(sql, nargs, types, values, nulls, false, 0);
+
+	if (rc != expected)
+		elog(ERROR, "pg_elt scheduler: SPI failed (%d) on: %s", rc, sql);
+	return rc;
+}
+
+static int64
+get_int64(int row, int col, bool *isnull)
+{
+	Datum		d = SPI_getbinval(SPI_tuptable->vals[row], SPI_tuptable->tupdesc, col, isnull);
+
+	return *isnull ? 0 : DatumGetInt64(d);
+}
+
+/*
+ * Forget workers that have exited; return the runs they were executing so
+ * that their rows can be checked.
+ */
+static List *
+reap_launched(void)
+{
+	List	   *stopped = NIL;
+	int			i = 0;
+
+	while (i < nlaunched)
+	{
+		pid_t		pid;
+
+		if (GetBackgroundWorkerPid(launched[i].handle, &pid) == BGWH_STOPPED)
+		{
+			int64	   *id = MemoryContextAlloc(pass_cxt, sizeof(int64));
+
+			*id = launched[i].run_id;
+			{
+				MemoryContext old = MemoryContextSwitchTo(pass_cxt);
+
+				stopped = lappend(stopped, id);
+				MemoryContextSwitchTo(old);
+			}
+			pfree(launched[i].handle);
+			launched[i] = launched[--nlaunched];
+			continue;
+		}
+		i++;
+	}
+	return stopped;
+}
+
+/*
+ * Fail the runs that lost their worker: 'running' with no live slot (the
+ * server restarted, or the worker died), or 'queued' runs whose worker
+ * exited before taking them.  They are never started again.
+ */
+static void
+fail_lost_runs(List *stopped)
+{
+	ListCell   *lc;
+	int			i;
+	int			n;
+	int64	   *ids;
+
+	launcher_exec("SELECT run_id FROM elt.run WHERE status = 'running'",
+				  0, NULL, NULL, NULL, SPI_OK_SELECT);
+	n = SPI_processed;
+	ids = palloc(sizeof(int64) * (n + 1));
+	for (i = 0; i < n; i++)
+	{
+		bool		isnull;
+
+		ids[i] = get_int64(i, 1, &isnull);
+	}
+	for (i = 0; i < n; i++)
+	{
+		if (!run_slot_is_live(ids[i], MyDatabaseId))
+			runner_finish_run(ids[i], "failed",
+							  first_pass ?
+							  "the server restarted while the run was in progress" :
+							  "the run worker exited before the run finished; see the server log",
+							  "running");
+	}
+	foreach(lc, stopped)
+	{
+		int64		id = *(int64 *) lfirst(lc);
+
+		runner_finish_run(id, "failed",
+						  "the run worker exited before starting the run; see the server log",
+						  "queued");
+	}
+}
+
+/*
+ * Re-evaluate the next fire time of cron schedules that follow
+ * pg_elt.timezone, after it changed (or at start, in case it changed
+ * while the launcher was down).  Past-due times are kept, so that a missed
+ * run is still seen as missed.
+ */
+static void
+recompute_for_timezone(TimestampTz now)
+{
+	Oid			types[2] = {INT8OID, TIMESTAMPTZOID};
+	int			i,
+				n;
+	int64	   *ids;
+	TimestampTz *next;
+
+	launcher_exec("SELECT pipeline_id, schedule FROM elt.pipeline "
+				  "WHERE schedule IS NOT NULL AND NOT options ? 'timezone' "
+				  "AND next_run_at > $1",
+				  1, &types[1], (Datum[]) {TimestampTzGetDatum(now)}, NULL, SPI_OK_SELECT);
+	n = SPI_processed;
+	ids = palloc(sizeof(int64) * (n + 1));
+	next = palloc(sizeof(TimestampTz) * (n + 1));
+	for (i = 0; i < n; i++)
+	{
+		bool		isnull;
+		CronSchedule s;
+		char	   *schedule = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2);
+
+		ids[i] = get_int64(i, 1, &isnull);
+		cron_parse(schedule, &s);
+		next[i] = (s.kind == CRON_FIELDS) ? cron_next(&s, now, cron_lookup_tz(NULL)) : 0;
+	}
+	for (i = 0; i < n; i++)
+	{
+		if (next[i] == 0)
+			continue;
+		launcher_exec("UPDATE elt.pipeline SET next_run_at = $2 WHERE pipeline_id = $1",
+					  2, types, (Datum[]) {Int64GetDatum(ids[i]), TimestampTzGetDatum(next[i])},
+					  NULL, SPI_OK_UPDATE);
+	}
+}
+
+/*
+ * Insert one run of a pipeline, queued or recorded as skipped.
+ */
+static void
+insert_run(int64 pipeline_id, const char *trigger, const char *status,
+		   TimestampTz scheduled_at, const char *error)
+{
+	Oid			types[5] = {INT8OID, TEXTOID, TEXTOID, TIMESTAMPTZOID, TEXTOID};
+	Datum		values[5];
+	char		nulls[5] = {' ', ' ', ' ', ' ', error ? ' ' : 'n'};
+
+	values[0] = Int64GetDatum(pipeline_id);
+	values[1] = CStringGetTextDatum(trigger);
+	values[2] = CStringGetTextDatum(status);
+	values[3] = TimestampTzGetDatum(scheduled_at);
+	values[4] = error ? CStringGetTextDatum(error) : (Datum) 0;
+	launcher_exec("INSERT INTO elt.run (pipeline_id, pipeline, owner, trigger, status, "
+				  "scheduled_at, finished_at, error) "
+				  "SELECT pipeline_id, name, owner, $2, $3, $4, "
+				  "CASE WHEN $3 = 'skipped' THEN clock_timestamp() END, $5 "
+				  "FROM elt.pipeline WHERE pipeline_id = $1",
+				  5, types, values, nulls, SPI_OK_INSERT);
+}
+
+/*
+ * Turn every schedule due by now (plus the launch lead) into runs, and move
+ * its next_run_at past now.  Without catchup a pipeline that missed several
+ * fire times (server down, scheduler disabled) gets one run, not a burst.
+ */
+static void
+create_due_runs(TimestampTz now)
+{
+	TimestampTz horizon = now + LAUNCH_LEAD_MS * INT64CONST(1000);
+	Oid			types[3] = {INT8OID, TIMESTAMPTZOID, TIMESTAMPTZOID};
+	int			i,
+				n;
+	SPITupleTable *due;
+
+	launcher_exec("SELECT p.pipeline_id, p.schedule, p.options->>'timezone', "
+				  "coalesce((p.options->>'catchup')::boolean, false), "
+				  "coalesce(p.options->>'overlap', 'skip'), p.next_run_at, "
+				  "(SELECT max(r.run_id) FROM elt.run r WHERE r.pipeline_id = p.pipeline_id "
+				  " AND r.status IN ('queued', 'running')) "
+				  "FROM elt.pipeline p "
+				  "WHERE NOT p.paused AND p.schedule IS NOT NULL AND p.next_run_at <= $1 "
+				  "ORDER BY p.next_run_at",
+				  1, &types[1], (Datum[]) {TimestampTzGetDatum(horizon)}, NULL, SPI_OK_SELECT);
+	due = SPI_tuptable;
+	n = SPI_processed;
+	for (i = 0; i < n; i++)
+	{
+		HeapTuple	tup = due->vals[i];
+		TupleDesc	desc = due->tupdesc;
+		bool		isnull;
+		int64		pipeline_id = DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull));
+		char	   *schedule = SPI_getvalue(tup, desc, 2);
+		char	   *tzname = SPI_getvalue(tup, desc, 3);
+		bool		catchup = DatumGetBool(SPI_getbinval(tup, desc, 4, &isnull));
+		char	   *overlap = SPI_getvalue(tup, desc, 5);
+		TimestampTz old_next = DatumGetTimestampTz(SPI_getbinval(tup, desc, 6, &isnull));
+		bool		active_null;
+		int64		active = DatumGetInt64(SPI_getbinval(tup, desc, 7, &active_null));
+		CronSchedule s;
+		pg_tz	   *tz;
+		TimestampTz t;
+		TimestampTz *times;
+		int			ntimes = 0;
+		int			first;
+		int			j;
+		long		iterations = 0;
+
+		cron_parse(schedule, &s);
+		tz = cron_lookup_tz(tzname);
+		times = palloc(sizeof(TimestampTz) * MAX_CATCHUP_RUNS);
+		for (t = old_next; t <= horizon && t != DT_NOEND; t = cron_next(&s, t, tz))
+		{
+			times[ntimes % MAX_CATCHUP_RUNS] = t;
+			ntimes++;
+			if (++iterations > 10000000)
+				break;
+		}
+		if (ntimes == 0)
+			continue;
+
+		/* move next_run_at first: a concurrent redefinition wins */
+		launcher_exec("UPDATE elt.pipeline SET next_run_at = $3 "
+					  "WHERE pipeline_id = $1 AND next_run_at = $2",
+					  3, types,
+					  (Datum[]) {Int64GetDatum(pipeline_id), TimestampTzGetDatum(old_next),
+				  TimestampTzGetDatum(t)}, (t == DT_NOEND) ? "  n" : NULL, SPI_OK_UPDATE);
+		if (SPI_processed == 0)
+			continue;
+
+		if (!catchup)
+			first = ntimes - 1;
+		else
+		{
+			first = Max(0, ntimes - MAX_CATCHUP_RUNS);
+			if (first > 0)
+				ereport(LOG,
+						(errmsg("pg_elt: pipeline %lld missed %d runs, catching up on the last %d",
+								(long long) pipeline_id, ntimes, MAX_CATCHUP_RUNS)));
+		}
+		for (j = first; j < ntimes; j++)
+		{
+			TimestampTz when = times[j % MAX_CATCHUP_RUNS];
+			bool		last = (j == ntimes - 1);
+
+			if (last && !active_null && strcmp(overlap, "skip") == 0)
+				insert_run(pipeline_id, "schedule", "skipped", when,
+						   psprintf("run %lld was still in progress", (long long) active));
+			else
+				insert_run(pipeline_id, last ? "schedule" : "catchup", "queued", when, NULL);
+		}
+	}
+}
+
+/*
+ * Choose the queued runs to start now: oldest first, one at a time per
+ * pipeline (a run never overlaps another run of its pipeline), skipping
+ * paused pipelines, within pg_elt.max_workers.  Runs whose owner cannot
+ * log in are failed here with the reason.
+ */
+static List *
+choose_runs_to_start(void)
+{
+	List	   *chosen = NIL;
+	List	   *pipelines = NIL;
+	int			i,
+				n;
+	int			room = Min(elt_max_workers, MAX_LAUNCHED) - nlaunched;
+	SPITupleTable *tab;
+
+	if (room <= 0)
+		return NIL;
+	launcher_exec("SELECT r.run_id, r.pipeline_id, p.owner::oid "
+				  "FROM elt.run r JOIN elt.pipeline p USING (pipeline_id) "
+				  "WHERE r.status = 'queued' AND NOT p.paused "
+				  "AND NOT EXISTS (SELECT 1 FROM elt.run a WHERE a.pipeline_id = r.pipeline_id "
+				  "                AND a.status = 'running') "
+				  "ORDER BY coalesce(r.scheduled_at, r.queued_at), r.run_id",
+				  0, NULL, NULL, NULL, SPI_OK_SELECT);
+	tab = SPI_tuptable;
+	n = SPI_processed;
+	for (i = 0; i < n && list_length(chosen) < room; i++)
+	{
+		bool		isnull;
+		int64		run_id = DatumGetInt64(SPI_getbinval(tab->vals[i], tab->tupdesc, 1, &isnull));
+		int64		pipeline_id = DatumGetInt64(SPI_getbinval(tab->vals[i], tab->tupdesc, 2, &isnull));
+		Oid			owner = DatumGetObjectId(SPI_getbinval(tab->vals[i], tab->tupdesc, 3, &isnull));
+		const char *problem;
+		RunWorkerArgs *args;
+		int			k;
+		bool		busy = false;
+		ListCell   *lc;
+
+		for (k = 0; k < nlaunched; k++)
+			if (launched[k].pipeline_id == pipeline_id)
+				busy = true;
+		foreach(lc, pipelines)
+			if (*(int64 *) lfirst(lc) == pipeline_id)
+				busy = true;
+		if (busy)
+			continue;
+
+		problem = runner_owner_problem(owner);
+		if (problem != NULL)
+		{
+			runner_finish_run(run_id, "failed", problem, "queued");
+			continue;
+		}
+		{
+			MemoryContext old = MemoryContextSwitchTo(pass_cxt);
+			int64	   *p = palloc(sizeof(int64));
+
+			args = palloc0(sizeof(RunWorkerArgs));
+			args->dboid = MyDatabaseId;
+			args->owner = owner;
+			args->run_id = run_id;
+			args->pipeline_id = pipeline_id;
+			args->result = DSM_HANDLE_INVALID;
+			chosen = lappend(chosen, args);
+			*p = pipeline_id;
+			pipelines = lappend(pipelines, p);
+			MemoryContextSwitchTo(old);
+		}
+	}
+	return chosen;
+}
+
+/*
+ * Delete history older than pg_elt.history_retention, at most once a
+ * minute.
+ */
+static void
+prune_history(TimestampTz now)
+{
+	Oid			types[1] = {FLOAT8OID};
+	Datum		values[1] = {Float8GetDatum((double) elt_history_retention)};
+
+	if (now - last_prune < 60 * USECS_PER_SEC)
+		return;
+	last_prune = now;
+	launcher_exec("DELETE FROM elt.run WHERE finished_at < now() - make_interval(secs => $1)",
+				  1, types, values, NULL, SPI_OK_DELETE);
+	launcher_exec("DELETE FROM elt.check_result WHERE checked_at < now() - make_interval(secs => $1)",
+				  1, types, values, NULL, SPI_OK_DELETE);
+}
+
+/*
+ * One pass of the launcher.  Returns how long to sleep, in milliseconds.
+ */
+static long
+launcher_pass(void)
+{
+	List	   *stopped;
+	List	   *chosen;
+	ListCell   *lc;
+	TimestampTz now;
+	TimestampTz next = DT_NOEND;
+	long		sleep_ms = MAX_SLEEP_MS;
+	bool		isnull;
+
+	stopped = reap_launched();
+
+	launcher_begin();
+	pgstat_report_activity(STATE_RUNNING, "pg_elt scheduler: scheduling");
+	if (!OidIsValid(get_extension_oid("pg_elt", true)))
+	{
+		if (!waiting_logged)
+			ereport(LOG,
+					(errmsg("pg_elt scheduler is waiting for CREATE EXTENSION pg_elt in database \"%s\"",
+							elt_database)));
+		waiting_logged = true;
+		launcher_commit();
+		pgstat_report_activity(STATE_IDLE, NULL);
+		return NOT_INSTALLED_SLEEP_MS;
+	}
+	waiting_logged = false;
+
+	fail_lost_runs(stopped);
+
+	now = GetCurrentTimestamp();
+	if (first_pass || last_timezone == NULL || strcmp(last_timezone, elt_timezone) != 0)
+	{
+		recompute_for_timezone(now);
+		if (last_timezone)
+			pfree(last_timezone);
+		last_timezone = MemoryContextStrdup(TopMemoryContext, elt_timezone);
+	}
+	first_pass = false;
+
+	if (elt_scheduler_enabled)
+		create_due_runs(now);
+	prune_history(now);
+	launcher_commit();
+
+	if (!elt_scheduler_enabled)
+	{
+		pgstat_report_activity(STATE_IDLE, NULL);
+		return MAX_SLEEP_MS;
+	}
+
+	/* start workers for queued runs, after the runs are committed */
+	launcher_begin();
+	chosen = choose_runs_to_start();
+	launcher_exec("SELECT min(next_run_at) FROM elt.pipeline "
+				  "WHERE NOT paused AND schedule IS NOT NULL",
+				  0, NULL, NULL, NULL, SPI_OK_SELECT);
+	next = DatumGetTimestampTz(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	if (isnull)
+		next = DT_NOEND;
+	launcher_commit();
+
+	foreach(lc, chosen)
+	{
+		RunWorkerArgs *args = lfirst(lc);
+		BackgroundWorkerHandle *handle;
+		bool		started;
+		MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
+
+		started = runner_start_worker(args, MyProcPid, &handle);
+		MemoryContextSwitchTo(old);
+		if (!started)
+		{
+			TimestampTz t = GetCurrentTimestamp();
+
+			if (t - last_register_warning > 60 * USECS_PER_SEC)
+				ereport(WARNING,
+						(errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
+						 errmsg("pg_elt scheduler could not start a run worker"),
+						 errhint("Raise max_worker_processes; queued runs start when a worker is free.")));
+			last_register_warning = t;
+			sleep_ms = 1000;
+			break;
+		}
+		launched[nlaunched].run_id = args->run_id;
+		launched[nlaunched].pipeline_id = args->pipeline_id;
+		launched[nlaunched].handle = handle;
+		nlaunched++;
+	}
+
+	if (next != DT_NOEND)
+	{
+		TimestampTz wake = next - LAUNCH_LEAD_MS * INT64CONST(1000);
+		TimestampTz t = GetCurrentTimestamp();
+
+		if (wake <= t)
+			sleep_ms = 0;
+		else
+			sleep_ms = Min(sleep_ms, (long) ((wake - t + 999) / 1000));
+	}
+	pgstat_report_activity(STATE_IDLE, NULL);
+	return sleep_ms;
+}
+
+/*
+ * Entry point of the launcher.  Errors of one pass are logged and the
+ * launcher carries on after a short pause, so that one bad definition does
+ * not stop every other pipeline.
+ */
+void
+elt_launcher_main(Datum main_arg)
+{
+	pqsignal(SIGHUP, SignalHandlerForConfigReload);
+	pqsignal(SIGTERM, die);
+	BackgroundWorkerUnblockSignals();
+
+	if (elt_shared == NULL)
+		proc_exit(0);
+	LWLockAcquire(elt_shared->lock, LW_EXCLUSIVE);
+	elt_shared->launcher_pid = MyProcPid;
+	elt_shared->launcher_latch = MyLatch;
+	LWLockRelease(elt_shared->lock);
+	on_shmem_exit(launcher_exit, (Datum) 0);
+
+	BackgroundWorkerInitializeConnection(elt_database, NULL, 0);
+	pgstat_report_appname("pg_elt scheduler");
+	/* the launcher runs as superuser: never resolve names through user schemas */
+	SetConfigOption("search_path", "pg_catalog, pg_temp", PGC_SUSET, PGC_S_OVERRIDE);
+	/* a lost launcher commit is recomputed; run workers commit what matters */
+	SetConfigOption("synchronous_commit", "off", PGC_SUSET, PGC_S_OVERRIDE);
+
+	pass_cxt = AllocSetContextCreate(TopMemoryContext, "pg_elt scheduler pass",
+									 ALLOCSET_DEFAULT_SIZES);
+	for (;;)
+	{
+		long		sleep_ms;
+
+		MemoryContextReset(pass_cxt);
+		MemoryContextSwitchTo(pass_cxt);
+		CHECK_FOR_INTERRUPTS();
+		if (ConfigReloadPending)
+		{
+			ConfigReloadPending = false;
+			ProcessConfigFile(PGC_SIGHUP);
+		}
+
+		PG_TRY();
+		{
+			sleep_ms = launcher_pass();
+		}
+		PG_CATCH();
+		{
+			HOLD_INTERRUPTS();
+			MemoryContextSwitchTo(pass_cxt);
+			EmitErrorReport();
+			AbortCurrentTransaction();
+			FlushErrorState();
+			RESUME_INTERRUPTS();
+			pgstat_report_activity(STATE_IDLE, NULL);
+			sleep_ms = 5000;
+		}
+		PG_END_TRY();
+
+		if (sleep_ms > 0)
+			(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+							 sleep_ms, PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+	}
+}
