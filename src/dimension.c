@@ -1,0 +1,1025 @@
+/*
+ * dimension.c
+ *	  elt.merge_dimension: Kimball dimensions with slowly changing types 0, 1
+ *	  and 2 (and type-1 columns inside a type-2 dimension), and
+ *	  elt.create_date_dimension.
+ *
+ * A merge is a handful of set-based statements, whatever the size of the
+ * source:
+ *
+ *	1. the source is read once into a temporary work table, joined to the
+ *	   dimension's current rows by natural key, each row classified (new,
+ *	   changed, type-1 change, inferred member to complete, unchanged) by a
+ *	   null-safe IS DISTINCT FROM comparison;
+ *	2. the work table is checked (duplicate natural keys, out-of-order
+ *	   effective times) before the dimension is written at all;
+ *	3. deletes are closed or flagged, type-1 columns overwritten in every
+ *	   version, changed current rows closed by surrogate key, and new members
+ *	   and new versions inserted in one INSERT ... SELECT.
+ *
+ * The join uses plain equality on the natural key, so it is a hash join on a
+ * full rebuild and an index probe into the current-row index when the
+ * caller passes only the changed rows; keys with NULL parts (rare) are
+ * matched null-safely in a second step that only runs when there are any.
+ * Nothing here uses MERGE or volatile functions in DML, so the statements
+ * also run on Citus.
+ */
+#include "postgres.h"
+
+#include "catalog/pg_type.h"
+#include "datatype/timestamp.h"
+#include "executor/spi.h"
+#include "funcapi.h"
+#include "utils/builtins.h"
+#include "utils/date.h"
+#include "utils/datetime.h"
+
+#include "dimension.h"
+#include "model.h"
+
+PG_FUNCTION_INFO_V1(elt_merge_dimension);
+PG_FUNCTION_INFO_V1(elt_create_date_dimension);
+
+#define DELETES_IGNORE	0
+#define DELETES_CLOSE	1
+#define DELETES_FLAG	2
+
+/* Column names of the work table; source columns may not use the prefix. */
+#define WORK_PREFIX		"__elt_"
+#define WORK_EFF		"__elt_eff"
+#define WORK_SK			"__elt_sk"
+#define WORK_CLASS		"__elt_class"
+
+typedef struct DimMerge
+{
+	ModelRelation target;
+	ModelSource source;
+	List	   *key;			/* natural key column names */
+	int			scd_type;
+	List	   *type1;			/* names of type-1 columns */
+	List	   *ignore;			/* names of columns not compared */
+	const char *effective;		/* SQL expression for the change time */
+	int			deletes;
+	char	   *sk;				/* surrogate key column name */
+	const char *qsk;			/* ... quoted */
+
+	List	   *attr2;			/* ModelColumn: compared, versioned (type 2) */
+	List	   *attr1;			/* ModelColumn: type-1 columns */
+	List	   *attrs;			/* names of every non-key source column */
+	List	   *names;			/* names of every source column */
+	List	   *tcolumns;		/* columns of the existing target */
+	bool		exists;
+	bool		has_deleted;
+	bool		has_inferred;
+	char	   *work;			/* work table name */
+} DimMerge;
+
+/*
+ * The surrogate key column's default name: the table name without a dim_
+ * prefix, plus _key (dw.dim_customer -> customer_key).
+ */
+static char *
+default_surrogate_key(const char *relname)
+{
+	const char *base = relname;
+
+	if (strncmp(relname, "dim_", 4) == 0 && relname[4] != '\0')
+		base = relname + 4;
+	return psprintf("%s_key", base);
+}
+
+/*
+ * Parse the deletes argument.
+ */
+static int
+parse_deletes(const char *s)
+{
+	if (strcmp(s, "ignore") == 0)
+		return DELETES_IGNORE;
+	if (strcmp(s, "close") == 0)
+		return DELETES_CLOSE;
+	if (strcmp(s, "flag") == 0)
+		return DELETES_FLAG;
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("invalid value for deletes: \"%s\"", s),
+			 errhint("Valid values are \"ignore\", \"close\" and \"flag\".")));
+	return 0;					/* keep compiler quiet */
+}
+
+/*
+ * Whether a name is one the dimension manages itself, so that a source
+ * column cannot carry it.
+ */
+static bool
+is_managed_name(DimMerge *m, const char *name)
+{
+	if (strcmp(name, m->sk) == 0 ||
+		strcmp(name, MODEL_IS_INFERRED) == 0 ||
+		strcmp(name, MODEL_IS_DELETED) == 0)
+		return true;
+	if (m->scd_type == 2 &&
+		(strcmp(name, MODEL_VALID_FROM) == 0 ||
+		 strcmp(name, MODEL_VALID_TO) == 0 ||
+		 strcmp(name, MODEL_IS_CURRENT) == 0))
+		return true;
+	return false;
+}
+
+/*
+ * Check the column arguments against the source and sort the source's
+ * columns into natural key, versioned (type 2), type-1 and ignored ones.
+ */
+static void
+classify_columns(DimMerge *m)
+{
+	ListCell   *lc;
+
+	foreach(lc, m->key)
+	{
+		if (!model_find_column(m->source.columns, lfirst(lc)))
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_COLUMN),
+					 errmsg("natural key column \"%s\" is not a column of the source",
+							(char *) lfirst(lc))));
+	}
+	foreach(lc, m->type1)
+	{
+		if (!model_find_column(m->source.columns, lfirst(lc)))
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_COLUMN),
+					 errmsg("type-1 column \"%s\" is not a column of the source",
+							(char *) lfirst(lc))));
+		if (model_list_contains(m->key, lfirst(lc)))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("column \"%s\" cannot be both in the natural key and a type-1 column",
+							(char *) lfirst(lc))));
+	}
+	foreach(lc, m->ignore)
+	{
+		if (!model_find_column(m->source.columns, lfirst(lc)))
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_COLUMN),
+					 errmsg("ignored column \"%s\" is not a column of the source",
+							(char *) lfirst(lc))));
+		if (model_list_contains(m->key, lfirst(lc)) ||
+			model_list_contains(m->type1, lfirst(lc)))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("ignored column \"%s\" is also in the natural key or the type-1 columns",
+							(char *) lfirst(lc))));
+	}
+
+	foreach(lc, m->source.columns)
+	{
+		ModelColumn *col = lfirst(lc);
+
+		if (is_managed_name(m, col->name))
+			ereport(ERROR,
+					(errcode(ERRCODE_DUPLICATE_COLUMN),
+					 errmsg("source column \"%s\" has the name of a column the dimension manages",
+							col->name),
+					 errhint("Rename the column in a SELECT source, or choose another surrogate_key.")));
+		if (strncmp(col->name, WORK_PREFIX, strlen(WORK_PREFIX)) == 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_RESERVED_NAME),
+					 errmsg("source column name \"%s\" is reserved", col->name),
+					 errdetail("Names starting with \"%s\" are used by pg_elt's work tables.",
+							   WORK_PREFIX)));
+		m->names = lappend(m->names, col->name);
+		if (model_list_contains(m->key, col->name))
+			continue;
+		m->attrs = lappend(m->attrs, col->name);
+		if (model_list_contains(m->type1, col->name))
+			m->attr1 = lappend(m->attr1, col);
+		else if (!model_list_contains(m->ignore, col->name))
+			m->attr2 = lappend(m->attr2, col);
+	}
+}
+
+/*
+ * Check that a column the dimension manages exists with the right type.
+ */
+static bool
+check_managed_column(DimMerge *m, const char *name, Oid typid, bool required,
+					 const char *why)
+{
+	ModelColumn *col = model_find_column(m->tcolumns, name);
+
+	if (col == NULL)
+	{
+		if (required)
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_COLUMN),
+					 errmsg("dimension %s has no column \"%s\"", m->target.qualified, name),
+					 errdetail("%s", why)));
+		return false;
+	}
+	if (col->typid != typid)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("column \"%s\" of dimension %s has type %s, expected %s",
+						name, m->target.qualified, col->typname, format_type_be(typid))));
+	return true;
+}
+
+/*
+ * Check an existing dimension's shape against the source and the call:
+ * managed columns present with their types, the same type 2-ness, and every
+ * column on one side present on the other with the same type, so that a
+ * schema drift is an error instead of a silently dropped column.
+ */
+static void
+check_target_shape(DimMerge *m)
+{
+	ModelColumn *skcol;
+	bool		versioned;
+	ListCell   *lc;
+
+	m->tcolumns = model_relation_columns(m->target.relid);
+
+	skcol = model_find_column(m->tcolumns, m->sk);
+	if (skcol == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_COLUMN),
+				 errmsg("dimension %s has no surrogate key column \"%s\"",
+						m->target.qualified, m->sk),
+				 errhint("Pass the name of its surrogate key as surrogate_key.")));
+	if (skcol->typid != INT8OID)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("surrogate key column \"%s\" of dimension %s must be bigint",
+						m->sk, m->target.qualified)));
+	if (!skcol->has_default)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_TABLE_DEFINITION),
+				 errmsg("surrogate key column \"%s\" of dimension %s has no default",
+						m->sk, m->target.qualified),
+				 errhint("Make it an identity column: ALTER TABLE ... ALTER COLUMN ... ADD GENERATED BY DEFAULT AS IDENTITY.")));
+
+	versioned = model_find_column(m->tcolumns, MODEL_VALID_FROM) &&
+		model_find_column(m->tcolumns, MODEL_VALID_TO) &&
+		model_find_column(m->tcolumns, MODEL_IS_CURRENT);
+	if (m->scd_type == 2)
+	{
+		const char *why = "A type 2 dimension has the columns valid_from, valid_to and is_current.";
+
+		check_managed_column(m, MODEL_VALID_FROM, TIMESTAMPTZOID, true, why);
+		check_managed_column(m, MODEL_VALID_TO, TIMESTAMPTZOID, true, why);
+		check_managed_column(m, MODEL_IS_CURRENT, BOOLOID, true, why);
+	}
+	else if (versioned)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("dimension %s keeps history but scd_type is %d",
+						m->target.qualified, m->scd_type),
+				 errhint("Pass scd_type => 2, with type1_columns for the columns to overwrite.")));
+	m->has_inferred = check_managed_column(m, MODEL_IS_INFERRED, BOOLOID, false, NULL);
+	m->has_deleted = check_managed_column(m, MODEL_IS_DELETED, BOOLOID,
+										  m->deletes == DELETES_FLAG,
+										  "Flagging deletes needs a boolean column is_deleted.");
+
+	foreach(lc, m->source.columns)
+	{
+		ModelColumn *scol = lfirst(lc);
+		ModelColumn *tcol = model_find_column(m->tcolumns, scol->name);
+
+		if (tcol == NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_COLUMN),
+					 errmsg("column \"%s\" of the source is missing from dimension %s",
+							scol->name, m->target.qualified),
+					 errhint("Add the column to the dimension with ALTER TABLE, or leave it out of the source.")));
+		if (tcol->typid != scol->typid)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATATYPE_MISMATCH),
+					 errmsg("column \"%s\" has type %s in the source but %s in dimension %s",
+							scol->name, format_type_be(scol->typid),
+							format_type_be(tcol->typid), m->target.qualified),
+					 errhint("Cast the column in a SELECT source.")));
+	}
+	foreach(lc, m->tcolumns)
+	{
+		ModelColumn *tcol = lfirst(lc);
+
+		if (is_managed_name(m, tcol->name) ||
+			model_find_column(m->source.columns, tcol->name))
+			continue;
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_COLUMN),
+				 errmsg("column \"%s\" of dimension %s is missing from the source",
+						tcol->name, m->target.qualified),
+				 errhint("Select the column in the source (NULL when it has no value), or drop it from the dimension.")));
+	}
+}
+
+/*
+ * The join condition between the work rows (alias s) and the dimension rows
+ * that may match them (alias t): current rows only for type 2, never the
+ * unknown member.
+ */
+static void
+append_candidate_rows(StringInfo buf, DimMerge *m)
+{
+	appendStringInfo(buf, "t.%s <> " MODEL_UNKNOWN_KEY, m->qsk);
+	if (m->scd_type == 2)
+		appendStringInfoString(buf, " AND t." MODEL_IS_CURRENT);
+}
+
+/*
+ * The CASE expression that classifies a source row (alias s) against its
+ * current dimension row (alias t, NULL when there is none):
+ *	n new member, c changed (new version), u overwrite in place,
+ *	i inferred member to complete, x change dated before the current
+ *	version, = unchanged.
+ */
+static char *
+class_expression(DimMerge *m)
+{
+	StringInfoData buf;
+	StringInfoData versioned;
+	StringInfoData overwrite;
+
+	initStringInfo(&buf);
+	initStringInfo(&versioned);
+	initStringInfo(&overwrite);
+
+	/* What makes a new version (type 2) or an in-place update (types 0, 1). */
+	if (m->scd_type == 2)
+	{
+		if (m->attr2)
+			model_append_distinct(&versioned, m->attr2, "t", "s");
+		if (m->has_deleted)
+			appendStringInfo(&versioned, "%st." MODEL_IS_DELETED, versioned.len ? " OR " : "");
+		if (m->attr1)
+			model_append_distinct(&overwrite, m->attr1, "t", "s");
+	}
+	else
+	{
+		if (m->scd_type == 1 && m->attr2)
+			model_append_distinct(&overwrite, m->attr2, "t", "s");
+		if (m->attr1)
+		{
+			if (overwrite.len)
+				appendStringInfoString(&overwrite, " OR ");
+			model_append_distinct(&overwrite, m->attr1, "t", "s");
+		}
+		if (m->has_deleted)
+			appendStringInfo(&overwrite, "%st." MODEL_IS_DELETED, overwrite.len ? " OR " : "");
+	}
+
+	appendStringInfo(&buf, "CASE WHEN t.%s IS NULL THEN 'n'", m->qsk);
+	if (m->has_inferred)
+		appendStringInfoString(&buf, " WHEN t." MODEL_IS_INFERRED " THEN 'i'");
+	if (versioned.len)
+	{
+		appendStringInfo(&buf, " WHEN (%s) AND s." WORK_EFF " < t." MODEL_VALID_FROM " THEN 'x'",
+						 versioned.data);
+		appendStringInfo(&buf, " WHEN %s THEN 'c'", versioned.data);
+	}
+	if (overwrite.len)
+		appendStringInfo(&buf, " WHEN %s THEN 'u'", overwrite.data);
+	appendStringInfoString(&buf, " ELSE '=' END");
+	return buf.data;
+}
+
+/*
+ * Read the source once into the work table, classified against the current
+ * rows.  Keys with NULL parts are classified 'n' here (plain equality never
+ * matches them) and fixed up by classify_null_keys().
+ */
+static void
+build_work_table(DimMerge *m)
+{
+	StringInfoData sql;
+
+	initStringInfo(&sql);
+	appendStringInfo(&sql, "CREATE TEMP TABLE %s ON COMMIT DROP AS SELECT ", m->work);
+	if (m->exists)
+	{
+		ListCell   *lc;
+
+		/*
+		 * Unchanged rows keep only their key, surrogate key and class: most
+		 * rows of a full source are unchanged, and nothing reads their
+		 * values again.  OFFSET 0 keeps the classification from being
+		 * evaluated once per column.
+		 */
+		model_append_names(&sql, m->key, "c");
+		foreach(lc, m->attrs)
+			appendStringInfo(&sql, ", CASE WHEN c." WORK_CLASS " <> '=' THEN c.%s END AS %s",
+							 quote_identifier(lfirst(lc)), quote_identifier(lfirst(lc)));
+		appendStringInfoString(&sql, ", CASE WHEN c." WORK_CLASS " <> '=' THEN c." WORK_EFF
+							   " END AS " WORK_EFF ", c." WORK_SK ", c." WORK_CLASS);
+		appendStringInfo(&sql, " FROM (SELECT s.*, t.%s AS " WORK_SK ", %s AS " WORK_CLASS,
+						 m->qsk, class_expression(m));
+		appendStringInfo(&sql,
+						 " FROM (SELECT src.*, %s::timestamptz AS " WORK_EFF
+						 " FROM %s AS src) AS s LEFT JOIN %s AS t ON ",
+						 m->effective, m->source.from_item, m->target.qualified);
+		model_append_key_match(&sql, m->key, "t", "s", false);
+		appendStringInfoString(&sql, " AND ");
+		append_candidate_rows(&sql, m);
+		appendStringInfoString(&sql, " OFFSET 0) AS c");
+	}
+	else
+	{
+		model_append_names(&sql, m->names, "s");
+		appendStringInfo(&sql,
+						 ", s." WORK_EFF ", NULL::bigint AS " WORK_SK ", 'n'::text AS " WORK_CLASS
+						 " FROM (SELECT src.*, %s::timestamptz AS " WORK_EFF
+						 " FROM %s AS src) AS s",
+						 m->effective, m->source.from_item);
+	}
+	model_exec(sql.data, SPI_OK_UTILITY);
+	model_exec(psprintf("ANALYZE %s", m->work), SPI_OK_UTILITY);
+}
+
+/*
+ * Match the work rows whose natural key has NULL parts null-safely (NULL
+ * matches NULL) and classify them.  Only runs when there are such rows.
+ */
+static void
+classify_null_keys(DimMerge *m)
+{
+	StringInfoData sql;
+
+	initStringInfo(&sql);
+	appendStringInfo(&sql, "UPDATE %s AS s SET " WORK_SK " = t.%s, " WORK_CLASS " = %s"
+					 " FROM %s AS t WHERE ",
+					 m->work, m->qsk, class_expression(m), m->target.qualified);
+	model_append_any_null(&sql, m->key, "s");
+	appendStringInfoString(&sql, " AND ");
+	model_append_any_null(&sql, m->key, "t");
+	appendStringInfoString(&sql, " AND ");
+	model_append_key_match(&sql, m->key, "t", "s", true);
+	appendStringInfoString(&sql, " AND ");
+	append_candidate_rows(&sql, m);
+	model_exec(sql.data, SPI_OK_UPDATE);
+}
+
+/*
+ * Count the work rows by class; returns the number of rows with NULL key
+ * parts.
+ */
+static int64
+count_classes(DimMerge *m, int64 counts[256])
+{
+	StringInfoData sql;
+	int64		nullkeys = 0;
+
+	memset(counts, 0, sizeof(int64) * 256);
+	initStringInfo(&sql);
+	appendStringInfo(&sql, "SELECT " WORK_CLASS ", count(*), count(*) FILTER (WHERE ");
+	model_append_any_null(&sql, m->key, NULL);
+	appendStringInfo(&sql, ") FROM %s GROUP BY 1", m->work);
+	model_exec(sql.data, SPI_OK_SELECT);
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		bool		isnull;
+		char	   *cls = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1);
+		int64		n = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i],
+												   SPI_tuptable->tupdesc, 2, &isnull));
+
+		counts[(unsigned char) cls[0]] = n;
+		nullkeys += DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i],
+												SPI_tuptable->tupdesc, 3, &isnull));
+	}
+	return nullkeys;
+}
+
+/*
+ * Create the dimension on the first call: surrogate key identity, the
+ * source's columns, the type 2 columns, the inferred and deleted flags.
+ * Indexes come after the first load (create_indexes).
+ */
+static void
+create_target(DimMerge *m)
+{
+	StringInfoData sql;
+	ListCell   *lc;
+
+	initStringInfo(&sql);
+	appendStringInfo(&sql, "CREATE TABLE %s (%s bigint GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY",
+					 m->target.qualified, m->qsk);
+	foreach(lc, m->source.columns)
+	{
+		ModelColumn *col = lfirst(lc);
+
+		appendStringInfo(&sql, ", %s %s", quote_identifier(col->name), col->typname);
+	}
+	if (m->scd_type == 2)
+		appendStringInfoString(&sql, ", " MODEL_VALID_FROM " timestamptz NOT NULL, "
+							   MODEL_VALID_TO " timestamptz NOT NULL, "
+							   MODEL_IS_CURRENT " boolean NOT NULL");
+	appendStringInfoString(&sql, ", " MODEL_IS_INFERRED " boolean NOT NULL DEFAULT false, "
+						   MODEL_IS_DELETED " boolean NOT NULL DEFAULT false)");
+	model_exec(sql.data, SPI_OK_UTILITY);
+	model_refresh_relation(&m->target);
+	m->tcolumns = model_relation_columns(m->target.relid);
+	m->has_deleted = true;
+	m->has_inferred = true;
+}
+
+/*
+ * The indexes that keep later merges proportional to the rows they touch:
+ * the current row by natural key (unique, so that a key can never have two
+ * current rows, NULL parts included), and for type 2 every version by
+ * natural key and start, for type-1 overwrites and as-of lookups.
+ */
+static void
+create_indexes(DimMerge *m)
+{
+	StringInfoData sql;
+
+	initStringInfo(&sql);
+	appendStringInfo(&sql, "CREATE UNIQUE INDEX ON %s (", m->target.qualified);
+	model_append_names(&sql, m->key, NULL);
+	appendStringInfo(&sql, ") NULLS NOT DISTINCT WHERE %s <> " MODEL_UNKNOWN_KEY, m->qsk);
+	if (m->scd_type == 2)
+		appendStringInfoString(&sql, " AND " MODEL_IS_CURRENT);
+	model_exec(sql.data, SPI_OK_UTILITY);
+	if (m->scd_type == 2)
+	{
+		resetStringInfo(&sql);
+		appendStringInfo(&sql, "CREATE INDEX ON %s (", m->target.qualified);
+		model_append_names(&sql, m->key, NULL);
+		appendStringInfoString(&sql, ", " MODEL_VALID_FROM ")");
+		model_exec(sql.data, SPI_OK_UTILITY);
+	}
+}
+
+/*
+ * Make sure the unknown member (surrogate key -1) exists: text attributes
+ * 'Unknown', everything else NULL, valid for all time.
+ */
+static void
+ensure_unknown_member(DimMerge *m)
+{
+	StringInfoData sql;
+	StringInfoData vals;
+	ModelColumn *skcol = model_find_column(m->tcolumns, m->sk);
+	ListCell   *lc;
+
+	initStringInfo(&sql);
+	initStringInfo(&vals);
+	appendStringInfo(&sql, "INSERT INTO %s (%s", m->target.qualified, m->qsk);
+	appendStringInfoString(&vals, MODEL_UNKNOWN_KEY);
+	foreach(lc, m->tcolumns)
+	{
+		ModelColumn *col = lfirst(lc);
+
+		if (!col->stringy || is_managed_name(m, col->name) ||
+			model_list_contains(m->key, col->name))
+			continue;
+		appendStringInfo(&sql, ", %s", quote_identifier(col->name));
+		appendStringInfoString(&vals, ", 'Unknown'");
+	}
+	if (m->scd_type == 2)
+	{
+		appendStringInfoString(&sql, ", " MODEL_VALID_FROM ", " MODEL_VALID_TO ", " MODEL_IS_CURRENT);
+		appendStringInfoString(&vals, ", '-infinity', 'infinity', true");
+	}
+	appendStringInfo(&sql, ")%s SELECT %s WHERE NOT EXISTS (SELECT FROM %s WHERE %s = "
+					 MODEL_UNKNOWN_KEY ")",
+					 skcol && skcol->identity == 'a' ? " OVERRIDING SYSTEM VALUE" : "",
+					 vals.data, m->target.qualified, m->qsk);
+	model_exec(sql.data, SPI_OK_INSERT);
+}
+
+/*
+ * End or flag the current rows whose natural key is no longer in the
+ * source.  Inferred members are left alone: facts point at them and the
+ * source has simply not delivered them yet.
+ */
+static uint64
+apply_deletes(DimMerge *m)
+{
+	StringInfoData sql;
+
+	initStringInfo(&sql);
+	appendStringInfo(&sql, "UPDATE %s AS t SET ", m->target.qualified);
+	if (m->deletes == DELETES_CLOSE)
+		appendStringInfoString(&sql, MODEL_VALID_TO " = GREATEST(now(), t." MODEL_VALID_FROM "), "
+							   MODEL_IS_CURRENT " = false");
+	else
+		appendStringInfoString(&sql, MODEL_IS_DELETED " = true");
+	appendStringInfoString(&sql, " WHERE ");
+	append_candidate_rows(&sql, m);
+	if (m->deletes == DELETES_FLAG)
+		appendStringInfoString(&sql, " AND NOT t." MODEL_IS_DELETED);
+	if (m->has_inferred)
+		appendStringInfoString(&sql, " AND NOT t." MODEL_IS_INFERRED);
+	appendStringInfo(&sql, " AND NOT EXISTS (SELECT FROM %s AS s WHERE s." WORK_SK " = t.%s)",
+					 m->work, m->qsk);
+	return model_exec(sql.data, SPI_OK_UPDATE);
+}
+
+/*
+ * Type 2 with type-1 columns: overwrite those columns in every version of
+ * the members whose type-1 values changed (Kimball's type 6 hybrid).
+ */
+static uint64
+overwrite_history(DimMerge *m, bool null_keys)
+{
+	StringInfoData sql;
+	List	   *names = model_column_names(m->attr1);
+
+	initStringInfo(&sql);
+	appendStringInfo(&sql, "UPDATE %s AS t SET ", m->target.qualified);
+	model_append_set(&sql, names, "s");
+	appendStringInfo(&sql, " FROM %s AS s WHERE s." WORK_CLASS " IN ('c', 'u') AND ", m->work);
+	if (null_keys)
+	{
+		model_append_any_null(&sql, m->key, "s");
+		appendStringInfoString(&sql, " AND ");
+	}
+	model_append_key_match(&sql, m->key, "t", "s", null_keys);
+	appendStringInfo(&sql, " AND t.%s <> " MODEL_UNKNOWN_KEY " AND ", m->qsk);
+	model_append_distinct(&sql, m->attr1, "t", "s");
+	return model_exec(sql.data, SPI_OK_UPDATE);
+}
+
+/*
+ * Overwrite rows in place by surrogate key: rows of class cls get the
+ * listed columns from the source, plus the given extra assignments.
+ */
+static uint64
+overwrite_rows(DimMerge *m, char cls, List *names, const char *extra)
+{
+	StringInfoData sql;
+
+	if (names == NIL && extra == NULL)
+		return 0;
+	initStringInfo(&sql);
+	appendStringInfo(&sql, "UPDATE %s AS t SET ", m->target.qualified);
+	model_append_set(&sql, names, "s");
+	if (extra)
+		appendStringInfo(&sql, "%s%s", names ? ", " : "", extra);
+	appendStringInfo(&sql, " FROM %s AS s WHERE s." WORK_CLASS " = '%c' AND t.%s = s." WORK_SK,
+					 m->work, cls, m->qsk);
+	return model_exec(sql.data, SPI_OK_UPDATE);
+}
+
+/*
+ * Write the classified work table into the dimension.
+ */
+static void
+apply_changes(DimMerge *m, int64 nullkeys, int64 *classes, ModelCounts *counts)
+{
+	StringInfoData sql;
+	const char *undelete = m->has_deleted ? MODEL_IS_DELETED " = false" : NULL;
+
+	if (m->exists && m->deletes != DELETES_IGNORE)
+		counts->closed += apply_deletes(m);
+
+	if (m->exists)
+	{
+		/* Type-1 overwrites, inferred members completed in place. */
+		if (m->scd_type == 2 && m->attr1 && classes['c'] + classes['u'] > 0)
+		{
+			counts->updated += overwrite_history(m, false);
+			if (nullkeys > 0)
+				counts->updated += overwrite_history(m, true);
+		}
+		else if (m->scd_type == 1 && classes['u'] > 0)
+			counts->updated += overwrite_rows(m, 'u', m->attrs, undelete);
+		else if (m->scd_type == 0 && classes['u'] > 0)
+			counts->updated += overwrite_rows(m, 'u', model_column_names(m->attr1), undelete);
+		if (m->has_inferred && classes['i'] > 0)
+		{
+			char	   *extra = m->has_deleted ?
+				MODEL_IS_INFERRED " = false, " MODEL_IS_DELETED " = false" :
+				MODEL_IS_INFERRED " = false";
+
+			counts->updated += overwrite_rows(m, 'i', m->attrs, extra);
+		}
+
+		/* Close the current versions that changed. */
+		if (m->scd_type == 2 && classes['c'] > 0)
+		{
+			initStringInfo(&sql);
+			appendStringInfo(&sql, "UPDATE %s AS t SET " MODEL_VALID_TO " = s." WORK_EFF ", "
+							 MODEL_IS_CURRENT " = false FROM %s AS s WHERE s." WORK_CLASS
+							 " = 'c' AND t.%s = s." WORK_SK,
+							 m->target.qualified, m->work, m->qsk);
+			counts->closed += model_exec(sql.data, SPI_OK_UPDATE);
+		}
+	}
+
+	/* New members and new versions, in one INSERT. */
+	if (classes['n'] + classes['c'] == 0)
+		return;
+	initStringInfo(&sql);
+	appendStringInfo(&sql, "INSERT INTO %s (", m->target.qualified);
+	model_append_names(&sql, m->names, NULL);
+	if (m->scd_type == 2)
+		appendStringInfoString(&sql, ", " MODEL_VALID_FROM ", " MODEL_VALID_TO ", " MODEL_IS_CURRENT);
+	appendStringInfoString(&sql, ") SELECT ");
+	model_append_names(&sql, m->names, "s");
+	if (m->scd_type == 2 && m->exists)
+	{
+		/*
+		 * A member that comes back after its deletion was closed starts no
+		 * earlier than that close, so that its versions never overlap.
+		 */
+		appendStringInfo(&sql, ", CASE WHEN s." WORK_CLASS " = 'n' THEN GREATEST(s." WORK_EFF
+						 ", (SELECT max(x." MODEL_VALID_TO ") FROM %s AS x WHERE ",
+						 m->target.qualified);
+		model_append_key_match(&sql, m->key, "x", "s", false);
+		appendStringInfo(&sql, " AND x.%s <> " MODEL_UNKNOWN_KEY ")) ELSE s." WORK_EFF
+						 " END, 'infinity', true", m->qsk);
+	}
+	else if (m->scd_type == 2)
+		appendStringInfoString(&sql, ", s." WORK_EFF ", 'infinity', true");
+	appendStringInfo(&sql, " FROM %s AS s WHERE s." WORK_CLASS " IN ('n', 'c')", m->work);
+	counts->inserted += model_exec(sql.data, SPI_OK_INSERT);
+}
+
+/*
+ * elt.merge_dimension(target, source, natural_key, scd_type, type1_columns,
+ *		ignore_columns, effective_at, deletes, surrogate_key)
+ *
+ * Merge a source (relation or SELECT) into a dimension, creating it on the
+ * first call, and return inserted, updated, closed and unchanged counts.
+ */
+Datum
+elt_merge_dimension(PG_FUNCTION_ARGS)
+{
+	TimestampTz started = GetCurrentTimestamp();
+	DimMerge	m = {0};
+	ModelCounts counts = {0, 0, -1, 0, 0};
+	int64		classes[256];
+	int64		nullkeys;
+	char	   *target_arg;
+	char	   *source_arg;
+	char	   *effective_arg = NULL;
+	bool		created;
+	TupleDesc	tupdesc;
+	Datum		values[4];
+	bool		nulls[4] = {false, false, false, false};
+
+	target_arg = model_text_arg(fcinfo, 0, "target");
+	source_arg = model_text_arg(fcinfo, 1, "source");
+	if (PG_ARGISNULL(2))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("argument \"natural_key\" must not be null")));
+	m.key = model_name_array(PG_GETARG_ARRAYTYPE_P(2), "natural_key");
+	if (m.key == NIL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("argument \"natural_key\" must name at least one column")));
+	if (PG_ARGISNULL(3))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("argument \"scd_type\" must not be null")));
+	m.scd_type = PG_GETARG_INT32(3);
+	if (m.scd_type < 0 || m.scd_type > 2)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("scd_type must be 0, 1 or 2, not %d", m.scd_type)));
+	m.type1 = PG_ARGISNULL(4) ? NIL : model_name_array(PG_GETARG_ARRAYTYPE_P(4), "type1_columns");
+	m.ignore = PG_ARGISNULL(5) ? NIL : model_name_array(PG_GETARG_ARRAYTYPE_P(5), "ignore_columns");
+	if (!PG_ARGISNULL(6))
+		effective_arg = text_to_cstring(PG_GETARG_TEXT_PP(6));
+	m.deletes = parse_deletes(model_text_arg(fcinfo, 7, "deletes"));
+	if (m.deletes == DELETES_CLOSE && m.scd_type != 2)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("deletes => 'close' needs a type 2 dimension"),
+				 errhint("Use deletes => 'flag' to mark deleted members of a type %d dimension.",
+						 m.scd_type)));
+
+	SPI_connect();
+
+	model_resolve_relation(&m.target, target_arg, true);
+	if (PG_ARGISNULL(8))
+		m.sk = default_surrogate_key(m.target.relname);
+	else
+		m.sk = text_to_cstring(PG_GETARG_TEXT_PP(8));
+	if (m.sk[0] == '\0')
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("argument \"surrogate_key\" must not be empty")));
+	model_check_name_length(m.sk, "the surrogate key");
+	m.qsk = quote_identifier(m.sk);
+
+	/* Serialize merges into this dimension, then look at it. */
+	model_lock_name(&m.target);
+	m.exists = OidIsValid(m.target.relid);
+	if (m.exists)
+	{
+		model_check_table(&m.target);
+		model_lock_table(&m.target);
+	}
+
+	model_open_source(&m.source, source_arg);
+	classify_columns(&m);
+	if (m.attr2 == NIL && m.attr1 == NIL && m.ignore == NIL && m.scd_type != 0)
+		ereport(NOTICE,
+				(errmsg("the source of %s has no attribute columns besides the natural key",
+						m.target.qualified)));
+	if (effective_arg == NULL)
+		m.effective = "now()";
+	else if (model_find_column(m.source.columns, effective_arg))
+	{
+		Oid			t = model_find_column(m.source.columns, effective_arg)->typid;
+
+		if (t != TIMESTAMPTZOID && t != TIMESTAMPOID && t != DATEOID)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATATYPE_MISMATCH),
+					 errmsg("effective_at column \"%s\" must be a date or timestamp, not %s",
+							effective_arg, format_type_be(t))));
+		m.effective = model_column_ref("src", effective_arg);
+	}
+	else
+		m.effective = model_check_expression(effective_arg, "effective_at");
+	if (m.exists)
+		check_target_shape(&m);
+
+	/* Read and classify the source, and check it before any write. */
+	m.work = model_temp_name("dimension");
+	build_work_table(&m);
+	nullkeys = count_classes(&m, classes);
+	model_check_duplicates(m.work, m.key, "natural key", m.target.qualified);
+	if (m.exists && nullkeys > 0)
+	{
+		classify_null_keys(&m);
+		count_classes(&m, classes);
+	}
+	if (classes['x'] > 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("a change to %s is dated before the version it replaces",
+						m.target.qualified),
+				 errdetail("%lld source rows have an effective time earlier than the valid_from of their current version.",
+						   (long long) classes['x']),
+				 errhint("Check the effective_at expression; history cannot be rewritten backwards.")));
+
+	created = !m.exists;
+	if (created)
+		create_target(&m);
+	ensure_unknown_member(&m);
+	apply_changes(&m, nullkeys, classes, &counts);
+	if (created)
+		create_indexes(&m);
+	counts.unchanged = classes['='];
+	model_drop_temp(m.work);
+
+	model_record_run("merge_dimension", &m.target, source_arg, &counts, started,
+					 psprintf("{\"scd_type\": %d, \"deletes\": \"%s\", \"created\": %s}",
+							  m.scd_type,
+							  m.deletes == DELETES_CLOSE ? "close" :
+							  m.deletes == DELETES_FLAG ? "flag" : "ignore",
+							  created ? "true" : "false"));
+	SPI_finish();
+
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+	values[0] = Int64GetDatum(counts.inserted);
+	values[1] = Int64GetDatum(counts.updated);
+	values[2] = Int64GetDatum(counts.closed);
+	values[3] = Int64GetDatum(counts.unchanged);
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(tupdesc), values, nulls)));
+}
+
+/*
+ * The columns of a date dimension, with their types and definitions over
+ * the day d.
+ */
+static const struct
+{
+	const char *name;
+	const char *type;
+	const char *expr;
+}			date_columns[] =
+{
+	{"date_key", "integer", "(extract(year FROM d) * 10000 + extract(month FROM d) * 100 + extract(day FROM d))::integer"},
+	{"date", "date", "d"},
+	{"day_of_week", "smallint", "extract(isodow FROM d)::smallint"},
+	{"day_name", "text", "to_char(d::timestamp, 'FMDay')"},
+	{"day_of_month", "smallint", "extract(day FROM d)::smallint"},
+	{"day_of_year", "smallint", "extract(doy FROM d)::smallint"},
+	{"iso_week", "smallint", "extract(week FROM d)::smallint"},
+	{"iso_year", "integer", "extract(isoyear FROM d)::integer"},
+	{"month", "smallint", "extract(month FROM d)::smallint"},
+	{"month_name", "text", "to_char(d::timestamp, 'FMMonth')"},
+	{"quarter", "smallint", "extract(quarter FROM d)::smallint"},
+	{"year", "integer", "extract(year FROM d)::integer"},
+	{"is_weekend", "boolean", "extract(isodow FROM d) >= 6"},
+	{"first_day_of_month", "date", "date_trunc('month', d::timestamp)::date"},
+	{"last_day_of_month", "date", "(date_trunc('month', d::timestamp) + interval '1 month - 1 day')::date"},
+};
+
+/*
+ * Check that an existing table can take the rows of a date dimension.
+ */
+static void
+check_date_dimension(ModelRelation *target)
+{
+	List	   *cols = model_relation_columns(target->relid);
+
+	for (int i = 0; i < lengthof(date_columns); i++)
+	{
+		ModelColumn *col = model_find_column(cols, date_columns[i].name);
+
+		if (col == NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_COLUMN),
+					 errmsg("date dimension %s has no column \"%s\"",
+							target->qualified, date_columns[i].name)));
+		if (strcmp(format_type_be(col->typid), date_columns[i].type) != 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATATYPE_MISMATCH),
+					 errmsg("column \"%s\" of date dimension %s has type %s, expected %s",
+							date_columns[i].name, target->qualified,
+							format_type_be(col->typid), date_columns[i].type)));
+	}
+}
+
+/*
+ * elt.create_date_dimension(target, start_date, end_date)
+ *
+ * Create (or extend) a calendar dimension with one row per day and the
+ * unknown member; days already present are kept.  Returns the number of
+ * days added.
+ */
+Datum
+elt_create_date_dimension(PG_FUNCTION_ARGS)
+{
+	TimestampTz started = GetCurrentTimestamp();
+	char	   *target_arg = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	DateADT		start = PG_GETARG_DATEADT(1);
+	DateADT		end = PG_GETARG_DATEADT(2);
+	DateADT		lo = date2j(1, 1, 1) - POSTGRES_EPOCH_JDATE;
+	DateADT		hi = date2j(9999, 12, 31) - POSTGRES_EPOCH_JDATE;
+	ModelRelation target;
+	ModelCounts counts = {0, -1, -1, -1, -1};
+	StringInfoData sql;
+	Oid			argtypes[2] = {DATEOID, DATEOID};
+	Datum		args[2] = {DateADTGetDatum(start), DateADTGetDatum(end)};
+	int			ret;
+
+	if (DATE_NOT_FINITE(start) || DATE_NOT_FINITE(end) ||
+		start < lo || end > hi)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
+				 errmsg("date dimension range must lie between 0001-01-01 and 9999-12-31")));
+	if (start > end)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("start_date must not be after end_date")));
+
+	SPI_connect();
+	model_resolve_relation(&target, target_arg, true);
+	model_lock_name(&target);
+	initStringInfo(&sql);
+	if (OidIsValid(target.relid))
+	{
+		model_check_table(&target);
+		model_lock_table(&target);
+		check_date_dimension(&target);
+	}
+	else
+	{
+		appendStringInfo(&sql, "CREATE TABLE %s (", target.qualified);
+		for (int i = 0; i < lengthof(date_columns); i++)
+			appendStringInfo(&sql, "%s%s %s%s", i ? ", " : "",
+							 quote_identifier(date_columns[i].name), date_columns[i].type,
+							 i == 0 ? " PRIMARY KEY" : i == 1 ? " UNIQUE" : "");
+		appendStringInfoChar(&sql, ')');
+		model_exec(sql.data, SPI_OK_UTILITY);
+		model_refresh_relation(&target);
+	}
+
+	/* The unknown member. */
+	resetStringInfo(&sql);
+	appendStringInfo(&sql, "INSERT INTO %s (date_key, day_name, month_name)"
+					 " SELECT -1, 'Unknown', 'Unknown'"
+					 " WHERE NOT EXISTS (SELECT FROM %s WHERE date_key = -1)",
+					 target.qualified, target.qualified);
+	model_exec(sql.data, SPI_OK_INSERT);
+
+	/* The days not yet present. */
+	resetStringInfo(&sql);
+	appendStringInfo(&sql, "INSERT INTO %s (", target.qualified);
+	for (int i = 0; i < lengthof(date_columns); i++)
+		appendStringInfo(&sql, "%s%s", i ? ", " : "", quote_identifier(date_columns[i].name));
+	appendStringInfoString(&sql, ") SELECT ");
+	for (int i = 0; i < lengthof(date_columns); i++)
+		appendStringInfo(&sql, "%s%s", i ? ", " : "", date_columns[i].expr);
+	appendStringInfo(&sql, " FROM generate_series($1::timestamp, $2::timestamp, interval '1 day') AS g(ts),"
+					 " LATERAL (SELECT g.ts::date AS d) AS x"
+					 " WHERE NOT EXISTS (SELECT FROM %s AS t WHERE t.\"date\" = x.d)",
+					 target.qualified);
+	ret = SPI_execute_with_args(sql.data, 2, argtypes, args, NULL, false, 0);
+	if (ret != SPI_OK_INSERT)
+		elog(ERROR, "generated statement failed: %s", SPI_result_code_string(ret));
+	counts.inserted = SPI_processed;
+
+	model_record_run("create_date_dimension", &target, NULL, &counts, started, NULL);
+	SPI_finish();
+	PG_RETURN_INT64(counts.inserted);
+}
