@@ -7,15 +7,21 @@
  * A merge is a handful of set-based statements, whatever the size of the
  * source:
  *
- *	1. the source is read once into a temporary work table, joined to the
- *	   dimension's current rows by natural key, each row classified (new,
- *	   changed, type-1 change, inferred member to complete, unchanged) by a
- *	   null-safe IS DISTINCT FROM comparison;
- *	2. the work table is checked (duplicate natural keys, out-of-order
- *	   effective times) before the dimension is written at all;
- *	3. deletes are closed or flagged, type-1 columns overwritten in every
- *	   version, changed current rows closed by surrogate key, and new members
- *	   and new versions inserted in one INSERT ... SELECT.
+ *	1. one pass reads the source exactly once, joined to the dimension's
+ *	   current rows by natural key (a FULL JOIN when deletes are handled, so
+ *	   that the current rows missing from the source come out of the same
+ *	   hash join), and classifies each row (new, changed, type-1 change,
+ *	   inferred member to complete, deleted, unchanged) by a null-safe
+ *	   IS DISTINCT FROM comparison.  The pass's receiver counts the classes,
+ *	   checks that no current row was matched twice (a duplicated natural
+ *	   key) and keeps only the rows that lead to a write in a temporary work
+ *	   table: the unchanged rows, most of a full source, are never stored;
+ *	2. the work table is checked (duplicate new keys, out-of-order effective
+ *	   times) before the dimension is written at all;
+ *	3. deletes are flagged, type-1 columns overwritten in every version,
+ *	   changed and deleted current rows closed by surrogate key in one
+ *	   UPDATE, and new members and new versions inserted in one INSERT ...
+ *	   SELECT.
  *
  * The join uses plain equality on the natural key, so it is a hash join on a
  * full rebuild and an index probe into the current-row index when the
@@ -26,6 +32,10 @@
  */
 #include "postgres.h"
 
+#include "access/heapam.h"
+#include "access/table.h"
+#include "access/tableam.h"
+#include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "datatype/timestamp.h"
 #include "executor/spi.h"
@@ -33,6 +43,8 @@
 #include "utils/builtins.h"
 #include "utils/date.h"
 #include "utils/datetime.h"
+#include "utils/regproc.h"
+#include "utils/rel.h"
 
 #include "dimension.h"
 #include "model.h"
@@ -49,6 +61,10 @@ PG_FUNCTION_INFO_V1(elt_create_date_dimension);
 #define WORK_EFF		"__elt_eff"
 #define WORK_SK			"__elt_sk"
 #define WORK_CLASS		"__elt_class"
+#define WORK_IN			"__elt_in"
+
+/* Largest surrogate key range the duplicate check keeps a bitmap for. */
+#define SEEN_MAX_BITS	(INT64CONST(1) << 30)
 
 typedef struct DimMerge
 {
@@ -72,6 +88,7 @@ typedef struct DimMerge
 	bool		has_deleted;
 	bool		has_inferred;
 	char	   *work;			/* work table name */
+	int64		sk_range;		/* surrogate keys in use (highest - lowest) */
 } DimMerge;
 
 /*
@@ -333,9 +350,17 @@ append_candidate_rows(StringInfo buf, DimMerge *m)
  *	n new member, c changed (new version), u overwrite in place,
  *	i inferred member to complete, x change dated before the current
  *	version, = unchanged.
+ * With with_missing (the full join of the classifying pass), a current row
+ * without a source row (s.__elt_in IS NULL) is d, deleted from the source,
+ * or o when it is an inferred member, which deletes leave alone: facts
+ * point at it and the source has simply not delivered it yet.
+ *
+ * Each comparison is evaluated once per row: the unchanged rows, most of a
+ * full source, pay for one null-safe comparison of their values and nothing
+ * else.
  */
 static char *
-class_expression(DimMerge *m)
+class_expression(DimMerge *m, bool with_missing)
 {
 	StringInfoData buf;
 	StringInfoData versioned;
@@ -369,25 +394,228 @@ class_expression(DimMerge *m)
 			appendStringInfo(&overwrite, "%st." MODEL_IS_DELETED, overwrite.len ? " OR " : "");
 	}
 
-	appendStringInfo(&buf, "CASE WHEN t.%s IS NULL THEN 'n'", m->qsk);
+	appendStringInfoString(&buf, "(CASE");
+	if (with_missing)
+	{
+		if (m->has_inferred)
+			appendStringInfoString(&buf, " WHEN s." WORK_IN " IS NULL THEN CASE WHEN t."
+								   MODEL_IS_INFERRED " THEN 'o' ELSE 'd' END");
+		else
+			appendStringInfoString(&buf, " WHEN s." WORK_IN " IS NULL THEN 'd'");
+	}
+	appendStringInfo(&buf, " WHEN t.%s IS NULL THEN 'n'", m->qsk);
 	if (m->has_inferred)
 		appendStringInfoString(&buf, " WHEN t." MODEL_IS_INFERRED " THEN 'i'");
 	if (versioned.len)
-	{
-		appendStringInfo(&buf, " WHEN (%s) AND s." WORK_EFF " < t." MODEL_VALID_FROM " THEN 'x'",
-						 versioned.data);
-		appendStringInfo(&buf, " WHEN %s THEN 'c'", versioned.data);
-	}
+		appendStringInfo(&buf, " WHEN %s THEN CASE WHEN s." WORK_EFF " < t." MODEL_VALID_FROM
+						 " THEN 'x' ELSE 'c' END", versioned.data);
 	if (overwrite.len)
 		appendStringInfo(&buf, " WHEN %s THEN 'u'", overwrite.data);
-	appendStringInfoString(&buf, " ELSE '=' END");
+	appendStringInfoString(&buf, " ELSE '=' END)::pg_catalog.\"char\"");
 	return buf.data;
 }
 
 /*
- * Read the source once into the work table, classified against the current
- * rows.  Keys with NULL parts are classified 'n' here (plain equality never
- * matches them) and fixed up by classify_null_keys().
+ * The receiver of the classifying pass.  It sees every source row once (and,
+ * when deletes are detected, every current row missing from the source),
+ * counts the classes, notes whether a current row was matched twice (a
+ * duplicated natural key), and keeps only the rows that lead to a write in
+ * the work table, the way CREATE TABLE AS stores a query's rows.  The
+ * unchanged rows, most of a full source, are counted and dropped.
+ */
+typedef struct ClassifyReceiver
+{
+	DestReceiver pub;
+	Relation	work;
+	BulkInsertState bistate;
+	CommandId	cid;
+	bool		keep_missing;	/* store class d rows (deletes detected) */
+	int64	   *classes;
+	uint64	   *seen;			/* matched surrogate keys, one bit each */
+	int64		seen_base;		/* surrogate key of bit 0 */
+	int64		seen_bits;
+	bool		duplicate;		/* a current row matched twice */
+	bool		unsure;			/* a key fell outside the bitmap */
+} ClassifyReceiver;
+
+static void
+classify_startup(DestReceiver *self, int operation, TupleDesc typeinfo)
+{
+	ClassifyReceiver *r = (ClassifyReceiver *) self;
+
+	if (typeinfo->natts != RelationGetDescr(r->work)->natts)
+		elog(ERROR, "classifying query does not match its work table");
+	r->bistate = GetBulkInsertState();
+	r->cid = GetCurrentCommandId(true);
+}
+
+static bool
+classify_receive(TupleTableSlot *slot, DestReceiver *self)
+{
+	ClassifyReceiver *r = (ClassifyReceiver *) self;
+	int			natts = slot->tts_tupleDescriptor->natts;
+	bool		isnull;
+	char		cls;
+
+	/* The last two columns are the surrogate key and the class. */
+	cls = DatumGetChar(slot_getattr(slot, natts, &isnull));
+	r->classes[(unsigned char) cls]++;
+	if (cls != 'n' && cls != 'd' && cls != 'o')
+	{
+		Datum		d = slot_getattr(slot, natts - 1, &isnull);
+		int64		bit = isnull ? -1 : DatumGetInt64(d) - r->seen_base;
+
+		if (r->seen == NULL || bit < 0 || bit >= r->seen_bits)
+			r->unsure = true;
+		else if (r->seen[bit / 64] & (UINT64CONST(1) << (bit % 64)))
+			r->duplicate = true;
+		else
+			r->seen[bit / 64] |= UINT64CONST(1) << (bit % 64);
+	}
+	if (cls == '=' || cls == 'o' || (cls == 'd' && !r->keep_missing))
+		return true;
+	table_tuple_insert(r->work, slot, r->cid, 0, r->bistate);
+	return true;
+}
+
+static void
+classify_shutdown(DestReceiver *self)
+{
+	ClassifyReceiver *r = (ClassifyReceiver *) self;
+
+	FreeBulkInsertState(r->bistate);
+	table_finish_bulk_insert(r->work, 0);
+}
+
+static void
+classify_destroy(DestReceiver *self)
+{
+}
+
+/*
+ * The bitmap of surrogate keys the classifying pass marks as matched: one
+ * bit per key between the dimension's lowest and highest surrogate key
+ * (identity keys are dense), so that a duplicated natural key is found
+ * without grouping the source.  Returns false, leaving the check to a
+ * GROUP BY of the source, when the keys are too sparse for a bitmap of a
+ * reasonable size.
+ */
+static bool
+alloc_seen_bitmap(DimMerge *m, ClassifyReceiver *r)
+{
+	StringInfoData sql;
+	bool		nmin,
+				nmax;
+	int64		lo,
+				hi;
+	uint64		range;
+
+	initStringInfo(&sql);
+	appendStringInfo(&sql, "SELECT min(%s), max(%s) FROM %s WHERE %s <> " MODEL_UNKNOWN_KEY,
+					 m->qsk, m->qsk, m->target.qualified, m->qsk);
+	model_exec(sql.data, SPI_OK_SELECT);
+	lo = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &nmin));
+	hi = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &nmax));
+	if (nmin || nmax)
+		return true;			/* no current rows: nothing can match */
+	range = (uint64) hi - (uint64) lo + 1;
+	if (range == 0 || range > SEEN_MAX_BITS)
+		return false;
+	m->sk_range = (int64) range;
+	r->seen_base = lo;
+	r->seen_bits = (int64) range;
+	r->seen = palloc_extended((range + 63) / 64 * sizeof(uint64),
+							  MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
+	return true;
+}
+
+/*
+ * Read the source exactly once, joined to the dimension's current rows by
+ * natural key, classify each row and keep in the work table only the rows
+ * that lead to a write (with the current rows missing from the source when
+ * deletes are handled).  Counts every class into classes; returns whether
+ * the source may hold a duplicated natural key among the rows that matched
+ * a current row (always true when that could not be decided here).
+ *
+ * Without deletes the join is a LEFT JOIN from the source, so that a small
+ * source probes the current-row index and the cost stays proportional to
+ * the rows passed; with deletes every current row has to be looked at
+ * anyway, and one FULL JOIN finds the new, changed and missing rows in the
+ * same hash join.  Keys with NULL parts never match by equality: their
+ * source rows come out as n and their current rows as d, and
+ * classify_null_keys() matches them afterwards.
+ */
+static bool
+classify_source(DimMerge *m, int64 classes[256])
+{
+	StringInfoData query;
+	StringInfoData sql;
+	ClassifyReceiver r;
+	SPIExecuteOptions options;
+	bool		full = m->deletes != DELETES_IGNORE;
+	bool		bitmap;
+	Oid			workid;
+	int			ret;
+
+	memset(classes, 0, sizeof(int64) * 256);
+	memset(&r, 0, sizeof(r));
+
+	initStringInfo(&query);
+	appendStringInfoString(&query, "SELECT ");
+	model_append_names(&query, m->names, "s");
+	appendStringInfo(&query, ", s." WORK_EFF ", t.%s AS " WORK_SK ", %s AS " WORK_CLASS,
+					 m->qsk, class_expression(m, full));
+	appendStringInfo(&query, " FROM (SELECT src.*, %s::timestamptz AS " WORK_EFF "%s FROM %s AS src) AS s",
+					 m->effective, full ? ", true AS " WORK_IN : "", m->source.from_item);
+	if (full)
+	{
+		appendStringInfo(&query, " FULL JOIN (SELECT * FROM %s AS t WHERE ", m->target.qualified);
+		append_candidate_rows(&query, m);
+		appendStringInfoString(&query, ") AS t ON ");
+		model_append_key_match(&query, m->key, "t", "s", false);
+	}
+	else
+	{
+		appendStringInfo(&query, " LEFT JOIN %s AS t ON ", m->target.qualified);
+		model_append_key_match(&query, m->key, "t", "s", false);
+		appendStringInfoString(&query, " AND ");
+		append_candidate_rows(&query, m);
+	}
+
+	/* The work table has exactly the query's columns. */
+	initStringInfo(&sql);
+	appendStringInfo(&sql, "CREATE TEMP TABLE %s ON COMMIT DROP AS %s WITH NO DATA",
+					 m->work, query.data);
+	model_exec(sql.data, SPI_OK_UTILITY);
+	workid = RangeVarGetRelid(makeRangeVarFromNameList(stringToQualifiedNameList(m->work)),
+							  RowExclusiveLock, false);
+
+	bitmap = alloc_seen_bitmap(m, &r);
+	r.pub.receiveSlot = classify_receive;
+	r.pub.rStartup = classify_startup;
+	r.pub.rShutdown = classify_shutdown;
+	r.pub.rDestroy = classify_destroy;
+	r.pub.mydest = DestNone;
+	r.work = table_open(workid, RowExclusiveLock);
+	r.keep_missing = full;
+	r.classes = classes;
+
+	memset(&options, 0, sizeof(options));
+	options.dest = &r.pub;
+	ret = SPI_execute_extended(query.data, &options);
+	if (ret < 0)
+		elog(ERROR, "generated statement failed: %s (%s)", SPI_result_code_string(ret), query.data);
+	table_close(r.work, NoLock);
+	if (r.seen)
+		pfree(r.seen);
+
+	model_exec(psprintf("ANALYZE %s", m->work), SPI_OK_UTILITY);
+	return r.duplicate || r.unsure || !bitmap;
+}
+
+/*
+ * Read the source once into the work table on the first call, when there
+ * is no dimension yet to classify against: every row is new.
  */
 static void
 build_work_table(DimMerge *m)
@@ -396,49 +624,20 @@ build_work_table(DimMerge *m)
 
 	initStringInfo(&sql);
 	appendStringInfo(&sql, "CREATE TEMP TABLE %s ON COMMIT DROP AS SELECT ", m->work);
-	if (m->exists)
-	{
-		ListCell   *lc;
-
-		/*
-		 * Unchanged rows keep only their key, surrogate key and class: most
-		 * rows of a full source are unchanged, and nothing reads their
-		 * values again.  OFFSET 0 keeps the classification from being
-		 * evaluated once per column.
-		 */
-		model_append_names(&sql, m->key, "c");
-		foreach(lc, m->attrs)
-			appendStringInfo(&sql, ", CASE WHEN c." WORK_CLASS " <> '=' THEN c.%s END AS %s",
-							 quote_identifier(lfirst(lc)), quote_identifier(lfirst(lc)));
-		appendStringInfoString(&sql, ", CASE WHEN c." WORK_CLASS " <> '=' THEN c." WORK_EFF
-							   " END AS " WORK_EFF ", c." WORK_SK ", c." WORK_CLASS);
-		appendStringInfo(&sql, " FROM (SELECT s.*, t.%s AS " WORK_SK ", %s AS " WORK_CLASS,
-						 m->qsk, class_expression(m));
-		appendStringInfo(&sql,
-						 " FROM (SELECT src.*, %s::timestamptz AS " WORK_EFF
-						 " FROM %s AS src) AS s LEFT JOIN %s AS t ON ",
-						 m->effective, m->source.from_item, m->target.qualified);
-		model_append_key_match(&sql, m->key, "t", "s", false);
-		appendStringInfoString(&sql, " AND ");
-		append_candidate_rows(&sql, m);
-		appendStringInfoString(&sql, " OFFSET 0) AS c");
-	}
-	else
-	{
-		model_append_names(&sql, m->names, "s");
-		appendStringInfo(&sql,
-						 ", s." WORK_EFF ", NULL::bigint AS " WORK_SK ", 'n'::text AS " WORK_CLASS
-						 " FROM (SELECT src.*, %s::timestamptz AS " WORK_EFF
-						 " FROM %s AS src) AS s",
-						 m->effective, m->source.from_item);
-	}
+	model_append_names(&sql, m->names, "s");
+	appendStringInfo(&sql,
+					 ", s." WORK_EFF ", NULL::bigint AS " WORK_SK ", 'n'::pg_catalog.\"char\" AS "
+					 WORK_CLASS " FROM (SELECT src.*, %s::timestamptz AS " WORK_EFF
+					 " FROM %s AS src) AS s",
+					 m->effective, m->source.from_item);
 	model_exec(sql.data, SPI_OK_UTILITY);
 	model_exec(psprintf("ANALYZE %s", m->work), SPI_OK_UTILITY);
 }
 
 /*
- * Match the work rows whose natural key has NULL parts null-safely (NULL
- * matches NULL) and classify them.  Only runs when there are such rows.
+ * Match the new work rows whose natural key has NULL parts null-safely
+ * (NULL matches NULL) and classify them; a current row they match is not
+ * missing from the source after all.  Only runs when there are such rows.
  */
 static void
 classify_null_keys(DimMerge *m)
@@ -447,8 +646,8 @@ classify_null_keys(DimMerge *m)
 
 	initStringInfo(&sql);
 	appendStringInfo(&sql, "UPDATE %s AS s SET " WORK_SK " = t.%s, " WORK_CLASS " = %s"
-					 " FROM %s AS t WHERE ",
-					 m->work, m->qsk, class_expression(m), m->target.qualified);
+					 " FROM %s AS t WHERE s." WORK_CLASS " = 'n' AND ",
+					 m->work, m->qsk, class_expression(m, false), m->target.qualified);
 	model_append_any_null(&sql, m->key, "s");
 	appendStringInfoString(&sql, " AND ");
 	model_append_any_null(&sql, m->key, "t");
@@ -457,11 +656,21 @@ classify_null_keys(DimMerge *m)
 	appendStringInfoString(&sql, " AND ");
 	append_candidate_rows(&sql, m);
 	model_exec(sql.data, SPI_OK_UPDATE);
+
+	if (m->deletes != DELETES_IGNORE)
+	{
+		resetStringInfo(&sql);
+		appendStringInfo(&sql, "DELETE FROM %s AS d WHERE d." WORK_CLASS " = 'd' AND d." WORK_SK
+						 " IN (SELECT s." WORK_SK " FROM %s AS s WHERE s." WORK_CLASS " <> 'd'"
+						 " AND s." WORK_SK " IS NOT NULL)",
+						 m->work, m->work);
+		model_exec(sql.data, SPI_OK_DELETE);
+	}
 }
 
 /*
- * Count the work rows by class; returns the number of rows with NULL key
- * parts.
+ * Count the work rows by class (adding to counts); returns the number of
+ * new rows with NULL key parts.
  */
 static int64
 count_classes(DimMerge *m, int64 counts[256])
@@ -469,20 +678,21 @@ count_classes(DimMerge *m, int64 counts[256])
 	StringInfoData sql;
 	int64		nullkeys = 0;
 
-	memset(counts, 0, sizeof(int64) * 256);
 	initStringInfo(&sql);
-	appendStringInfo(&sql, "SELECT " WORK_CLASS ", count(*), count(*) FILTER (WHERE ");
+	appendStringInfo(&sql, "SELECT " WORK_CLASS ", count(*), count(*) FILTER (WHERE "
+					 WORK_CLASS " = 'n' AND ");
 	model_append_any_null(&sql, m->key, NULL);
 	appendStringInfo(&sql, ") FROM %s GROUP BY 1", m->work);
 	model_exec(sql.data, SPI_OK_SELECT);
 	for (uint64 i = 0; i < SPI_processed; i++)
 	{
 		bool		isnull;
-		char	   *cls = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1);
+		char		cls = DatumGetChar(SPI_getbinval(SPI_tuptable->vals[i],
+													 SPI_tuptable->tupdesc, 1, &isnull));
 		int64		n = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i],
 												   SPI_tuptable->tupdesc, 2, &isnull));
 
-		counts[(unsigned char) cls[0]] = n;
+		counts[(unsigned char) cls] += n;
 		nullkeys += DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i],
 												SPI_tuptable->tupdesc, 3, &isnull));
 	}
@@ -589,30 +799,54 @@ ensure_unknown_member(DimMerge *m)
 }
 
 /*
- * End or flag the current rows whose natural key is no longer in the
- * source.  Inferred members are left alone: facts point at them and the
- * source has simply not delivered them yet.
+ * Flag the current rows whose natural key is no longer in the source
+ * (class d of the work table; inferred members were left out already).
  */
 static uint64
-apply_deletes(DimMerge *m)
+flag_deletes(DimMerge *m)
 {
 	StringInfoData sql;
 
 	initStringInfo(&sql);
-	appendStringInfo(&sql, "UPDATE %s AS t SET ", m->target.qualified);
-	if (m->deletes == DELETES_CLOSE)
-		appendStringInfoString(&sql, MODEL_VALID_TO " = GREATEST(now(), t." MODEL_VALID_FROM "), "
-							   MODEL_IS_CURRENT " = false");
+	appendStringInfo(&sql, "UPDATE %s AS t SET " MODEL_IS_DELETED " = true FROM %s AS s"
+					 " WHERE s." WORK_CLASS " = 'd' AND t.%s = s." WORK_SK
+					 " AND NOT t." MODEL_IS_DELETED,
+					 m->target.qualified, m->work, m->qsk);
+	return model_exec(sql.data, SPI_OK_UPDATE);
+}
+
+/*
+ * End the current versions that changed (at the change's effective time)
+ * and, with deletes => 'close', those whose natural key is no longer in the
+ * source (now, but never before the version started), in one UPDATE that
+ * finds each row by surrogate key.
+ */
+static uint64
+close_versions(DimMerge *m, bool changed, bool deleted, int64 nrows)
+{
+	StringInfoData sql;
+
+	initStringInfo(&sql);
+	appendStringInfo(&sql, "UPDATE %s AS t SET " MODEL_VALID_TO " = ", m->target.qualified);
+	if (changed && deleted)
+		appendStringInfoString(&sql, "CASE WHEN s." WORK_CLASS " = 'd' THEN GREATEST(now(), t."
+							   MODEL_VALID_FROM ") ELSE s." WORK_EFF " END");
+	else if (deleted)
+		appendStringInfoString(&sql, "GREATEST(now(), t." MODEL_VALID_FROM ")");
 	else
-		appendStringInfoString(&sql, MODEL_IS_DELETED " = true");
-	appendStringInfoString(&sql, " WHERE ");
-	append_candidate_rows(&sql, m);
-	if (m->deletes == DELETES_FLAG)
-		appendStringInfoString(&sql, " AND NOT t." MODEL_IS_DELETED);
-	if (m->has_inferred)
-		appendStringInfoString(&sql, " AND NOT t." MODEL_IS_INFERRED);
-	appendStringInfo(&sql, " AND NOT EXISTS (SELECT FROM %s AS s WHERE s." WORK_SK " = t.%s)",
-					 m->work, m->qsk);
+		appendStringInfoString(&sql, "s." WORK_EFF);
+	appendStringInfo(&sql, ", " MODEL_IS_CURRENT " = false FROM %s AS s WHERE s." WORK_CLASS " %s"
+					 " AND t.%s = s." WORK_SK,
+					 m->work,
+					 changed && deleted ? "IN ('c', 'd')" : deleted ? "= 'd'" : "= 'c'",
+					 m->qsk);
+
+	/*
+	 * When the rows to close are a small part of the dimension, find each
+	 * through the surrogate key's index instead of scanning the dimension.
+	 */
+	if (nrows * 4 < m->sk_range && model_has_index_on(m->target.relid, m->sk))
+		return model_exec_by_index(sql.data, SPI_OK_UPDATE);
 	return model_exec(sql.data, SPI_OK_UPDATE);
 }
 
@@ -671,8 +905,8 @@ apply_changes(DimMerge *m, int64 nullkeys, int64 *classes, ModelCounts *counts)
 	StringInfoData sql;
 	const char *undelete = m->has_deleted ? MODEL_IS_DELETED " = false" : NULL;
 
-	if (m->exists && m->deletes != DELETES_IGNORE)
-		counts->closed += apply_deletes(m);
+	if (m->exists && m->deletes == DELETES_FLAG && classes['d'] > 0)
+		counts->closed += flag_deletes(m);
 
 	if (m->exists)
 	{
@@ -696,15 +930,14 @@ apply_changes(DimMerge *m, int64 nullkeys, int64 *classes, ModelCounts *counts)
 			counts->updated += overwrite_rows(m, 'i', m->attrs, extra);
 		}
 
-		/* Close the current versions that changed. */
-		if (m->scd_type == 2 && classes['c'] > 0)
+		/* Close the current versions that changed or left the source. */
+		if (m->scd_type == 2 &&
+			classes['c'] + (m->deletes == DELETES_CLOSE ? classes['d'] : 0) > 0)
 		{
-			initStringInfo(&sql);
-			appendStringInfo(&sql, "UPDATE %s AS t SET " MODEL_VALID_TO " = s." WORK_EFF ", "
-							 MODEL_IS_CURRENT " = false FROM %s AS s WHERE s." WORK_CLASS
-							 " = 'c' AND t.%s = s." WORK_SK,
-							 m->target.qualified, m->work, m->qsk);
-			counts->closed += model_exec(sql.data, SPI_OK_UPDATE);
+			bool		deleted = m->deletes == DELETES_CLOSE && classes['d'] > 0;
+
+			counts->closed += close_versions(m, classes['c'] > 0, deleted,
+											 classes['c'] + (deleted ? classes['d'] : 0));
 		}
 	}
 
@@ -752,6 +985,7 @@ elt_merge_dimension(PG_FUNCTION_ARGS)
 	ModelCounts counts = {0, 0, -1, 0, 0};
 	int64		classes[256];
 	int64		nullkeys;
+	int			nestlevel;
 	char	   *target_arg;
 	char	   *source_arg;
 	char	   *effective_arg = NULL;
@@ -793,6 +1027,7 @@ elt_merge_dimension(PG_FUNCTION_ARGS)
 						 m.scd_type)));
 
 	SPI_connect();
+	nestlevel = model_settings_push();
 
 	model_resolve_relation(&m.target, target_arg, true);
 	if (PG_ARGISNULL(8))
@@ -841,13 +1076,35 @@ elt_merge_dimension(PG_FUNCTION_ARGS)
 
 	/* Read and classify the source, and check it before any write. */
 	m.work = model_temp_name("dimension");
-	build_work_table(&m);
-	nullkeys = count_classes(&m, classes);
-	model_check_duplicates(m.work, m.key, "natural key", m.target.qualified);
-	if (m.exists && nullkeys > 0)
+	if (m.exists)
 	{
-		classify_null_keys(&m);
-		count_classes(&m, classes);
+		int64		work_classes[256];
+		int64		unchanged;
+		char	   *fresh;
+
+		if (classify_source(&m, classes))
+			model_check_duplicates(m.source.from_item, m.key, "natural key", m.target.qualified);
+		fresh = psprintf("(SELECT * FROM %s WHERE " WORK_CLASS " = 'n')", m.work);
+		model_check_duplicates(fresh, m.key, "natural key", m.target.qualified);
+		memset(work_classes, 0, sizeof(work_classes));
+		nullkeys = count_classes(&m, work_classes);
+		if (nullkeys > 0)
+		{
+			/* Recount what the null-safe matching reclassified. */
+			classify_null_keys(&m);
+			memset(work_classes, 0, sizeof(work_classes));
+			count_classes(&m, work_classes);
+			unchanged = classes['='] + work_classes['='];
+			memcpy(classes, work_classes, sizeof(work_classes));
+			classes['='] = unchanged;
+		}
+	}
+	else
+	{
+		build_work_table(&m);
+		memset(classes, 0, sizeof(classes));
+		nullkeys = count_classes(&m, classes);
+		model_check_duplicates(m.work, m.key, "natural key", m.target.qualified);
 	}
 	if (classes['x'] > 0)
 		ereport(ERROR,
@@ -874,6 +1131,7 @@ elt_merge_dimension(PG_FUNCTION_ARGS)
 							  m.deletes == DELETES_CLOSE ? "close" :
 							  m.deletes == DELETES_FLAG ? "flag" : "ignore",
 							  created ? "true" : "false"));
+	model_settings_pop(nestlevel);
 	SPI_finish();
 
 	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)

@@ -13,10 +13,13 @@
 #include "postgres.h"
 
 #include "access/htup_details.h"
+#include "access/genam.h"
 #include "access/relation.h"
 #include "catalog/catalog.h"
 #include "catalog/namespace.h"
+#include "catalog/pg_am.h"
 #include "catalog/pg_class.h"
+#include "catalog/pg_index.h"
 #include "catalog/pg_type.h"
 #include "common/hashfn.h"
 #include "executor/spi.h"
@@ -28,9 +31,11 @@
 #include "parser/parse_type.h"
 #include "parser/parser.h"
 #include "utils/builtins.h"
+#include "utils/guc.h"
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/regproc.h"
+#include "utils/relcache.h"
 #include "utils/rel.h"
 #include "utils/syscache.h"
 #include "utils/typcache.h"
@@ -590,6 +595,92 @@ void
 model_drop_temp(const char *name)
 {
 	model_exec(psprintf("DROP TABLE IF EXISTS %s", name), SPI_OK_UTILITY);
+}
+
+/*
+ * Settings for the generated statements of one model build, undone by
+ * model_settings_pop (or by the end of the (sub)transaction on error), the
+ * way a function's SET clause is.  JIT compilation is turned off: the
+ * statements are few, large and run once, so compiling their expressions
+ * costs more time than it saves (a tenth of a second per statement on a
+ * million-row merge).
+ */
+int
+model_settings_push(void)
+{
+	int			nestlevel = NewGUCNestLevel();
+
+	(void) set_config_option("jit", "off", PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+	return nestlevel;
+}
+
+/*
+ * Restore the settings model_settings_push changed.
+ */
+void
+model_settings_pop(int nestlevel)
+{
+	AtEOXact_GUC(true, nestlevel);
+}
+
+/*
+ * Run a generated UPDATE that joins a work table to a large target, with
+ * hash and merge joins turned off for that one statement, so that each
+ * work row finds its target row through an index.  The planner, costing
+ * every index probe as a disk read, would rather scan the whole target and
+ * hash it, which on a large dimension reads and dirties every page to
+ * change a tenth of them.  Only for work sets known to be a small part of
+ * the target.
+ */
+uint64
+model_exec_by_index(const char *sql, int expected)
+{
+	int			nestlevel = NewGUCNestLevel();
+	uint64		result;
+
+	(void) set_config_option("enable_hashjoin", "off", PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+	(void) set_config_option("enable_mergejoin", "off", PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+	result = model_exec(sql, expected);
+	AtEOXact_GUC(true, nestlevel);
+	return result;
+}
+
+/*
+ * Whether a table has a valid btree index that starts with the column, so
+ * that an equality lookup on it is an index probe.
+ */
+bool
+model_has_index_on(Oid relid, const char *column)
+{
+	AttrNumber	attnum = get_attnum(relid, column);
+	Relation	rel;
+	List	   *indexes;
+	ListCell   *lc;
+	bool		found = false;
+
+	if (attnum == InvalidAttrNumber)
+		return false;
+	rel = relation_open(relid, AccessShareLock);
+	indexes = RelationGetIndexList(rel);
+	foreach(lc, indexes)
+	{
+		Relation	irel = index_open(lfirst_oid(lc), AccessShareLock);
+		Form_pg_index idx = irel->rd_index;
+
+		found = idx->indisvalid && idx->indnkeyatts > 0 &&
+			idx->indkey.values[0] == attnum &&
+			irel->rd_rel->relam == BTREE_AM_OID &&
+			RelationGetIndexPredicate(irel) == NIL;
+		index_close(irel, AccessShareLock);
+		if (found)
+			break;
+	}
+	list_free(indexes);
+	relation_close(rel, NoLock);
+	return found;
 }
 
 /*
