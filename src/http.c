@@ -50,6 +50,7 @@ typedef struct HttpPriv
 	bool		in_list;
 	bool		in_multi;
 	bool		paused;
+	bool		new_data;		/* body bytes arrived since the last wake-up */
 	bool		discard_body;	/* body of a redirect we will follow */
 	bool		too_large;
 	bool		oom;
@@ -163,6 +164,7 @@ write_cb(char *ptr, size_t size, size_t nmemb, void *userdata)
 	req->data.maxlen = (int) Min(cap, (size_t) INT_MAX);
 	memcpy(req->data.data + req->data.len, ptr, n);
 	req->data.len += n;
+	priv->new_data = true;
 	req->data.data[req->data.len] = '\0';
 	req->bytes_received += n;
 	return n;
@@ -808,20 +810,28 @@ collect_finished(void)
 	return any;
 }
 
-/* Does a streaming request have data for its consumer? */
+/*
+ * Did a streaming request receive data since the last wake-up?  Only new
+ * data counts: a consumer may leave a partial record in the buffer and wait
+ * for more, and must not be woken again for the bytes it already saw.
+ */
 static bool
 streaming_data_ready(void)
 {
 	dlist_iter	it;
+	bool		ready = false;
 
 	dlist_foreach(it, &active)
 	{
 		HttpPriv   *priv = dlist_container(HttpPriv, node, it.cur);
 
-		if (priv->req->streaming && priv->req->data.len > 0)
-			return true;
+		if (priv->req->streaming && priv->new_data)
+		{
+			priv->new_data = false;
+			ready = true;
+		}
 	}
-	return false;
+	return ready;
 }
 
 /* Rebuild the wait event set when curl's sockets changed. */

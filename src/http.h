@@ -84,7 +84,8 @@ extern void http_request_start(HttpRequest *req);
 
 /*
  * Drive every started request until at least one makes progress (finishes,
- * or, when streaming, has data) or max_wait_ms passes (-1: no limit).
+ * or, when streaming, received new data) or max_wait_ms passes (-1: no
+ * limit).
  * Checks for interrupts.  Returns true if any request finished.
  */
 extern bool http_wait(int max_wait_ms);

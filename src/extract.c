@@ -1,0 +1,1320 @@
+/*
+ * extract.c
+ *	  elt.extract: streams of a source into staging tables, with paging,
+ *	  retries, rate limiting, incremental state and exactly-once loading.
+ *
+ * An extract keeps a window of pages.  For page and offset paging the
+ * window holds up to `concurrency` pages in flight; for the kinds where the
+ * next request depends on the current response (cursor, next URL, Link
+ * header) it holds one.  Every started request's bytes are moved into its
+ * page's buffer as they arrive; the head page's buffer is split into
+ * records and loaded at once, the others wait their turn (loading is in
+ * page order).  A prefetched page that grows too large is dropped and
+ * fetched again when its turn comes, so memory stays bounded.
+ *
+ * Exactly once: the whole extract runs in a subtransaction, each page in a
+ * nested one.  A page that fails and is retried is rolled back first, so
+ * no record is loaded twice.  The batch's rows, its elt.batch row and the
+ * stream's cursor are written in the caller's transaction; a failure rolls
+ * them all back and writes a 'failed' elt.batch row through load.c's
+ * background worker before the error is raised again.
+ */
+#include "postgres.h"
+
+#include <curl/curl.h>
+#include <math.h>
+
+#include "access/htup_details.h"
+#include "access/xact.h"
+#include "catalog/pg_type.h"
+#include "commands/progress.h"
+#include "common/hashfn.h"
+#include "common/pg_prng.h"
+#include "executor/spi.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "storage/latch.h"
+#include "utils/builtins.h"
+#include "utils/datetime.h"
+#include "utils/hsearch.h"
+#include "utils/jsonb.h"
+#include "utils/memutils.h"
+#include "utils/numeric.h"
+#include "utils/resowner.h"
+#include "utils/timestamp.h"
+#include "utils/wait_event.h"
+
+#include "pg_elt.h"
+#include "extract.h"
+#include "http.h"
+#include "incremental.h"
+#include "load.h"
+#include "records.h"
+#include "secrets.h"
+#include "source.h"
+
+#define MAX_WINDOW			64
+/* a prefetched page larger than this is dropped and fetched again later */
+#define PREFETCH_LIMIT		(16 * 1024 * 1024)
+/* how much of an error response is kept for the message */
+#define ERRBODY_MAX			300
+/* marks pg_elt's entries among COPY progress reports */
+#define PROGRESS_MAGIC		0x454c54
+#define PROGRESS_BATCH_ID	10
+#define PROGRESS_STREAM_ID	11
+#define PROGRESS_PAGES		12
+#define PROGRESS_REQUESTS	13
+#define PROGRESS_RETRIES	14
+#define PROGRESS_MARK		19
+
+typedef enum PagingKind
+{
+	PAGING_NONE,
+	PAGING_PAGE,
+	PAGING_OFFSET,
+	PAGING_CURSOR,
+	PAGING_NEXT_URL,
+	PAGING_LINK
+} PagingKind;
+
+typedef struct ApiPage
+{
+	MemoryContext pcxt;			/* the page, freed when it is done */
+	int			seq;			/* 0-based position in this extract */
+	char	   *url;			/* real URL: never print */
+	char	   *display;		/* printable URL */
+	MemoryContext cxt;			/* the request and the buffers */
+	HttpRequest *req;
+	StringInfoData buf;			/* body bytes not yet split */
+	StringInfoData errbody;		/* start of an error response */
+	int			attempts;
+	TimestampTz not_before;		/* backoff: start no earlier */
+	bool		deferred;		/* dropped while prefetched */
+	bool		loading;		/* its records are being loaded */
+	bool		unfed;			/* buf has bytes the splitter has not seen */
+	bool		auth_retried;	/* already retried after a 401 */
+} ApiPage;
+
+typedef struct Extract
+{
+	MemoryContext cxt;
+
+	/* definition */
+	int32		stream_id;
+	char	   *stream;			/* source.stream */
+	char	   *target;
+	char	   *base_url;
+	char	   *path;
+	List	   *param_names;
+	List	   *param_values;
+	List	   *header_names;
+	List	   *header_values;
+	SourceAuth	auth;
+	RecordFormat format;
+	RecordPath *records_path;
+	PagingKind	kind;
+	char	   *page_param;
+	int64		page_start;
+	char	   *size_param;
+	int64		size;
+	int			max_pages;		/* 0: no limit */
+	RecordPath *total_path;
+	char	   *offset_param;
+	char	   *limit_param;
+	int64		limit;
+	RecordPath *cursor_path;
+	char	   *cursor_param;
+	RecordPath *next_path;
+	char	   *origin;			/* of the base URL, for next links */
+	RecordPath *cursor_field;	/* incremental */
+	char	   *inc_param;
+	char	   *inc_initial;
+	char	   *lag;
+	bool		lag_is_number;
+	int			timeout_ms;
+	int			max_attempts;
+	double		backoff_ms;
+	double		max_backoff_ms;
+	double		rate_limit;
+	int			concurrency;
+	bool		full_refresh;
+
+	/* state */
+	char	   *cursor_before;
+	char	   *cursor_sent;
+	int64		batch_id;
+	RecordSplitter *splitter;
+	int			cap_total;
+	int			cap_cursor;
+	int			cap_next;
+	LoadState  *ls;
+	ApiPage	   *win[MAX_WINDOW];
+	int			nwin;
+	int			next_seq;
+	bool		no_more;
+	char	   *next_ref;		/* next cursor or URL (sequential kinds) */
+	HTAB	   *seen;
+	int64		total;			/* -1: unknown */
+	TimestampTz next_request_at;
+	MemoryContext oldcxt;		/* around page subtransactions */
+	ResourceOwner oldowner;
+
+	/* counters */
+	int			pages;
+	int64		records;
+	int64		bytes;
+	int			requests;
+	int			retries;
+	int64		page_records;
+	CursorVal	page_max;
+	CursorVal	batch_max;
+
+	/* for error context */
+	ApiPage	   *cur_page;
+	int64		cur_offset;
+} Extract;
+
+PG_FUNCTION_INFO_V1(elt_extract);
+
+static void on_record(void *arg, const char *rec, size_t len, int64 offset);
+
+/* ---------------------------------------------------------- definitions */
+
+/*
+ * Text of a column of an SPI result row (NULL for null).
+ */
+static char *
+col_text(HeapTuple tup, TupleDesc desc, int col)
+{
+	return SPI_getvalue(tup, desc, col);
+}
+
+/*
+ * A column of an SPI result row as an integer, def for null.
+ */
+static int64
+col_int(HeapTuple tup, TupleDesc desc, int col, int64 def)
+{
+	char	   *v = SPI_getvalue(tup, desc, col);
+
+	return v ? strtoll(v, NULL, 10) : def;
+}
+
+/*
+ * Key/value pairs of a jsonb object column as two lists of text.
+ */
+static void
+load_pairs(const char *sql, int32 stream_id, List **names, List **values)
+{
+	Oid			argtypes[1] = {INT4OID};
+	Datum		args[1] = {Int32GetDatum(stream_id)};
+	uint64		i;
+
+	if (SPI_execute_with_args(sql, 1, argtypes, args, NULL, true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not read stream definition");
+	for (i = 0; i < SPI_processed; i++)
+	{
+		*names = lappend(*names, col_text(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1));
+		*values = lappend(*values, col_text(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2));
+	}
+}
+
+/*
+ * Read and lock the stream, read its source; the row lock makes concurrent
+ * extracts of one stream run one after the other, each seeing the cursor
+ * the previous one committed.
+ */
+static void
+load_definition(Extract *ex, const char *name)
+{
+	Oid			argtypes[1] = {TEXTOID};
+	Datum		args[1];
+	HeapTuple	t;
+	TupleDesc	d;
+	char	   *v;
+
+	args[0] = CStringGetTextDatum(name);
+	if (SPI_execute_with_args("SELECT stream_id FROM elt._resolve_stream($1)",
+							  1, argtypes, args, NULL, true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not resolve stream");
+	ex->stream_id = (int32) col_int(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, 0);
+	argtypes[0] = INT4OID;
+	args[0] = Int32GetDatum(ex->stream_id);
+	if (SPI_execute_with_args(
+							  "SELECT s.source || '.' || s.name, s.target, so.base_url, s.path, s.records, s.format, "
+							  " s.cursor_value, s.pagination->>'type', "
+							  " coalesce(s.pagination->>'param', 'page'), "
+							  " coalesce(s.pagination->>'start', CASE s.pagination->>'type' WHEN 'offset' THEN '0' ELSE '1' END), "
+							  " s.pagination->>'size_param', s.pagination->>'size', "
+							  " s.pagination->>'max_pages', s.pagination->>'total_path', "
+							  " coalesce(s.pagination->>'offset_param', 'offset'), "
+							  " coalesce(s.pagination->>'limit_param', 'limit'), "
+							  " coalesce(s.pagination->>'limit', '100'), "
+							  " s.pagination->>'cursor_path', s.pagination->>'param', s.pagination->>'path', "
+							  " s.incremental->>'cursor_field', s.incremental->>'param', "
+							  " s.incremental->>'initial', s.incremental->'lag' #>> '{}', "
+							  " jsonb_typeof(s.incremental->'lag'), "
+							  " coalesce(so.auth->>'type', 'none'), so.auth->>'token', so.auth->>'name', "
+							  " coalesce(so.auth->>'in', 'header'), so.auth->>'value', so.auth->>'username', "
+							  " so.auth->>'password', so.auth->>'token_url', so.auth->>'client_id', "
+							  " so.auth->>'client_secret', so.auth->>'scope', so.auth->>'audience', "
+							  " coalesce(so.auth->>'client_auth', 'body'), "
+							  " (extract(epoch FROM elt._interval_setting(so.options, 'timeout', 'source')) * 1000)::bigint, "
+							  " elt._int_setting(so.options, 'max_attempts', 'source', 5, 1), "
+							  " extract(epoch FROM coalesce(elt._interval_setting(so.options, 'backoff', 'source'), '1 second')) * 1000, "
+							  " extract(epoch FROM coalesce(elt._interval_setting(so.options, 'max_backoff', 'source'), '1 minute')) * 1000, "
+							  " (so.options->>'rate_limit')::float8, "
+							  " elt._int_setting(so.options, 'concurrency', 'source', 2, 1), "
+							  " s.source "
+							  "FROM elt.stream s JOIN elt.source so ON so.name = s.source "
+							  "WHERE s.stream_id = $1 FOR UPDATE OF s",
+							  1, argtypes, args, NULL, false, 0) != SPI_OK_SELECT ||
+		SPI_processed != 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("stream \"%s\" does not exist", name)));
+	t = SPI_tuptable->vals[0];
+	d = SPI_tuptable->tupdesc;
+	ex->stream = col_text(t, d, 1);
+	ex->target = col_text(t, d, 2);
+	ex->base_url = col_text(t, d, 3);
+	ex->path = col_text(t, d, 4);
+	ex->records_path = records_parse_path(col_text(t, d, 5), "records");
+	ex->format = records_parse_format(col_text(t, d, 6));
+	ex->cursor_before = col_text(t, d, 7);
+	v = col_text(t, d, 8);
+	if (strcmp(v, "none") == 0)
+		ex->kind = PAGING_NONE;
+	else if (strcmp(v, "page") == 0)
+		ex->kind = PAGING_PAGE;
+	else if (strcmp(v, "offset") == 0)
+		ex->kind = PAGING_OFFSET;
+	else if (strcmp(v, "cursor") == 0)
+		ex->kind = PAGING_CURSOR;
+	else if (strcmp(v, "next_url") == 0)
+		ex->kind = PAGING_NEXT_URL;
+	else
+		ex->kind = PAGING_LINK;
+	ex->page_param = col_text(t, d, 9);
+	ex->page_start = col_int(t, d, 10, 1);
+	ex->size_param = col_text(t, d, 11);
+	ex->size = col_int(t, d, 12, 0);
+	ex->max_pages = (int) col_int(t, d, 13, 0);
+	v = col_text(t, d, 14);
+	ex->total_path = v ? records_parse_path(v, "total_path") : NULL;
+	ex->offset_param = col_text(t, d, 15);
+	ex->limit_param = col_text(t, d, 16);
+	ex->limit = col_int(t, d, 17, 100);
+	v = col_text(t, d, 18);
+	ex->cursor_path = v ? records_parse_path(v, "cursor_path") : NULL;
+	ex->cursor_param = col_text(t, d, 19);
+	v = col_text(t, d, 20);
+	ex->next_path = (v && ex->kind == PAGING_NEXT_URL) ? records_parse_path(v, "path") : NULL;
+	v = col_text(t, d, 21);
+	ex->cursor_field = v ? records_parse_path(v, "cursor_field") : NULL;
+	ex->inc_param = col_text(t, d, 22);
+	ex->inc_initial = col_text(t, d, 23);
+	ex->lag = col_text(t, d, 24);
+	v = col_text(t, d, 25);
+	ex->lag_is_number = v && strcmp(v, "number") == 0;
+
+	v = col_text(t, d, 26);
+	ex->auth.type = strcmp(v, "bearer") == 0 ? AUTH_BEARER :
+		strcmp(v, "api_key") == 0 ? AUTH_API_KEY :
+		strcmp(v, "basic") == 0 ? AUTH_BASIC :
+		strcmp(v, "oauth2_client_credentials") == 0 ? AUTH_OAUTH2 : AUTH_NONE;
+	ex->auth.token = col_text(t, d, 27);
+	ex->auth.name = col_text(t, d, 28);
+	ex->auth.in_query = strcmp(col_text(t, d, 29), "query") == 0;
+	ex->auth.value = col_text(t, d, 30);
+	ex->auth.username = col_text(t, d, 31);
+	ex->auth.password = col_text(t, d, 32);
+	ex->auth.token_url = col_text(t, d, 33);
+	ex->auth.client_id = col_text(t, d, 34);
+	ex->auth.client_secret = col_text(t, d, 35);
+	ex->auth.scope = col_text(t, d, 36);
+	ex->auth.audience = col_text(t, d, 37);
+	ex->auth.client_basic = strcmp(col_text(t, d, 38), "basic") == 0;
+	ex->timeout_ms = (int) Min(col_int(t, d, 39, 0), INT_MAX);
+	ex->max_attempts = (int) col_int(t, d, 40, 5);
+	ex->backoff_ms = strtod(col_text(t, d, 41), NULL);
+	ex->max_backoff_ms = strtod(col_text(t, d, 42), NULL);
+	v = col_text(t, d, 43);
+	ex->rate_limit = v ? strtod(v, NULL) : 0;
+	ex->concurrency = (int) Min(col_int(t, d, 44, 2), MAX_WINDOW);
+	ex->auth.source = col_text(t, d, 45);
+	ex->auth.base_url = ex->base_url;
+	ex->auth.timeout_ms = ex->timeout_ms;
+
+	load_pairs("SELECT key, CASE jsonb_typeof(value) WHEN 'string' THEN value #>> '{}' "
+			   "ELSE value::text END FROM elt.stream s, jsonb_each(s.params) "
+			   "WHERE s.stream_id = $1 ORDER BY key",
+			   ex->stream_id, &ex->param_names, &ex->param_values);
+	load_pairs("SELECT key, value #>> '{}' FROM elt.stream s "
+			   "JOIN elt.source so ON so.name = s.source, jsonb_each(so.headers) "
+			   "WHERE s.stream_id = $1 ORDER BY key",
+			   ex->stream_id, &ex->header_names, &ex->header_values);
+}
+
+/* ------------------------------------------------------------- pages */
+
+/*
+ * Remember a cursor or URL; a repeated one means the API loops.
+ */
+static void
+check_not_seen(Extract *ex, const char *value, const char *what)
+{
+	uint64		h = hash_bytes_extended((const unsigned char *) value, strlen(value), 0);
+	bool		found;
+
+	hash_search(ex->seen, &h, HASH_ENTER, &found);
+	if (found)
+		ereport(ERROR,
+				(errcode(ERRCODE_ELT_PARSE),
+				 errmsg("stream \"%s\" returned the same %s twice", ex->stream, what),
+				 errdetail("Page %d led back to a page already fetched; the API would loop forever.",
+						   ex->pages),
+				 errhint("Check the pagination settings, or set max_pages.")));
+}
+
+/*
+ * Create the next page of the window, or mark the end.
+ */
+static bool
+add_page(Extract *ex)
+{
+	int			seq = ex->next_seq;
+	UrlPair		u;
+	ApiPage	   *p;
+	MemoryContext old;
+	MemoryContext pcxt;
+	ListCell   *ln;
+	ListCell   *lv;
+
+	if (ex->no_more)
+		return false;
+	if (ex->max_pages > 0 && seq >= ex->max_pages)
+	{
+		ex->no_more = true;
+		return false;
+	}
+	if (ex->kind == PAGING_NONE && seq > 0)
+	{
+		ex->no_more = true;
+		return false;
+	}
+	if ((ex->kind == PAGING_CURSOR || ex->kind == PAGING_NEXT_URL ||
+		 ex->kind == PAGING_LINK) && seq > 0)
+	{
+		if (ex->nwin > 0)
+			return false;		/* the next one is known once this is done */
+		if (ex->next_ref == NULL)
+		{
+			ex->no_more = true;
+			return false;
+		}
+	}
+	if (ex->total >= 0)
+	{
+		if ((ex->kind == PAGING_OFFSET && seq * ex->limit >= ex->total) ||
+			(ex->kind == PAGING_PAGE && ex->size > 0 && seq * ex->size >= ex->total))
+		{
+			ex->no_more = true;
+			return false;
+		}
+	}
+
+	pcxt = AllocSetContextCreate(ex->cxt, "pg_elt page", ALLOCSET_SMALL_SIZES);
+	old = MemoryContextSwitchTo(pcxt);
+	if (seq > 0 && (ex->kind == PAGING_NEXT_URL || ex->kind == PAGING_LINK))
+		url_init_absolute(&u, ex->next_ref);
+	else
+	{
+		url_init(&u, ex->base_url, ex->path);
+		forboth(ln, ex->param_names, lv, ex->param_values)
+			url_add_param(&u, lfirst(ln), lfirst(lv));
+		if (ex->kind == PAGING_PAGE)
+		{
+			url_add_param(&u, ex->page_param, psprintf(INT64_FORMAT, ex->page_start + seq));
+			if (ex->size_param)
+				url_add_param(&u, ex->size_param, psprintf(INT64_FORMAT, ex->size));
+		}
+		else if (ex->kind == PAGING_OFFSET)
+		{
+			url_add_param(&u, ex->offset_param,
+						  psprintf(INT64_FORMAT, ex->page_start + seq * ex->limit));
+			url_add_param(&u, ex->limit_param, psprintf(INT64_FORMAT, ex->limit));
+		}
+		else if (ex->kind == PAGING_CURSOR && seq > 0)
+			url_add_param(&u, ex->cursor_param, ex->next_ref);
+		if (ex->inc_param && ex->cursor_sent)
+			url_add_param(&u, ex->inc_param, ex->cursor_sent);
+	}
+	source_auth_query(&ex->auth, &u);
+
+	p = palloc0(sizeof(ApiPage));
+	p->pcxt = pcxt;
+	p->seq = seq;
+	p->url = u.real.data;
+	p->display = url_display(&u);
+	p->cxt = AllocSetContextCreate(pcxt, "pg_elt request", ALLOCSET_DEFAULT_SIZES);
+	MemoryContextSwitchTo(p->cxt);
+	initStringInfo(&p->buf);
+	initStringInfo(&p->errbody);
+	MemoryContextSwitchTo(old);
+	if (seq == 0 && (ex->kind == PAGING_NEXT_URL || ex->kind == PAGING_LINK))
+		check_not_seen(ex, p->url, "next URL");
+	if (ex->next_ref)
+		pfree(ex->next_ref);
+	ex->next_ref = NULL;
+	ex->win[ex->nwin++] = p;
+	ex->next_seq++;
+	return true;
+}
+
+/*
+ * Forget a page's request and buffers (the request is aborted).
+ */
+static void
+page_reset(ApiPage *p)
+{
+	MemoryContext old;
+
+	MemoryContextReset(p->cxt);
+	p->req = NULL;
+	p->unfed = false;
+	old = MemoryContextSwitchTo(p->cxt);
+	initStringInfo(&p->buf);
+	initStringInfo(&p->errbody);
+	MemoryContextSwitchTo(old);
+}
+
+/*
+ * Drop every page after the head (the end was reached).
+ */
+static void
+drop_following(Extract *ex)
+{
+	int			i;
+
+	for (i = 1; i < ex->nwin; i++)
+		MemoryContextDelete(ex->win[i]->pcxt);
+	ex->nwin = Min(ex->nwin, 1);
+	ex->no_more = true;
+}
+
+/*
+ * Publish the counters to the backend's progress report.
+ */
+static void
+report_progress(Extract *ex)
+{
+	pgstat_progress_update_param(PROGRESS_COPY_TUPLES_PROCESSED,
+								 ex->records + ex->page_records);
+	pgstat_progress_update_param(PROGRESS_COPY_BYTES_PROCESSED, ex->bytes);
+	pgstat_progress_update_param(PROGRESS_PAGES, ex->pages);
+	pgstat_progress_update_param(PROGRESS_REQUESTS, ex->requests);
+	pgstat_progress_update_param(PROGRESS_RETRIES, ex->retries);
+}
+
+/*
+ * Start a page's request.
+ */
+static void
+start_page(Extract *ex, ApiPage *p)
+{
+	MemoryContext old;
+	HttpRequest *req;
+	ListCell   *ln;
+	ListCell   *lv;
+	bool		accept = false;
+
+	old = MemoryContextSwitchTo(p->cxt);
+	req = http_request_new("GET", p->url, p->display);
+	req->streaming = true;
+	req->timeout_ms = ex->timeout_ms;
+	forboth(ln, ex->header_names, lv, ex->header_values)
+	{
+		source_add_header(req, lfirst(ln), lfirst(lv));
+		if (pg_strcasecmp(lfirst(ln), "Accept") == 0)
+			accept = true;
+	}
+	if (!accept)
+		http_request_add_header(req, "Accept",
+								ex->format == RECORD_CSV ? "text/csv" :
+								ex->format == RECORD_NDJSON ? "application/x-ndjson" :
+								"application/json");
+	source_auth_headers(&ex->auth, req);
+	MemoryContextSwitchTo(old);
+	p->req = req;
+	p->attempts++;
+	p->deferred = false;
+	ex->requests++;
+	ex->next_request_at = ex->rate_limit > 0 ?
+		TimestampTzPlusMilliseconds(GetCurrentTimestamp(), (int64) (1000.0 / ex->rate_limit)) : 0;
+	http_request_start(req);
+}
+
+/*
+ * ApiPage subtransactions: a page's records are loaded in one, so that a
+ * retried page leaves nothing behind.
+ */
+static void
+page_begin_load(Extract *ex, ApiPage *p)
+{
+	ex->oldcxt = CurrentMemoryContext;
+	ex->oldowner = CurrentResourceOwner;
+	BeginInternalSubTransaction(NULL);
+	MemoryContextSwitchTo(ex->oldcxt);
+	records_reset(ex->splitter);
+	ex->page_records = 0;
+	cursor_clear(&ex->page_max);
+	p->loading = true;
+}
+
+/*
+ * End a page's subtransaction: keep its rows, or roll them back.
+ */
+static void
+page_end_load(Extract *ex, ApiPage *p, bool commit)
+{
+	if (commit)
+	{
+		load_flush(ex->ls);
+		load_discard(ex->ls);	/* releases the bulk insert pin */
+		ReleaseCurrentSubTransaction();
+	}
+	else
+	{
+		load_discard(ex->ls);
+		RollbackAndReleaseCurrentSubTransaction();
+	}
+	MemoryContextSwitchTo(ex->oldcxt);
+	CurrentResourceOwner = ex->oldowner;
+	p->loading = false;
+}
+
+/*
+ * Split and load what the head page has received.
+ */
+static void
+feed_head(Extract *ex, ApiPage *p)
+{
+	size_t		drop;
+
+	if (!p->loading)
+		page_begin_load(ex, p);
+	ex->cur_page = p;
+	ex->cur_offset = -1;
+	p->unfed = false;
+	drop = records_feed(ex->splitter, p->buf.data, p->buf.len);
+	if (drop > 0)
+	{
+		memmove(p->buf.data, p->buf.data + drop, p->buf.len - drop);
+		p->buf.len -= drop;
+		p->buf.data[p->buf.len] = '\0';
+	}
+}
+
+/*
+ * Milliseconds a Retry-After header asks for, or -1.
+ */
+static double
+retry_after_ms(HttpRequest *req)
+{
+	const char *v = http_response_header(req, "retry-after");
+	char	   *end;
+	double		secs;
+
+	if (v == NULL)
+		return -1;
+	secs = strtod(v, &end);
+	if (end != v && *end == '\0')
+		return Max(secs, 0) * 1000.0;
+	{
+		time_t		t = curl_getdate(v, NULL);
+
+		if (t < 0)
+			return -1;
+		return Max((double) (t - time(NULL)), 0) * 1000.0;
+	}
+}
+
+/*
+ * Schedule another attempt of a page, or fail when attempts are exhausted.
+ */
+static void
+retry_page(Extract *ex, ApiPage *p, const char *reason, int errcode_if_final,
+		   double wait_hint_ms)
+{
+	double		delay;
+
+	if (p->loading)
+		page_end_load(ex, p, false);
+	if (p->attempts >= ex->max_attempts)
+		ereport(ERROR,
+				(errcode(errcode_if_final),
+				 errmsg("HTTP GET %s failed after %d attempts: %s",
+						p->display, p->attempts, reason)));
+	delay = ex->backoff_ms * pow(2.0, p->attempts - 1);
+	delay = Min(delay, ex->max_backoff_ms);
+	/* equal jitter: half fixed, half random */
+	delay = delay / 2 + pg_prng_double(&pg_global_prng_state) * delay / 2;
+	if (wait_hint_ms >= 0)
+		delay = Max(delay, wait_hint_ms);
+	ereport(DEBUG1,
+			(errmsg("stream %s: retrying page %d in %.0f ms (attempt %d of %d): %s",
+					ex->stream, p->seq + 1, delay, p->attempts + 1, ex->max_attempts, reason)));
+	page_reset(p);
+	p->not_before = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), (int64) delay);
+	ex->retries++;
+	report_progress(ex);
+}
+
+/*
+ * Parse the rel="next" target of an RFC 8288 Link header.
+ */
+static char *
+link_next(const char *header)
+{
+	const char *p = header;
+
+	while (p && *p)
+	{
+		const char *lt = strchr(p, '<');
+		const char *gt;
+		const char *end;
+		char	   *params;
+
+		if (lt == NULL)
+			return NULL;
+		gt = strchr(lt, '>');
+		if (gt == NULL)
+			return NULL;
+		/* parameters run to the next ",<" (commas may appear in quotes) */
+		end = gt + 1;
+		{
+			bool		inq = false;
+
+			while (*end && !(*end == ',' && !inq))
+			{
+				if (*end == '"')
+					inq = !inq;
+				end++;
+			}
+		}
+		params = pnstrdup(gt + 1, end - gt - 1);
+		{
+			char	   *r = params;
+
+			while ((r = strcasestr(r, "rel")) != NULL)
+			{
+				char	   *q = r + 3;
+
+				while (*q == ' ')
+					q++;
+				if (*q == '=')
+				{
+					char	   *val;
+					char	   *tok;
+					char	   *save;
+
+					q++;
+					while (*q == ' ')
+						q++;
+					if (*q == '"')
+					{
+						char	   *close = strchr(q + 1, '"');
+
+						val = close ? pnstrdup(q + 1, close - q - 1) : pstrdup(q + 1);
+					}
+					else
+						val = pnstrdup(q, strcspn(q, ";, "));
+					for (tok = strtok_r(val, " ", &save); tok; tok = strtok_r(NULL, " ", &save))
+						if (pg_strcasecmp(tok, "next") == 0)
+							return pnstrdup(lt + 1, gt - lt - 1);
+				}
+				r = q;
+			}
+		}
+		p = *end ? end + 1 : NULL;
+	}
+	return NULL;
+}
+
+/*
+ * The head page's response is complete: retry it, fail, or finish loading
+ * it and decide what comes next.
+ */
+static void
+finish_head(Extract *ex, ApiPage *p)
+{
+	HttpRequest *req = p->req;
+	int			status = req->status;
+	bool		empty;
+	MemoryContext old;
+
+	ex->cur_page = p;
+	ex->cur_offset = -1;
+	if (req->failed)
+	{
+		int			code = http_request_errcode(req);
+
+		if (code == ERRCODE_ELT_HTTP_TIMEOUT || code == ERRCODE_ELT_HTTP_CONNECT ||
+			code == ERRCODE_ELT_HTTP_TRANSFER)
+		{
+			retry_page(ex, p, http_request_error(req), code, -1);
+			return;
+		}
+		http_request_check(req);
+	}
+	if (status == 401 && ex->auth.type == AUTH_OAUTH2 && !p->auth_retried)
+	{
+		/* the token expired or was revoked: fetch a new one, once */
+		if (p->loading)
+			page_end_load(ex, p, false);
+		drop_following(ex);
+		ex->no_more = false;
+		source_auth_invalidate(&ex->auth);
+		page_reset(p);
+		p->auth_retried = true;
+		p->not_before = 0;
+		ex->next_seq = p->seq + 1;
+		return;
+	}
+	if (status == 429 || status >= 500)
+	{
+		retry_page(ex, p, psprintf("HTTP status %d", status), ERRCODE_ELT_HTTP_STATUS,
+				   retry_after_ms(req));
+		return;
+	}
+	if (status < 200 || status >= 300)
+		ereport(ERROR,
+				(errcode(ERRCODE_ELT_HTTP_STATUS),
+				 errmsg("HTTP GET %s returned status %d", p->display, status),
+				 p->errbody.len > 0 ?
+				 errdetail("The response began: %s", p->errbody.data) : 0));
+
+	/* success: the last records, then the page's commit */
+	if (!p->loading)
+		page_begin_load(ex, p);
+	feed_head(ex, p);
+	records_finish(ex->splitter, p->buf.data, p->buf.len);
+	empty = (records_emitted(ex->splitter) == 0);
+	page_end_load(ex, p, true);
+
+	ex->pages++;
+	ex->records += ex->page_records;
+	ex->bytes += req->bytes_received;
+	old = MemoryContextSwitchTo(ex->cxt);
+	cursor_merge(&ex->batch_max, &ex->page_max);
+	MemoryContextSwitchTo(old);
+	ex->page_records = 0;
+	report_progress(ex);
+	ereport(DEBUG1,
+			(errmsg("stream %s: page %d loaded, %lld records and %lld bytes so far",
+					ex->stream, ex->pages, (long long) ex->records, (long long) ex->bytes)));
+
+	/* what comes next */
+	old = MemoryContextSwitchTo(ex->cxt);
+	if (ex->cap_total >= 0 && records_captured(ex->splitter, ex->cap_total))
+	{
+		const char *t = records_captured(ex->splitter, ex->cap_total);
+
+		ex->total = (int64) strtod(t, NULL);
+	}
+	switch (ex->kind)
+	{
+		case PAGING_NONE:
+			ex->no_more = true;
+			break;
+		case PAGING_PAGE:
+		case PAGING_OFFSET:
+			if (empty || (ex->total >= 0 && ex->records >= ex->total))
+				drop_following(ex);
+			break;
+		case PAGING_CURSOR:
+			{
+				const char *c = records_captured(ex->splitter, ex->cap_cursor);
+
+				if (empty || c == NULL || c[0] == '\0')
+					ex->no_more = true;
+				else
+				{
+					check_not_seen(ex, c, "next-page cursor");
+					if (ex->next_ref)
+						pfree(ex->next_ref);
+					ex->next_ref = pstrdup(c);
+				}
+				break;
+			}
+		case PAGING_NEXT_URL:
+		case PAGING_LINK:
+			{
+				const char *ref;
+				char	   *url;
+
+				if (ex->kind == PAGING_NEXT_URL)
+					ref = records_captured(ex->splitter, ex->cap_next);
+				else
+				{
+					const char *h = http_response_header(req, "link");
+
+					ref = h ? link_next(h) : NULL;
+				}
+				if (empty || ref == NULL || ref[0] == '\0')
+				{
+					ex->no_more = true;
+					break;
+				}
+				url = url_resolve(p->url, ref);
+				if (url == NULL)
+					ereport(ERROR,
+							(errcode(ERRCODE_ELT_PARSE),
+							 errmsg("next page link of stream \"%s\" is not a valid URL", ex->stream)));
+				if (strcmp(url_origin_of(url), ex->origin) != 0)
+					ereport(ERROR,
+							(errcode(ERRCODE_ELT_ADDRESS_REFUSED),
+							 errmsg("next page link of stream \"%s\" leads to another site: %s",
+									ex->stream, secrets_redact_url(url)),
+							 errdetail("Credentials are only sent to the source's own origin, %s.",
+									   secrets_redact_url(ex->origin))));
+				check_not_seen(ex, url, "next URL");
+				ex->next_ref = url;
+				break;
+			}
+	}
+	if (ex->max_pages > 0 && ex->pages >= ex->max_pages)
+		drop_following(ex);
+	MemoryContextSwitchTo(old);
+
+	/* the head is done */
+	ex->cur_page = NULL;
+	MemoryContextDelete(p->pcxt);
+	memmove(&ex->win[0], &ex->win[1], sizeof(ApiPage *) * (ex->nwin - 1));
+	ex->nwin--;
+}
+
+/*
+ * Move the bytes every request received into its page, load the head's,
+ * and handle the head's completion.  Returns true if anything happened.
+ */
+static bool
+pump(Extract *ex)
+{
+	bool		moved = false;
+	int			i;
+
+	for (i = 0; i < ex->nwin; i++)
+	{
+		ApiPage	   *p = ex->win[i];
+		HttpRequest *req = p->req;
+
+		if (req == NULL)
+			continue;
+		if (req->data.len > 0)
+		{
+			if (req->status >= 200 && req->status < 300)
+			{
+				appendBinaryStringInfo(&p->buf, req->data.data, req->data.len);
+				p->unfed = true;
+			}
+			else if (p->errbody.len < ERRBODY_MAX)
+				appendBinaryStringInfo(&p->errbody, req->data.data,
+									   Min(req->data.len, ERRBODY_MAX - p->errbody.len));
+			http_request_consume(req, req->data.len);
+			moved = true;
+		}
+		if (i > 0 && p->buf.len > PREFETCH_LIMIT)
+		{
+			/* too much to hold while earlier pages load: fetch it later */
+			page_reset(p);
+			p->deferred = true;
+			p->attempts--;
+		}
+	}
+	if (ex->nwin > 0 && ex->win[0]->req != NULL)
+	{
+		ApiPage	   *head = ex->win[0];
+
+		if (head->unfed)
+		{
+			feed_head(ex, head);
+			moved = true;
+		}
+		if (head->req->done)
+		{
+			finish_head(ex, head);
+			moved = true;
+		}
+	}
+	return moved;
+}
+
+/*
+ * Is any request of the window still transferring?
+ */
+static bool
+requests_active(Extract *ex)
+{
+	int			i;
+
+	for (i = 0; i < ex->nwin; i++)
+		if (ex->win[i]->req && !ex->win[i]->req->done)
+			return true;
+	return false;
+}
+
+/*
+ * Start the requests that may start now; returns how long until the next
+ * one may (-1: none waiting).
+ */
+static long
+start_requests(Extract *ex)
+{
+	long		wait = -1;
+	int			i;
+
+	for (i = 0; i < ex->nwin; i++)
+	{
+		ApiPage	   *p = ex->win[i];
+		TimestampTz now = GetCurrentTimestamp();
+		TimestampTz at;
+
+		if (p->req != NULL || (p->deferred && i > 0))
+			continue;
+		if (!source_auth_ready(&ex->auth) && requests_active(ex))
+		{
+			/* fetch a new token only while no transfer is running */
+			continue;
+		}
+		at = Max(p->not_before, ex->next_request_at);
+		if (at > now)
+		{
+			long		ms = (long) ((at - now + 999) / 1000);
+
+			wait = (wait < 0) ? ms : Min(wait, ms);
+			continue;
+		}
+		start_page(ex, p);
+	}
+	return wait;
+}
+
+/*
+ * Sleep until a request makes progress or a timer is due.
+ */
+static void
+wait_for_progress(Extract *ex, long wait_ms)
+{
+	if (requests_active(ex))
+		http_wait((int) wait_ms);
+	else
+	{
+		/* only timers (backoff, rate limit) are pending */
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						 wait_ms >= 0 ? Max(wait_ms, 1) : 10, PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+		CHECK_FOR_INTERRUPTS();
+	}
+}
+
+/*
+ * Load one record, with its page and offset known to the error context.
+ */
+static void
+on_record(void *arg, const char *rec, size_t len, int64 offset)
+{
+	Extract    *ex = (Extract *) arg;
+	Jsonb	   *jb;
+
+	ex->cur_offset = offset;
+	jb = load_record(ex->ls, rec, len);
+	ex->cur_offset = -1;
+	ex->page_records++;
+	if (ex->cursor_field)
+		cursor_track(&ex->page_max, ex->cursor_field, jb);
+	if ((ex->page_records & 1023) == 0)
+	{
+		CHECK_FOR_INTERRUPTS();
+		pgstat_progress_update_param(PROGRESS_COPY_TUPLES_PROCESSED,
+									 ex->records + ex->page_records);
+	}
+}
+
+/*
+ * Error context: which stream, page, URL and record an error is about.
+ */
+static void
+extract_error_context(void *arg)
+{
+	Extract    *ex = (Extract *) arg;
+
+	if (ex->cur_page && ex->cur_offset >= 0)
+		errcontext("extract of stream %s, page %d (%s), record at byte %lld",
+				   ex->stream, ex->cur_page->seq + 1, ex->cur_page->display,
+				   (long long) ex->cur_offset);
+	else if (ex->cur_page)
+		errcontext("extract of stream %s, page %d (%s)",
+				   ex->stream, ex->cur_page->seq + 1, ex->cur_page->display);
+	else
+		errcontext("extract of stream %s", ex->stream);
+}
+
+/*
+ * Fetch and load every page.
+ */
+static void
+run_pages(Extract *ex)
+{
+	for (;;)
+	{
+		long		wait;
+
+		while (ex->nwin < ((ex->kind == PAGING_PAGE || ex->kind == PAGING_OFFSET) ?
+						   ex->concurrency : 1) && add_page(ex))
+			;
+		if (ex->nwin == 0)
+			break;
+		wait = start_requests(ex);
+		if (!pump(ex))
+			wait_for_progress(ex, wait);
+	}
+}
+
+/* ------------------------------------------------------------ SQL entry */
+
+/*
+ * Run a catalog statement through SPI, expecting one result kind.
+ */
+static void
+run_sql(const char *sql, int nargs, Oid *types, Datum *values, const char *nulls,
+		int expect)
+{
+	if (SPI_execute_with_args(sql, nargs, types, values, nulls, false, 0) != expect)
+		elog(ERROR, "could not run: %s", sql);
+}
+
+/*
+ * elt.extract(stream, full_refresh): run a stream into its staging table.
+ */
+Datum
+elt_extract(PG_FUNCTION_ARGS)
+{
+	char	   *name;
+	bool		full_refresh = PG_ARGISNULL(1) ? false : PG_GETARG_BOOL(1);
+	Extract    *ex;
+	MemoryContext callcxt = CurrentMemoryContext;
+	ResourceOwner callowner = CurrentResourceOwner;
+	ErrorContextCallback errcb;
+	TimestampTz started;
+	TupleDesc	tupdesc;
+	Datum		values[5];
+	bool		nulls[5] = {false, false, false, false, false};
+	Interval   *elapsed;
+	int			level;
+
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("stream name must not be null")));
+	name = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+	tupdesc = BlessTupleDesc(tupdesc);
+
+	ex = palloc0(sizeof(Extract));
+	ex->cxt = AllocSetContextCreate(callcxt, "pg_elt extract", ALLOCSET_DEFAULT_SIZES);
+	ex->full_refresh = full_refresh;
+	ex->total = -1;
+	ex->cap_total = ex->cap_cursor = ex->cap_next = -1;
+	started = GetCurrentTimestamp();
+
+	SPI_connect();
+	MemoryContextSwitchTo(ex->cxt);
+	load_definition(ex, name);
+	ex->origin = url_origin_of(secrets_substitute(ex->base_url));
+	{
+		HASHCTL		ctl;
+
+		ctl.keysize = sizeof(uint64);
+		ctl.entrysize = sizeof(uint64);
+		ctl.hcxt = ex->cxt;
+		ex->seen = hash_create("pg_elt seen pages", 64, &ctl,
+							   HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	}
+	ex->splitter = records_splitter_new(ex->format, ex->records_path, on_record, ex);
+	if (ex->total_path)
+		ex->cap_total = records_add_capture(ex->splitter, ex->total_path);
+	if (ex->kind == PAGING_CURSOR)
+		ex->cap_cursor = records_add_capture(ex->splitter, ex->cursor_path);
+	if (ex->kind == PAGING_NEXT_URL)
+		ex->cap_next = records_add_capture(ex->splitter, ex->next_path);
+	ex->cursor_sent = ex->cursor_field ?
+		cursor_to_send(full_refresh ? NULL : ex->cursor_before, ex->inc_initial,
+					   ex->lag, ex->lag_is_number) : NULL;
+	if (SPI_execute("SELECT nextval('elt.batch_id_seq')", false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not allocate a batch id");
+	ex->batch_id = col_int(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, 0);
+	MemoryContextSwitchTo(callcxt);
+
+	errcb.callback = extract_error_context;
+	errcb.arg = ex;
+	errcb.previous = error_context_stack;
+	error_context_stack = &errcb;
+
+	level = GetCurrentTransactionNestLevel();
+	BeginInternalSubTransaction(NULL);
+	MemoryContextSwitchTo(callcxt);
+	PG_TRY();
+	{
+		Oid			types[9] = {INT8OID, INT4OID, TEXTOID, TEXTOID, BOOLOID,
+		TIMESTAMPTZOID, TEXTOID, INT4OID, INT4OID};
+		Datum		vals[9];
+		char		nls[9] = "         ";
+		bool		created;
+		Oid			relid;
+		char	   *cursor_after = NULL;
+
+		vals[0] = Int64GetDatum(ex->batch_id);
+		vals[1] = Int32GetDatum(ex->stream_id);
+		vals[2] = CStringGetTextDatum(ex->stream);
+		vals[3] = CStringGetTextDatum(ex->target);
+		vals[4] = BoolGetDatum(full_refresh);
+		vals[5] = TimestampTzGetDatum(started);
+		if (ex->cursor_before)
+			vals[6] = CStringGetTextDatum(ex->cursor_before);
+		else
+			nls[6] = 'n';
+		run_sql("INSERT INTO elt.batch (batch_id, stream_id, stream, target, full_refresh, "
+				"started_at, cursor_before, status) "
+				"VALUES ($1, $2, $3, $4, $5, $6, $7, 'running')",
+				7, types, vals, nls, SPI_OK_INSERT);
+
+		relid = load_prepare_target(ex->target, &created);
+		pgstat_progress_start_command(PROGRESS_COMMAND_COPY, relid);
+		pgstat_progress_update_param(PROGRESS_COPY_COMMAND, PROGRESS_COPY_COMMAND_FROM);
+		pgstat_progress_update_param(PROGRESS_COPY_TYPE, PROGRESS_COPY_TYPE_CALLBACK);
+		pgstat_progress_update_param(PROGRESS_BATCH_ID, ex->batch_id);
+		pgstat_progress_update_param(PROGRESS_STREAM_ID, ex->stream_id);
+		pgstat_progress_update_param(PROGRESS_MARK, PROGRESS_MAGIC);
+		if (created)
+			ereport(DEBUG1, (errmsg("created staging table %s", ex->target)));
+
+		MemoryContextSwitchTo(ex->cxt);
+		ex->ls = load_begin(relid, ex->batch_id, GetCurrentTransactionStartTimestamp());
+		MemoryContextSwitchTo(callcxt);
+
+		run_pages(ex);
+		ex->cur_page = NULL;
+		load_end(ex->ls);
+		ex->ls = NULL;
+
+		/* the new cursor: the highest value loaded (never lower, unless a full refresh) */
+		if (ex->cursor_field)
+			cursor_after = cursor_new_value(&ex->batch_max,
+											full_refresh ? NULL : ex->cursor_before);
+		vals[1] = Int32GetDatum(ex->pages);
+		vals[2] = Int64GetDatum(ex->records);
+		vals[3] = Int64GetDatum(ex->bytes);
+		vals[4] = Int32GetDatum(ex->requests);
+		vals[5] = Int32GetDatum(ex->retries);
+		memset(nls, ' ', sizeof(nls));
+		if (cursor_after)
+			vals[6] = CStringGetTextDatum(cursor_after);
+		else
+			nls[6] = 'n';
+		types[1] = INT4OID;
+		types[2] = INT8OID;
+		types[3] = INT8OID;
+		types[4] = INT4OID;
+		types[5] = INT4OID;
+		types[6] = TEXTOID;
+		run_sql("UPDATE elt.batch SET status = 'succeeded', finished_at = clock_timestamp(), "
+				"pages = $2, records = $3, bytes = $4, requests = $5, retries = $6, "
+				"cursor_after = $7 WHERE batch_id = $1",
+				7, types, vals, nls, SPI_OK_UPDATE);
+		if (ex->cursor_field)
+		{
+			types[1] = TEXTOID;
+			vals[0] = Int32GetDatum(ex->stream_id);
+			types[0] = INT4OID;
+			nls[0] = ' ';
+			nls[1] = cursor_after ? ' ' : 'n';
+			vals[1] = cursor_after ? CStringGetTextDatum(cursor_after) : (Datum) 0;
+			run_sql("UPDATE elt.stream SET cursor_value = $2 WHERE stream_id = $1 "
+					"AND cursor_value IS DISTINCT FROM $2",
+					2, types, vals, nls, SPI_OK_UPDATE);
+		}
+		ReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(callcxt);
+		CurrentResourceOwner = callowner;
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+		BatchFailure f;
+
+		MemoryContextSwitchTo(callcxt);
+		edata = CopyErrorData();
+		FlushErrorState();
+		while (GetCurrentTransactionNestLevel() > level)
+			RollbackAndReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(callcxt);
+		CurrentResourceOwner = callowner;
+		error_context_stack = errcb.previous;
+
+		memset(&f, 0, sizeof(f));
+		f.batch_id = ex->batch_id;
+		f.stream_id = ex->stream_id;
+		f.full_refresh = full_refresh;
+		f.pages = ex->pages;
+		f.records = ex->records;
+		f.bytes = ex->bytes;
+		f.requests = ex->requests;
+		f.retries = ex->retries;
+		f.started_at = started;
+		f.finished_at = GetCurrentTimestamp();
+		f.stream = ex->stream ? pstrdup(ex->stream) : NULL;
+		f.target = ex->target ? pstrdup(ex->target) : NULL;
+		f.cursor_before = ex->cursor_before ? pstrdup(ex->cursor_before) : NULL;
+
+		/* the message, and where it happened (page, byte) */
+		{
+			StringInfoData where;
+
+			initStringInfo(&where);
+			if (ex->cur_page && ex->cur_offset >= 0)
+				appendStringInfo(&where, "; page %d, record at byte %lld",
+								 ex->cur_page->seq + 1, (long long) ex->cur_offset);
+			else if (ex->cur_page)
+				appendStringInfo(&where, "; page %d", ex->cur_page->seq + 1);
+			f.error = psprintf("%s%s", edata->message, where.data);
+		}
+
+		/* abort every transfer still running */
+		MemoryContextDelete(ex->cxt);
+		pgstat_progress_end_command();
+
+		strlcpy(f.sqlstate, unpack_sql_state(edata->sqlerrcode), sizeof(f.sqlstate));
+		/* nothing of the batch remains: say so where it was counted */
+		if (f.stream && f.target)
+			load_record_failure(&f);
+		ReThrowError(edata);
+	}
+	PG_END_TRY();
+	error_context_stack = errcb.previous;
+	pgstat_progress_end_command();
+	SPI_finish();
+
+	values[0] = Int64GetDatum(ex->batch_id);
+	values[1] = Int32GetDatum(ex->pages);
+	values[2] = Int64GetDatum(ex->records);
+	values[3] = Int64GetDatum(ex->bytes);
+	elapsed = palloc0(sizeof(Interval));
+	elapsed->time = GetCurrentTimestamp() - started;
+	values[4] = IntervalPGetDatum(elapsed);
+	MemoryContextDelete(ex->cxt);
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
+}

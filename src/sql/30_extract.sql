@@ -1,0 +1,936 @@
+-- Sources, streams, extraction and schema inference -----------------------
+
+-- An API: where it is, how to authenticate, how hard to push it.  Values of
+-- headers and auth settings are templates: secrets are referenced as
+-- {{secret:NAME}} and substituted in C at request time only.
+CREATE TABLE elt.source (
+	name		text PRIMARY KEY
+				CHECK (name <> '' AND strpos(name, '.') = 0),
+	base_url	text NOT NULL,
+	headers		jsonb NOT NULL DEFAULT '{}',
+	auth		jsonb,
+	options		jsonb NOT NULL DEFAULT '{}',
+	created_at	timestamptz NOT NULL DEFAULT now(),
+	updated_at	timestamptz NOT NULL DEFAULT now()
+);
+REVOKE ALL ON elt.source FROM PUBLIC;
+COMMENT ON TABLE elt.source IS 'HTTP APIs that streams extract from (elt.create_source)';
+
+-- One endpoint of a source, with its paging, format and incremental state.
+CREATE TABLE elt.stream (
+	stream_id	serial PRIMARY KEY,
+	source		text NOT NULL REFERENCES elt.source (name)
+				ON UPDATE CASCADE ON DELETE CASCADE,
+	name		text NOT NULL CHECK (name <> '' AND strpos(name, '.') = 0),
+	path		text NOT NULL,
+	params		jsonb NOT NULL DEFAULT '{}',
+	records		text NOT NULL DEFAULT '$',
+	pagination	jsonb NOT NULL DEFAULT '{"type":"none"}',
+	incremental jsonb,
+	primary_key text[],
+	target		text NOT NULL,
+	format		text NOT NULL DEFAULT 'json'
+				CHECK (format IN ('json', 'ndjson', 'csv')),
+	cursor_value text,
+	created_at	timestamptz NOT NULL DEFAULT now(),
+	updated_at	timestamptz NOT NULL DEFAULT now(),
+	UNIQUE (source, name)
+);
+REVOKE ALL ON elt.stream FROM PUBLIC;
+COMMENT ON TABLE elt.stream IS 'Endpoints of sources and their incremental cursor (elt.create_stream)';
+COMMENT ON COLUMN elt.stream.cursor_value IS
+'Highest value of the incremental cursor_field loaded so far; sent on the next run';
+
+-- Every extract, succeeded or failed.  A succeeded batch is written in the
+-- transaction that loads its rows; a failed one is written by a background
+-- worker in a transaction of its own, so that it survives the rollback.
+CREATE TABLE elt.batch (
+	batch_id	bigint PRIMARY KEY,
+	stream_id	integer NOT NULL,
+	stream		text NOT NULL,
+	target		text NOT NULL,
+	status		text NOT NULL CHECK (status IN ('running', 'succeeded', 'failed')),
+	full_refresh boolean NOT NULL DEFAULT false,
+	started_at	timestamptz NOT NULL,
+	finished_at timestamptz,
+	pages		integer NOT NULL DEFAULT 0,
+	records		bigint NOT NULL DEFAULT 0,
+	bytes		bigint NOT NULL DEFAULT 0,
+	requests	integer NOT NULL DEFAULT 0,
+	retries		integer NOT NULL DEFAULT 0,
+	cursor_before text,
+	cursor_after text,
+	username	name NOT NULL DEFAULT current_user,
+	error		text,
+	error_code	text
+);
+CREATE INDEX ON elt.batch (stream_id, batch_id);
+CREATE SEQUENCE elt.batch_id_seq OWNED BY elt.batch.batch_id;
+REVOKE ALL ON elt.batch FROM PUBLIC;
+REVOKE ALL ON SEQUENCE elt.batch_id_seq FROM PUBLIC;
+COMMENT ON TABLE elt.batch IS 'One row per extract: status, counts, cursor before and after, error';
+
+SELECT pg_catalog.pg_extension_config_dump('elt.source', '');
+SELECT pg_catalog.pg_extension_config_dump('elt.stream', '');
+SELECT pg_catalog.pg_extension_config_dump('elt.stream_stream_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('elt.batch', '');
+SELECT pg_catalog.pg_extension_config_dump('elt.batch_id_seq', '');
+
+-- Streams with their qualified name, for people and for joins.
+CREATE VIEW elt.streams AS
+SELECT st.stream_id, st.source || '.' || st.name AS stream, st.source, st.name,
+	   so.base_url, st.path, st.format, st.records, st.pagination->>'type' AS pagination,
+	   st.incremental IS NOT NULL AS incremental, st.cursor_value, st.target,
+	   (SELECT max(b.finished_at) FROM elt.batch b
+		 WHERE b.stream_id = st.stream_id AND b.status = 'succeeded') AS last_success
+  FROM elt.stream st JOIN elt.source so ON so.name = st.source;
+REVOKE ALL ON elt.streams FROM PUBLIC;
+COMMENT ON VIEW elt.streams IS 'Streams by qualified name, with cursor and last successful extract';
+
+-- C helpers -----------------------------------------------------------------
+
+CREATE FUNCTION elt._check_records_path(path text, what text)
+RETURNS void
+AS 'MODULE_PATHNAME', 'elt_check_records_path'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION elt._check_records_path(text, text) IS
+'Raise an error unless path is a JSON path pg_elt can follow while streaming';
+
+CREATE FUNCTION elt.split_records(body text, records text DEFAULT '$',
+								  format text DEFAULT 'json')
+RETURNS SETOF jsonb
+AS 'MODULE_PATHNAME', 'elt_split_records'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION elt.split_records(text, text, text) IS
+'Split a response body into records as elt.extract would (json at a path, ndjson, csv)';
+
+-- Validation ------------------------------------------------------------------
+
+-- Raise unless every key of obj is in allowed.
+CREATE FUNCTION elt._check_keys(obj jsonb, allowed text[], what text)
+RETURNS void
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	k text;
+BEGIN
+	FOR k IN SELECT jsonb_object_keys(obj) LOOP
+		IF NOT k = ANY (allowed) THEN
+			RAISE EXCEPTION 'unknown % setting "%"', what, k
+				USING ERRCODE = 'invalid_parameter_value',
+					  HINT = format('Known settings: %s.', array_to_string(allowed, ', '));
+		END IF;
+	END LOOP;
+END;
+$$;
+COMMENT ON FUNCTION elt._check_keys(jsonb, text[], text) IS
+'Raise an error naming the first key of obj that is not allowed';
+
+-- Value of obj->key as a positive integer, or def when absent.
+CREATE FUNCTION elt._int_setting(obj jsonb, key text, what text, def integer,
+								 min_value integer DEFAULT 1)
+RETURNS integer
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	v jsonb := obj -> key;
+BEGIN
+	IF v IS NULL OR v = 'null' THEN
+		RETURN def;
+	END IF;
+	IF jsonb_typeof(v) <> 'number' OR v::text !~ '^-?[0-9]+$'
+	   OR v::numeric < min_value OR v::numeric > 2147483647 THEN
+		RAISE EXCEPTION '% setting "%" must be an integer of at least %, not %',
+			what, key, min_value, v
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	RETURN v::integer;
+END;
+$$;
+COMMENT ON FUNCTION elt._int_setting(jsonb, text, text, integer, integer) IS
+'Read and check an integer setting';
+
+-- Value of obj->key as a non-empty string, or null when absent.
+CREATE FUNCTION elt._text_setting(obj jsonb, key text, what text, required boolean)
+RETURNS text
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	v jsonb := obj -> key;
+BEGIN
+	IF v IS NULL OR v = 'null' THEN
+		IF required THEN
+			RAISE EXCEPTION '% setting "%" is required', what, key
+				USING ERRCODE = 'invalid_parameter_value';
+		END IF;
+		RETURN NULL;
+	END IF;
+	IF jsonb_typeof(v) <> 'string' OR v #>> '{}' = '' THEN
+		RAISE EXCEPTION '% setting "%" must be a non-empty string, not %', what, key, v
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	RETURN v #>> '{}';
+END;
+$$;
+COMMENT ON FUNCTION elt._text_setting(jsonb, text, text, boolean) IS
+'Read and check a string setting';
+
+-- Value of obj->key as an interval ('2 seconds', or a number of seconds).
+CREATE FUNCTION elt._interval_setting(obj jsonb, key text, what text)
+RETURNS interval
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	v jsonb := obj -> key;
+	i interval;
+BEGIN
+	IF v IS NULL OR v = 'null' THEN
+		RETURN NULL;
+	END IF;
+	BEGIN
+		IF jsonb_typeof(v) = 'number' THEN
+			i := make_interval(secs => v::double precision);
+		ELSIF jsonb_typeof(v) = 'string' THEN
+			i := (v #>> '{}')::interval;
+		ELSE
+			RAISE invalid_text_representation;
+		END IF;
+	EXCEPTION WHEN invalid_text_representation OR invalid_datetime_format
+				   OR datetime_field_overflow OR interval_field_overflow THEN
+		RAISE EXCEPTION '% setting "%" must be an interval such as ''2 seconds'' or a number of seconds, not %',
+			what, key, v
+			USING ERRCODE = 'invalid_parameter_value';
+	END;
+	IF i < interval '0' THEN
+		RAISE EXCEPTION '% setting "%" must not be negative', what, key
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	RETURN i;
+END;
+$$;
+COMMENT ON FUNCTION elt._interval_setting(jsonb, text, text) IS
+'Read and check an interval setting';
+
+-- A credential must come from a secret, never be stored in the definition.
+CREATE FUNCTION elt._secret_setting(obj jsonb, key text, what text)
+RETURNS void
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	IF elt._text_setting(obj, key, what, true) !~ '\{\{secret:[^{}]+\}\}' THEN
+		RAISE EXCEPTION '% setting "%" must reference a secret', what, key
+			USING ERRCODE = 'invalid_parameter_value',
+				  DETAIL = 'Credentials are not stored in source definitions.',
+				  HINT = 'Store the value with elt.set_secret(''name'', ''...'') and write {{secret:name}}.';
+	END IF;
+END;
+$$;
+COMMENT ON FUNCTION elt._secret_setting(jsonb, text, text) IS
+'Raise unless a credential setting references a secret';
+
+-- Check everything about a source that can be checked without a request.
+CREATE FUNCTION elt._validate_source(name text, base_url text, headers jsonb,
+									 auth jsonb, options jsonb)
+RETURNS void
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	k text;
+	v jsonb;
+	t text;
+BEGIN
+	IF name IS NULL OR name = '' OR strpos(name, '.') > 0 OR name ~ '[[:cntrl:]]' THEN
+		RAISE EXCEPTION 'invalid source name %', coalesce(quote_literal(name), 'NULL')
+			USING ERRCODE = 'invalid_name',
+				  DETAIL = 'A source name is a non-empty string without dots or control characters.';
+	END IF;
+	IF base_url IS NULL OR base_url !~* '^https?://[^/?#[:space:]]+' OR base_url ~ '[[:space:]]' THEN
+		RAISE EXCEPTION 'invalid base URL %', coalesce(quote_literal(base_url), 'NULL')
+			USING ERRCODE = 'invalid_parameter_value',
+				  DETAIL = 'A base URL is an absolute http:// or https:// URL.';
+	END IF;
+	IF headers IS NULL OR jsonb_typeof(headers) <> 'object' THEN
+		RAISE EXCEPTION 'headers must be a JSON object of strings'
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	FOR k, v IN SELECT * FROM jsonb_each(headers) LOOP
+		IF k !~ '^[!#$%&''*+.^_`|~0-9A-Za-z-]+$' THEN
+			RAISE EXCEPTION 'invalid header name %', quote_literal(k)
+				USING ERRCODE = 'invalid_parameter_value';
+		END IF;
+		IF jsonb_typeof(v) <> 'string' OR (v #>> '{}') ~ '[\r\n]' THEN
+			RAISE EXCEPTION 'value of header "%" must be a string without line breaks', k
+				USING ERRCODE = 'invalid_parameter_value';
+		END IF;
+	END LOOP;
+
+	IF auth IS NOT NULL AND auth <> 'null' THEN
+		IF jsonb_typeof(auth) <> 'object' THEN
+			RAISE EXCEPTION 'auth must be a JSON object with a "type"'
+				USING ERRCODE = 'invalid_parameter_value';
+		END IF;
+		t := elt._text_setting(auth, 'type', 'auth', true);
+		CASE t
+		WHEN 'bearer' THEN
+			PERFORM elt._check_keys(auth, '{type,token}', 'bearer auth');
+			PERFORM elt._secret_setting(auth, 'token', 'bearer auth');
+		WHEN 'api_key' THEN
+			PERFORM elt._check_keys(auth, '{type,name,in,value}', 'api_key auth');
+			PERFORM elt._text_setting(auth, 'name', 'api_key auth', true);
+			IF coalesce(elt._text_setting(auth, 'in', 'api_key auth', false), 'header')
+			   NOT IN ('header', 'query') THEN
+				RAISE EXCEPTION 'api_key auth setting "in" must be "header" or "query"'
+					USING ERRCODE = 'invalid_parameter_value';
+			END IF;
+			IF coalesce(auth->>'in', 'header') = 'header'
+			   AND (auth->>'name') !~ '^[!#$%&''*+.^_`|~0-9A-Za-z-]+$' THEN
+				RAISE EXCEPTION 'invalid header name %', quote_literal(auth->>'name')
+					USING ERRCODE = 'invalid_parameter_value';
+			END IF;
+			PERFORM elt._secret_setting(auth, 'value', 'api_key auth');
+		WHEN 'basic' THEN
+			PERFORM elt._check_keys(auth, '{type,username,password}', 'basic auth');
+			IF strpos(elt._text_setting(auth, 'username', 'basic auth', true), ':') > 0 THEN
+				RAISE EXCEPTION 'basic auth username must not contain a colon'
+					USING ERRCODE = 'invalid_parameter_value';
+			END IF;
+			PERFORM elt._secret_setting(auth, 'password', 'basic auth');
+		WHEN 'oauth2_client_credentials' THEN
+			PERFORM elt._check_keys(auth, '{type,token_url,client_id,client_secret,scope,audience,client_auth}',
+									'oauth2_client_credentials auth');
+			IF elt._text_setting(auth, 'token_url', 'oauth2_client_credentials auth', true)
+			   !~* '^(https?://[^/?#[:space:]]+|/)' THEN
+				RAISE EXCEPTION 'oauth2 token_url must be an absolute http(s) URL or a path on the base URL'
+					USING ERRCODE = 'invalid_parameter_value';
+			END IF;
+			PERFORM elt._text_setting(auth, 'client_id', 'oauth2_client_credentials auth', true);
+			PERFORM elt._secret_setting(auth, 'client_secret', 'oauth2_client_credentials auth');
+			PERFORM elt._text_setting(auth, 'scope', 'oauth2_client_credentials auth', false);
+			PERFORM elt._text_setting(auth, 'audience', 'oauth2_client_credentials auth', false);
+			IF coalesce(elt._text_setting(auth, 'client_auth', 'oauth2_client_credentials auth', false), 'body')
+			   NOT IN ('body', 'basic') THEN
+				RAISE EXCEPTION 'oauth2 setting "client_auth" must be "body" or "basic"'
+					USING ERRCODE = 'invalid_parameter_value';
+			END IF;
+		ELSE
+			RAISE EXCEPTION 'unknown auth type "%"', t
+				USING ERRCODE = 'invalid_parameter_value',
+					  HINT = 'Known types: bearer, api_key, basic, oauth2_client_credentials.';
+		END CASE;
+	END IF;
+
+	IF options IS NULL OR jsonb_typeof(options) <> 'object' THEN
+		RAISE EXCEPTION 'options must be a JSON object'
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	PERFORM elt._check_keys(options,
+		'{timeout,max_attempts,backoff,max_backoff,rate_limit,concurrency}', 'source');
+	IF elt._interval_setting(options, 'timeout', 'source') = interval '0' THEN
+		RAISE EXCEPTION 'source setting "timeout" must be positive'
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	PERFORM elt._int_setting(options, 'max_attempts', 'source', 5, 1);
+	PERFORM elt._interval_setting(options, 'backoff', 'source');
+	PERFORM elt._interval_setting(options, 'max_backoff', 'source');
+	PERFORM elt._int_setting(options, 'concurrency', 'source', 2, 1);
+	IF elt._int_setting(options, 'concurrency', 'source', 2, 1) > 64 THEN
+		RAISE EXCEPTION 'source setting "concurrency" must be at most 64'
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	v := options -> 'rate_limit';
+	IF v IS NOT NULL AND v <> 'null' AND (jsonb_typeof(v) <> 'number' OR v::numeric <= 0) THEN
+		RAISE EXCEPTION 'source setting "rate_limit" must be a positive number of requests per second, not %', v
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+END;
+$$;
+COMMENT ON FUNCTION elt._validate_source(text, text, jsonb, jsonb, jsonb) IS
+'Raise an error for anything wrong in a source definition';
+
+-- Check everything about a stream that can be checked without a request.
+CREATE FUNCTION elt._validate_stream(name text, path text, params jsonb, records text,
+									 pagination jsonb, incremental jsonb,
+									 primary_key text[], target text, format text)
+RETURNS void
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	k text;
+	v jsonb;
+	t text;
+	parts text[];
+BEGIN
+	IF name IS NULL OR name = '' OR strpos(name, '.') > 0 OR name ~ '[[:cntrl:]]' THEN
+		RAISE EXCEPTION 'invalid stream name %', coalesce(quote_literal(name), 'NULL')
+			USING ERRCODE = 'invalid_name',
+				  DETAIL = 'A stream name is a non-empty string without dots or control characters.';
+	END IF;
+	IF path IS NULL OR path ~ '[[:space:]#]' OR path ~* '^[a-z][a-z0-9+.-]*:' THEN
+		RAISE EXCEPTION 'invalid stream path %', coalesce(quote_literal(path), 'NULL')
+			USING ERRCODE = 'invalid_parameter_value',
+				  DETAIL = 'A stream path is appended to the source''s base URL, e.g. ''/users''.';
+	END IF;
+	IF params IS NULL OR jsonb_typeof(params) <> 'object' THEN
+		RAISE EXCEPTION 'params must be a JSON object'
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	FOR k, v IN SELECT * FROM jsonb_each(params) LOOP
+		IF jsonb_typeof(v) NOT IN ('string', 'number', 'boolean') THEN
+			RAISE EXCEPTION 'query parameter "%" must be a string, number or boolean', k
+				USING ERRCODE = 'invalid_parameter_value';
+		END IF;
+	END LOOP;
+
+	IF format IS NULL OR format NOT IN ('json', 'ndjson', 'csv') THEN
+		RAISE EXCEPTION 'unknown format %', coalesce(quote_literal(format), 'NULL')
+			USING ERRCODE = 'invalid_parameter_value',
+				  HINT = 'Known formats: json, ndjson, csv.';
+	END IF;
+	IF records IS NULL THEN
+		RAISE EXCEPTION 'records path must not be null'
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	PERFORM elt._check_records_path(records, 'records');
+	IF format <> 'json' AND records <> '$' THEN
+		RAISE EXCEPTION 'a records path other than ''$'' needs format json'
+			USING ERRCODE = 'invalid_parameter_value',
+				  DETAIL = format('Every line of %s is a record.', format);
+	END IF;
+
+	IF pagination IS NULL OR jsonb_typeof(pagination) <> 'object' THEN
+		RAISE EXCEPTION 'pagination must be a JSON object with a "type"'
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	t := elt._text_setting(pagination, 'type', 'pagination', true);
+	CASE t
+	WHEN 'none' THEN
+		PERFORM elt._check_keys(pagination, '{type}', 'none pagination');
+	WHEN 'page' THEN
+		PERFORM elt._check_keys(pagination,
+			'{type,param,start,size_param,size,max_pages,total_path}', 'page pagination');
+		PERFORM elt._text_setting(pagination, 'param', 'page pagination', false);
+		PERFORM elt._int_setting(pagination, 'start', 'page pagination', 1, 0);
+		PERFORM elt._text_setting(pagination, 'size_param', 'page pagination', false);
+		PERFORM elt._int_setting(pagination, 'size', 'page pagination', 1, 1);
+		IF (pagination ? 'size') <> (pagination ? 'size_param') THEN
+			RAISE EXCEPTION 'page pagination settings "size" and "size_param" go together'
+				USING ERRCODE = 'invalid_parameter_value';
+		END IF;
+	WHEN 'offset' THEN
+		PERFORM elt._check_keys(pagination,
+			'{type,offset_param,limit_param,limit,start,max_pages,total_path}', 'offset pagination');
+		PERFORM elt._text_setting(pagination, 'offset_param', 'offset pagination', false);
+		PERFORM elt._text_setting(pagination, 'limit_param', 'offset pagination', false);
+		PERFORM elt._int_setting(pagination, 'limit', 'offset pagination', 100, 1);
+		PERFORM elt._int_setting(pagination, 'start', 'offset pagination', 0, 0);
+	WHEN 'cursor' THEN
+		PERFORM elt._check_keys(pagination, '{type,cursor_path,param,max_pages}', 'cursor pagination');
+		PERFORM elt._check_records_path(
+			elt._text_setting(pagination, 'cursor_path', 'cursor pagination', true), 'cursor_path');
+		PERFORM elt._text_setting(pagination, 'param', 'cursor pagination', true);
+	WHEN 'next_url' THEN
+		PERFORM elt._check_keys(pagination, '{type,path,max_pages}', 'next_url pagination');
+		PERFORM elt._check_records_path(
+			elt._text_setting(pagination, 'path', 'next_url pagination', true), 'path');
+	WHEN 'link_header' THEN
+		PERFORM elt._check_keys(pagination, '{type,max_pages}', 'link_header pagination');
+	ELSE
+		RAISE EXCEPTION 'unknown pagination type "%"', t
+			USING ERRCODE = 'invalid_parameter_value',
+				  HINT = 'Known types: none, page, offset, cursor, next_url, link_header.';
+	END CASE;
+	PERFORM elt._int_setting(pagination, 'max_pages', t || ' pagination', NULL, 1);
+	IF pagination ? 'total_path' THEN
+		PERFORM elt._check_records_path(
+			elt._text_setting(pagination, 'total_path', t || ' pagination', true), 'total_path');
+	END IF;
+	IF format <> 'json' AND (t IN ('cursor', 'next_url') OR pagination ? 'total_path') THEN
+		RAISE EXCEPTION '% pagination reading the response body needs format json', t
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+
+	IF incremental IS NOT NULL AND incremental <> 'null' THEN
+		IF jsonb_typeof(incremental) <> 'object' THEN
+			RAISE EXCEPTION 'incremental must be a JSON object with a "cursor_field"'
+				USING ERRCODE = 'invalid_parameter_value';
+		END IF;
+		PERFORM elt._check_keys(incremental, '{cursor_field,param,initial,lag}', 'incremental');
+		PERFORM elt._check_records_path(
+			elt._text_setting(incremental, 'cursor_field', 'incremental', true), 'cursor_field');
+		PERFORM elt._text_setting(incremental, 'param', 'incremental', true);
+		v := incremental -> 'initial';
+		IF v IS NOT NULL AND jsonb_typeof(v) NOT IN ('string', 'number', 'null') THEN
+			RAISE EXCEPTION 'incremental setting "initial" must be a string or a number'
+				USING ERRCODE = 'invalid_parameter_value';
+		END IF;
+		v := incremental -> 'lag';
+		IF v IS NOT NULL AND jsonb_typeof(v) = 'string' THEN
+			BEGIN
+				PERFORM (v #>> '{}')::interval;
+			EXCEPTION WHEN invalid_datetime_format OR datetime_field_overflow
+						   OR interval_field_overflow THEN
+				RAISE EXCEPTION 'incremental setting "lag" must be an interval such as ''5 minutes'' (for time cursors) or a non-negative number, not %', v
+					USING ERRCODE = 'invalid_parameter_value';
+			END;
+		ELSIF v IS NOT NULL AND (jsonb_typeof(v) <> 'number' OR v::numeric < 0) THEN
+			RAISE EXCEPTION 'incremental setting "lag" must be an interval (for time cursors) or a non-negative number'
+				USING ERRCODE = 'invalid_parameter_value';
+		END IF;
+	END IF;
+
+	IF primary_key IS NOT NULL THEN
+		IF cardinality(primary_key) = 0 OR array_position(primary_key, NULL) IS NOT NULL
+		   OR array_position(primary_key, '') IS NOT NULL THEN
+			RAISE EXCEPTION 'primary_key must list non-empty field names'
+				USING ERRCODE = 'invalid_parameter_value';
+		END IF;
+		IF (SELECT count(DISTINCT x) FROM unnest(primary_key) x) <> cardinality(primary_key) THEN
+			RAISE EXCEPTION 'primary_key lists a field twice'
+				USING ERRCODE = 'invalid_parameter_value';
+		END IF;
+	END IF;
+
+	IF target IS NOT NULL THEN
+		BEGIN
+			parts := parse_ident(target);
+		EXCEPTION WHEN invalid_parameter_value THEN
+			parts := NULL;
+		END;
+		IF parts IS NULL OR cardinality(parts) > 2 THEN
+			RAISE EXCEPTION 'invalid target table name %', quote_literal(target)
+				USING ERRCODE = 'invalid_name',
+					  HINT = 'Write schema.table, quoting names as in SQL: "My Schema"."My Table".';
+		END IF;
+	END IF;
+END;
+$$;
+COMMENT ON FUNCTION elt._validate_stream(text, text, jsonb, text, jsonb, jsonb, text[], text, text) IS
+'Raise an error for anything wrong in a stream definition';
+
+-- The stream a user means: "source.stream", or a bare stream name when only
+-- one source has a stream of that name.
+CREATE FUNCTION elt._resolve_stream(stream text)
+RETURNS elt.stream
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	r elt.stream;
+	n integer;
+	pos integer := strpos(stream, '.');
+BEGIN
+	IF stream IS NULL THEN
+		RAISE EXCEPTION 'stream name must not be null'
+			USING ERRCODE = 'null_value_not_allowed';
+	END IF;
+	IF pos > 0 THEN
+		SELECT * INTO r FROM elt.stream s
+		 WHERE s.source = left(stream, pos - 1) AND s.name = substr(stream, pos + 1);
+		IF NOT FOUND THEN
+			RAISE EXCEPTION 'stream "%" does not exist', stream
+				USING ERRCODE = 'undefined_object';
+		END IF;
+		RETURN r;
+	END IF;
+	SELECT count(*) INTO n FROM elt.stream s WHERE s.name = stream;
+	IF n = 0 THEN
+		RAISE EXCEPTION 'stream "%" does not exist', stream
+			USING ERRCODE = 'undefined_object';
+	ELSIF n > 1 THEN
+		RAISE EXCEPTION 'stream name "%" is ambiguous', stream
+			USING ERRCODE = 'ambiguous_parameter',
+				  DETAIL = format('Streams of that name exist in sources %s.',
+						(SELECT string_agg(quote_literal(s.source), ', ' ORDER BY s.source)
+						   FROM elt.stream s WHERE s.name = stream)),
+				  HINT = 'Write source.stream.';
+	END IF;
+	SELECT * INTO r FROM elt.stream s WHERE s.name = stream;
+	RETURN r;
+END;
+$$;
+COMMENT ON FUNCTION elt._resolve_stream(text) IS
+'Find a stream by "source.stream" or by an unambiguous bare name';
+
+-- Definitions -------------------------------------------------------------------
+
+CREATE FUNCTION elt.create_source(name text, base_url text, headers jsonb DEFAULT '{}',
+								  auth jsonb DEFAULT NULL, options jsonb DEFAULT '{}')
+RETURNS void
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	PERFORM elt._validate_source(name, base_url, headers, auth, options);
+	IF EXISTS (SELECT 1 FROM elt.source s WHERE s.name = create_source.name) THEN
+		RAISE EXCEPTION 'source "%" already exists', name
+			USING ERRCODE = 'duplicate_object',
+				  HINT = 'Use elt.alter_source to change it.';
+	END IF;
+	INSERT INTO elt.source (name, base_url, headers, auth, options)
+	VALUES (name, base_url, headers, nullif(auth, 'null'), options);
+END;
+$$;
+COMMENT ON FUNCTION elt.create_source(text, text, jsonb, jsonb, jsonb) IS
+'Define an HTTP API to extract from: base URL, headers, auth and request options';
+
+CREATE FUNCTION elt.alter_source(name text, base_url text DEFAULT NULL, headers jsonb DEFAULT NULL,
+								 auth jsonb DEFAULT NULL, options jsonb DEFAULT NULL)
+RETURNS void
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	s elt.source;
+BEGIN
+	SELECT * INTO s FROM elt.source x WHERE x.name = alter_source.name FOR UPDATE;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'source "%" does not exist', name
+			USING ERRCODE = 'undefined_object';
+	END IF;
+	s.base_url := coalesce(base_url, s.base_url);
+	s.headers := coalesce(headers, s.headers);
+	-- auth => 'null'::jsonb removes authentication; SQL NULL keeps it
+	IF auth IS NOT NULL THEN
+		s.auth := nullif(auth, 'null');
+	END IF;
+	s.options := coalesce(options, s.options);
+	PERFORM elt._validate_source(s.name, s.base_url, s.headers, s.auth, s.options);
+	UPDATE elt.source x
+	   SET base_url = s.base_url, headers = s.headers, auth = s.auth,
+		   options = s.options, updated_at = now()
+	 WHERE x.name = s.name;
+END;
+$$;
+COMMENT ON FUNCTION elt.alter_source(text, text, jsonb, jsonb, jsonb) IS
+'Change a source; arguments left NULL keep their value, auth => ''null'' removes authentication';
+
+CREATE FUNCTION elt.drop_source(name text, cascade boolean DEFAULT false)
+RETURNS void
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	n integer;
+BEGIN
+	IF name IS NULL THEN
+		RAISE EXCEPTION 'source name must not be null'
+			USING ERRCODE = 'null_value_not_allowed';
+	END IF;
+	PERFORM 1 FROM elt.source s WHERE s.name = drop_source.name FOR UPDATE;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'source "%" does not exist', name
+			USING ERRCODE = 'undefined_object';
+	END IF;
+	SELECT count(*) INTO n FROM elt.stream st WHERE st.source = drop_source.name;
+	IF n > 0 AND NOT coalesce(cascade, false) THEN
+		RAISE EXCEPTION 'source "%" has % stream(s)', name, n
+			USING ERRCODE = 'dependent_objects_still_exist',
+				  HINT = 'Drop the streams first, or pass cascade => true.  Staging tables are kept either way.';
+	END IF;
+	DELETE FROM elt.source s WHERE s.name = drop_source.name;
+END;
+$$;
+COMMENT ON FUNCTION elt.drop_source(text, boolean) IS
+'Drop a source (and with cascade its streams); staging tables and batch history are kept';
+
+CREATE FUNCTION elt.create_stream(source text, name text, path text, params jsonb DEFAULT '{}',
+								  records text DEFAULT '$',
+								  pagination jsonb DEFAULT '{"type":"none"}',
+								  incremental jsonb DEFAULT NULL, primary_key text[] DEFAULT NULL,
+								  target text DEFAULT NULL, format text DEFAULT 'json')
+RETURNS void
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	tgt text := target;
+BEGIN
+	PERFORM 1 FROM elt.source s WHERE s.name = create_stream.source FOR SHARE;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'source "%" does not exist', coalesce(source, 'NULL')
+			USING ERRCODE = 'undefined_object';
+	END IF;
+	PERFORM elt._validate_stream(name, path, params, records, pagination, incremental,
+								 primary_key, target, format);
+	IF EXISTS (SELECT 1 FROM elt.stream st
+				WHERE st.source = create_stream.source AND st.name = create_stream.name) THEN
+		RAISE EXCEPTION 'stream "%.%" already exists', source, name
+			USING ERRCODE = 'duplicate_object',
+				  HINT = 'Use elt.alter_stream to change it.';
+	END IF;
+	IF tgt IS NULL THEN
+		IF octet_length(source || '_' || name) > 63 THEN
+			RAISE EXCEPTION 'default target name "%_%" is longer than 63 bytes', source, name
+				USING ERRCODE = 'name_too_long',
+					  HINT = 'Pass target => ''schema.table''.';
+		END IF;
+		tgt := 'staging.' || quote_ident(source || '_' || name);
+	END IF;
+	INSERT INTO elt.stream (source, name, path, params, records, pagination, incremental,
+							primary_key, target, format)
+	VALUES (source, name, path, params, records, pagination, nullif(incremental, 'null'),
+			primary_key, tgt, format);
+END;
+$$;
+COMMENT ON FUNCTION elt.create_stream(text, text, text, jsonb, text, jsonb, jsonb, text[], text, text) IS
+'Define an endpoint of a source: path, params, records path, pagination, incremental cursor, target, format';
+
+CREATE FUNCTION elt.alter_stream(stream text, path text DEFAULT NULL, params jsonb DEFAULT NULL,
+								 records text DEFAULT NULL, pagination jsonb DEFAULT NULL,
+								 incremental jsonb DEFAULT NULL, primary_key text[] DEFAULT NULL,
+								 target text DEFAULT NULL, format text DEFAULT NULL)
+RETURNS void
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	s elt.stream := elt._resolve_stream(stream);
+BEGIN
+	PERFORM 1 FROM elt.stream x WHERE x.stream_id = s.stream_id FOR UPDATE;
+	SELECT * INTO s FROM elt.stream x WHERE x.stream_id = s.stream_id;
+	s.path := coalesce(path, s.path);
+	s.params := coalesce(params, s.params);
+	s.records := coalesce(records, s.records);
+	s.pagination := coalesce(pagination, s.pagination);
+	-- incremental => 'null'::jsonb makes the stream a full extract again
+	IF incremental IS NOT NULL THEN
+		IF nullif(incremental, 'null') IS DISTINCT FROM s.incremental THEN
+			s.cursor_value := NULL;
+		END IF;
+		s.incremental := nullif(incremental, 'null');
+	END IF;
+	IF primary_key IS NOT NULL THEN
+		s.primary_key := nullif(primary_key, '{}');
+	END IF;
+	s.target := coalesce(target, s.target);
+	s.format := coalesce(format, s.format);
+	PERFORM elt._validate_stream(s.name, s.path, s.params, s.records, s.pagination,
+								 s.incremental, s.primary_key, s.target, s.format);
+	UPDATE elt.stream x
+	   SET path = s.path, params = s.params, records = s.records, pagination = s.pagination,
+		   incremental = s.incremental, primary_key = s.primary_key, target = s.target,
+		   format = s.format, cursor_value = s.cursor_value, updated_at = now()
+	 WHERE x.stream_id = s.stream_id;
+END;
+$$;
+COMMENT ON FUNCTION elt.alter_stream(text, text, jsonb, text, jsonb, jsonb, text[], text, text) IS
+'Change a stream; arguments left NULL keep their value.  Changing incremental resets the cursor';
+
+CREATE FUNCTION elt.drop_stream(stream text)
+RETURNS void
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	s elt.stream := elt._resolve_stream(stream);
+BEGIN
+	DELETE FROM elt.stream x WHERE x.stream_id = s.stream_id;
+END;
+$$;
+COMMENT ON FUNCTION elt.drop_stream(text) IS
+'Drop a stream; its staging table and batch history are kept';
+
+CREATE FUNCTION elt.reset_stream(stream text, cursor_value text DEFAULT NULL)
+RETURNS void
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	s elt.stream := elt._resolve_stream(stream);
+BEGIN
+	IF s.incremental IS NULL THEN
+		RAISE EXCEPTION 'stream "%.%" is not incremental', s.source, s.name
+			USING ERRCODE = 'object_not_in_prerequisite_state';
+	END IF;
+	UPDATE elt.stream x SET cursor_value = reset_stream.cursor_value, updated_at = now()
+	 WHERE x.stream_id = s.stream_id;
+END;
+$$;
+COMMENT ON FUNCTION elt.reset_stream(text, text) IS
+'Set (or with NULL forget) the incremental cursor of a stream';
+
+REVOKE ALL ON FUNCTION elt.create_source(text, text, jsonb, jsonb, jsonb) FROM PUBLIC;
+REVOKE ALL ON FUNCTION elt.alter_source(text, text, jsonb, jsonb, jsonb) FROM PUBLIC;
+REVOKE ALL ON FUNCTION elt.drop_source(text, boolean) FROM PUBLIC;
+REVOKE ALL ON FUNCTION elt.create_stream(text, text, text, jsonb, text, jsonb, jsonb, text[], text, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION elt.alter_stream(text, text, jsonb, text, jsonb, jsonb, text[], text, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION elt.drop_stream(text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION elt.reset_stream(text, text) FROM PUBLIC;
+
+-- Schema inference ----------------------------------------------------------------
+
+-- Every leaf of the records of a staging table, nested objects flattened
+-- with "__", with the set of JSON types seen and whether every string looks
+-- like a timestamp or a date.
+CREATE FUNCTION elt._infer_columns(target regclass)
+RETURNS TABLE (keys text[], types text[], all_timestamps boolean, all_dates boolean,
+			   all_integers boolean)
+LANGUAGE plpgsql STABLE PARALLEL RESTRICTED
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	RETURN QUERY EXECUTE format($q$
+		WITH RECURSIVE leaf(keys, value) AS (
+			SELECT ARRAY[e.key], e.value
+			  FROM %s t, jsonb_each(CASE WHEN jsonb_typeof(t._elt_record) = 'object'
+										 THEN t._elt_record ELSE '{}' END) e
+			UNION ALL
+			SELECT l.keys || e.key, e.value
+			  FROM leaf l, jsonb_each(l.value) e
+			 WHERE jsonb_typeof(l.value) = 'object'
+		)
+		SELECT keys,
+			   array_agg(DISTINCT jsonb_typeof(value) ORDER BY jsonb_typeof(value))
+				 FILTER (WHERE jsonb_typeof(value) <> 'null'),
+			   coalesce(bool_and((value #>> '{}') ~ '^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}(:?\d{2})?)?$')
+						  FILTER (WHERE jsonb_typeof(value) = 'string'), false),
+			   coalesce(bool_and((value #>> '{}') ~ '^\d{4}-\d{2}-\d{2}$')
+						  FILTER (WHERE jsonb_typeof(value) = 'string'), false),
+			   coalesce(bool_and((value #>> '{}') ~ '^-?\d{1,18}$')
+						  FILTER (WHERE jsonb_typeof(value) = 'number'), false)
+		  FROM leaf
+		 WHERE jsonb_typeof(value) <> 'object'
+			OR NOT EXISTS (SELECT 1 FROM jsonb_object_keys(value))
+		 GROUP BY keys
+		 ORDER BY keys$q$, target);
+END;
+$$;
+COMMENT ON FUNCTION elt._infer_columns(regclass) IS
+'Flattened keys of the records of a staging table and the JSON types seen for each';
+
+CREATE FUNCTION elt.infer_view(stream text, view_name text)
+RETURNS text
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	s elt.stream := elt._resolve_stream(stream);
+	tgt regclass;
+	parts text[];
+	vname text;
+	c record;
+	col text;
+	typ text;
+	expr text;
+	cols text[] := '{}';
+	used text[] := '{_elt_batch_id,_elt_loaded_at}';
+	n integer;
+	ddl text;
+BEGIN
+	IF view_name IS NULL THEN
+		RAISE EXCEPTION 'view name must not be null'
+			USING ERRCODE = 'null_value_not_allowed';
+	END IF;
+	BEGIN
+		parts := parse_ident(view_name);
+	EXCEPTION WHEN invalid_parameter_value THEN
+		parts := NULL;
+	END;
+	IF parts IS NULL OR cardinality(parts) > 2 THEN
+		RAISE EXCEPTION 'invalid view name %', quote_literal(view_name)
+			USING ERRCODE = 'invalid_name',
+				  HINT = 'Write schema.view, quoting names as in SQL: "My Schema"."My View".';
+	END IF;
+	vname := array_to_string(ARRAY(SELECT quote_ident(p) FROM unnest(parts) p), '.');
+	tgt := to_regclass(s.target);
+	IF tgt IS NULL THEN
+		RAISE EXCEPTION 'staging table % of stream "%.%" does not exist', s.target, s.source, s.name
+			USING ERRCODE = 'undefined_table',
+				  HINT = 'Run elt.extract first.';
+	END IF;
+
+	FOR c IN
+		SELECT i.*, coalesce(array_position(s.primary_key, array_to_string(i.keys, '.')),
+							 2147483647) AS pk_pos
+		  FROM elt._infer_columns(tgt) i
+		 ORDER BY pk_pos, i.keys::text COLLATE "C"
+	LOOP
+		col := left(array_to_string(c.keys, '__'), 63);
+		n := 1;
+		WHILE col = ANY (used) LOOP
+			n := n + 1;
+			col := left(array_to_string(c.keys, '__'), 60 - length(n::text)) || '_' || n;
+		END LOOP;
+		used := used || col;
+		IF c.types IS NULL THEN
+			typ := 'text';		-- only nulls (or empty objects) seen
+		ELSIF c.types = '{string}' THEN
+			typ := CASE WHEN c.all_dates THEN 'date'
+						WHEN c.all_timestamps THEN 'timestamptz'
+						ELSE 'text' END;
+		ELSIF c.types = '{number}' THEN
+			typ := CASE WHEN c.all_integers THEN 'bigint' ELSE 'numeric' END;
+		ELSIF c.types = '{boolean}' THEN
+			typ := 'boolean';
+		ELSE
+			typ := 'jsonb';		-- arrays, empty objects and mixed types
+		END IF;
+		IF typ = 'jsonb' THEN
+			expr := format('(_elt_record #> %L)', c.keys);
+		ELSE
+			expr := format('(_elt_record #>> %L)::%s', c.keys, typ);
+		END IF;
+		cols := cols || format('%s AS %I', expr, col);
+	END LOOP;
+	IF cardinality(cols) = 0 THEN
+		RAISE EXCEPTION 'staging table % has no records to infer a view from', s.target
+			USING ERRCODE = 'no_data_found',
+				  HINT = 'Run elt.extract first.';
+	END IF;
+	ddl := format('SELECT _elt_batch_id, _elt_loaded_at, %s FROM %s',
+				  array_to_string(cols, ', '), tgt);
+	BEGIN
+		EXECUTE format('CREATE OR REPLACE VIEW %s AS %s', vname, ddl);
+	EXCEPTION WHEN invalid_table_definition OR datatype_mismatch THEN
+		-- columns changed in a way CREATE OR REPLACE cannot follow: start
+		-- over, unless other objects depend on the view
+		BEGIN
+			EXECUTE format('DROP VIEW %s', vname);
+		EXCEPTION WHEN dependent_objects_still_exist THEN
+			RAISE EXCEPTION 'cannot replace view % with the columns the records now have', vname
+				USING ERRCODE = 'dependent_objects_still_exist',
+					  DETAIL = 'Other objects depend on the view, and its columns changed name or type.',
+					  HINT = 'Drop the dependent objects first, or infer into a new view.';
+		END;
+		EXECUTE format('CREATE VIEW %s AS %s', vname, ddl);
+	END;
+	RETURN vname;
+END;
+$$;
+COMMENT ON FUNCTION elt.infer_view(text, text) IS
+'Create a typed view over a stream''s staging table, one column per (flattened) JSON key';
+REVOKE ALL ON FUNCTION elt.infer_view(text, text) FROM PUBLIC;
+
+-- Extraction ------------------------------------------------------------------
+
+CREATE FUNCTION elt.extract(stream text, full_refresh boolean DEFAULT false,
+							OUT batch_id bigint, OUT pages integer, OUT records bigint,
+							OUT bytes bigint, OUT elapsed interval)
+RETURNS record
+AS 'MODULE_PATHNAME', 'elt_extract'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION elt.extract(text, boolean) IS
+'Extract a stream into its staging table: all pages, one batch, exactly once';
+REVOKE ALL ON FUNCTION elt.extract(text, boolean) FROM PUBLIC;
+
+-- Extracts running now, from the progress reports of their backends (they
+-- also appear in pg_stat_progress_copy as a COPY FROM of type CALLBACK).
+CREATE VIEW elt.extract_progress AS
+SELECT p.pid, p.param11 AS batch_id, st.source || '.' || st.name AS stream,
+	   st.target, p.param13::integer AS pages, p.param3 AS records,
+	   p.param1 AS bytes, p.param14::integer AS requests, p.param15::integer AS retries,
+	   a.query_start AS started_at, now() - a.query_start AS running_for
+  FROM pg_catalog.pg_stat_get_progress_info('COPY') p
+  LEFT JOIN elt.stream st ON st.stream_id = p.param12
+  LEFT JOIN pg_catalog.pg_stat_activity a ON a.pid = p.pid
+ WHERE p.param20 = 4541524;
+REVOKE ALL ON elt.extract_progress FROM PUBLIC;
+COMMENT ON VIEW elt.extract_progress IS
+'Extracts in progress: pages, records and bytes loaded so far, requests and retries';
