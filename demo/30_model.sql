@@ -4,41 +4,7 @@
 \set ON_ERROR_STOP on
 SET timezone = 'UTC';
 
--- The extract part stages staging.randomuser_users and staging.shop_orders.
--- When this part runs alone, a few sample records stand in for them.
-DO $$
-BEGIN
-	IF to_regclass('staging.randomuser_users') IS NULL THEN
-		RAISE NOTICE 'staging.randomuser_users is missing: using a few sample records';
-		CREATE SCHEMA IF NOT EXISTS staging;
-		CREATE TABLE staging.randomuser_users (_elt_batch_id bigint, _elt_loaded_at timestamptz, _elt_record jsonb);
-		INSERT INTO staging.randomuser_users
-		SELECT 1, now(), jsonb_build_object(
-				'login', jsonb_build_object('uuid', format('00000000-0000-4000-8000-%s', lpad(g::text, 12, '0'))),
-				'name', jsonb_build_object('first', 'User', 'last', g::text),
-				'email', format('user%s@example.com', g),
-				'location', jsonb_build_object('city', (ARRAY['Oslo', 'Lyon', 'Porto'])[1 + g % 3],
-											   'country', (ARRAY['Norway', 'France', 'Portugal'])[1 + g % 3]))
-		  FROM generate_series(1, 20) AS g;
-	END IF;
-	IF to_regclass('staging.shop_orders') IS NULL THEN
-		RAISE NOTICE 'staging.shop_orders is missing: using a few sample records';
-		CREATE SCHEMA IF NOT EXISTS staging;
-		CREATE TABLE staging.shop_orders (_elt_batch_id bigint, _elt_loaded_at timestamptz, _elt_record jsonb);
-		INSERT INTO staging.shop_orders
-		SELECT 1, now(), jsonb_build_object(
-				'order_id', g,
-				'customer_uuid', format('00000000-0000-4000-8000-%s', lpad((1 + g % 25)::text, 12, '0')),
-				'status', (ARRAY['new', 'paid', 'shipped'])[1 + g % 3],
-				'amount', (g * 7 % 100) + 0.99,
-				'currency', 'EUR',
-				'ordered_at', timestamptz '2025-01-01' + g * interval '17 hours',
-				'updated_at', timestamptz '2025-01-01' + g * interval '17 hours')
-		  FROM generate_series(1, 60) AS g;
-	END IF;
-END
-$$;
-
+-- Reads the staging tables demo/20_extract.sql loaded.
 CREATE SCHEMA IF NOT EXISTS dw;
 
 \echo
@@ -109,8 +75,9 @@ SELECT coalesce(u.country, CASE WHEN u.is_inferred THEN '(inferred)' ELSE '(unkn
 
 \echo '== Report: order status by weekday'
 SELECT d.day_of_week, d.day_name,
-	   count(*) FILTER (WHERE f.status = 'new') AS new,
-	   count(*) FILTER (WHERE f.status <> 'new') AS other,
+	   count(*) FILTER (WHERE f.status IN ('placed', 'shipped')) AS open,
+	   count(*) FILTER (WHERE f.status = 'delivered') AS delivered,
+	   count(*) FILTER (WHERE f.status = 'cancelled') AS cancelled,
 	   count(*) AS total
   FROM dw.fact_orders AS f
   JOIN dw.dim_date AS d USING (date_key)

@@ -12,9 +12,10 @@ SELECT elt.drop_pipeline(name) FROM elt.pipeline WHERE name = 'warehouse';
 SELECT elt.create_pipeline('warehouse', '5 seconds',
 	'{"retries": 1, "retry_delay": "1 second", "timeout": "5 minutes", "overlap": "skip"}') > 0 AS created;
 
-SELECT FROM elt.add_step('warehouse', 'extract_users', $$SELECT * FROM elt.extract('randomuser.users')$$);
-SELECT FROM elt.add_step('warehouse', 'extract_orders', $$SELECT * FROM elt.extract('shop.orders')$$);
-SELECT FROM elt.add_step('warehouse', 'dim_user', $step$
+\o /dev/null
+SELECT elt.add_step('warehouse', 'extract_users', $$SELECT * FROM elt.extract('randomuser.users')$$);
+SELECT elt.add_step('warehouse', 'extract_orders', $$SELECT * FROM elt.extract('shop.orders')$$);
+SELECT elt.add_step('warehouse', 'dim_user', $step$
 SELECT * FROM elt.merge_dimension(
 	'dw.dim_user',
 	$$SELECT DISTINCT ON (_elt_record #>> '{login,uuid}')
@@ -28,9 +29,9 @@ SELECT * FROM elt.merge_dimension(
 	natural_key => '{user_uuid}',
 	type1_columns => '{email}')
 $step$, '{extract_users}');
-SELECT FROM elt.add_step('warehouse', 'dim_date',
+SELECT elt.add_step('warehouse', 'dim_date',
 	$$SELECT elt.create_date_dimension('dw.dim_date', '2020-01-01', '2030-12-31')$$);
-SELECT FROM elt.add_step('warehouse', 'fact_orders', $step$
+SELECT elt.add_step('warehouse', 'fact_orders', $step$
 SELECT * FROM elt.merge_fact(
 	'dw.fact_orders',
 	$$SELECT DISTINCT ON ((_elt_record ->> 'order_id')::bigint)
@@ -48,14 +49,15 @@ SELECT * FROM elt.merge_fact(
 	dimensions => '[{"dimension": "dw.dim_user", "on": {"customer_uuid": "user_uuid"}, "as_of": "ordered_at"},
 					{"dimension": "dw.dim_date", "on": {"order_date": "date"}, "late_arriving": "unknown"}]')
 $step$, '{extract_orders,dim_user,dim_date}');
-SELECT FROM elt.add_step('warehouse', 'checks', $$
+SELECT elt.add_step('warehouse', 'checks', $$
 SELECT * FROM elt.check('dw.fact_orders', 'unique', 'order_id');
 SELECT * FROM elt.check('dw.fact_orders', 'not_null', 'amount');
 SELECT * FROM elt.check('dw.fact_orders', 'row_count', args => '{"min": 1}');
 SELECT * FROM elt.check('dw.fact_orders', 'accepted_values', 'status',
-						'{"values": ["new", "paid", "shipped", "cancelled", "refunded"]}', 'warn');
+						'{"values": ["placed", "shipped", "delivered", "cancelled"]}', 'warn');
 SELECT * FROM elt.check('dw.dim_user', 'unique', 'user_uuid', severity => 'warn');
 $$, '{fact_orders}');
+\o
 
 SELECT s.name AS step, s.depends_on FROM elt.step s JOIN elt.pipeline p USING (pipeline_id)
  WHERE p.name = 'warehouse' ORDER BY s.position;
@@ -77,6 +79,17 @@ BEGIN
 END
 $$;
 SELECT elt.pause('warehouse');
+-- The demo fails loudly if the scheduled run did not succeed.
+DO $$
+BEGIN
+	IF NOT EXISTS (SELECT 1 FROM elt.run WHERE pipeline = 'warehouse' AND trigger = 'schedule'
+					AND status = 'succeeded') THEN
+		RAISE EXCEPTION 'the scheduled run of pipeline "warehouse" did not succeed'
+			USING DETAIL = (SELECT string_agg(step || ': ' || coalesce(error, status), '; ')
+							  FROM elt.step_run WHERE status <> 'succeeded');
+	END IF;
+END
+$$;
 
 \echo '== Run history'
 SELECT run_id, trigger, status, scheduled_at::time(0) AS due,
