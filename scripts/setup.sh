@@ -18,12 +18,6 @@ done
 
 if [ -n "$missing" ]; then
 	log "installing:$missing"
-	# Do not let the package create and start a default cluster: every
-	# server this project runs is a throwaway one of its own.
-	if [ ! -e /etc/postgresql-common/createcluster.conf ]; then
-		as_root mkdir -p /etc/postgresql-common/createcluster.d
-		echo "create_main_cluster = false" | as_root tee /etc/postgresql-common/createcluster.d/pg_elt.conf >/dev/null
-	fi
 	as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q
 	as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $missing
 fi
