@@ -16,8 +16,8 @@
  *	   checks that no current row was matched twice (a duplicated natural
  *	   key) and keeps only the rows that lead to a write in a temporary work
  *	   table: the unchanged rows, most of a full source, are never stored;
- *	2. the work table is checked (duplicate new keys, out-of-order effective
- *	   times) before the dimension is written at all;
+ *	2. the work table is checked (duplicate new keys, missing or
+ *	   out-of-order effective times) before the dimension is written at all;
  *	3. deletes are flagged, type-1 columns overwritten in every version,
  *	   changed and deleted current rows closed by surrogate key in one
  *	   UPDATE, and new members and new versions inserted in one INSERT ...
@@ -510,16 +510,29 @@ alloc_seen_bitmap(DimMerge *m, ClassifyReceiver *r)
 				hi;
 	uint64		range;
 
+	int64		size;
+	bool		nsize;
+
 	initStringInfo(&sql);
-	appendStringInfo(&sql, "SELECT min(%s), max(%s) FROM %s WHERE %s <> " MODEL_UNKNOWN_KEY,
-					 m->qsk, m->qsk, m->target.qualified, m->qsk);
+	appendStringInfo(&sql, "SELECT min(%s), max(%s), pg_catalog.pg_relation_size(%s::pg_catalog.regclass) "
+					 "FROM %s WHERE %s <> " MODEL_UNKNOWN_KEY,
+					 m->qsk, m->qsk, quote_literal_cstr(m->target.qualified),
+					 m->target.qualified, m->qsk);
 	model_exec(sql.data, SPI_OK_SELECT);
 	lo = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &nmin));
 	hi = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &nmax));
+	size = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &nsize));
 	if (nmin || nmax)
 		return true;			/* no current rows: nothing can match */
 	range = (uint64) hi - (uint64) lo + 1;
-	if (range == 0 || range > SEEN_MAX_BITS)
+
+	/*
+	 * Keys burned by failed merges can leave a small dimension with a wide
+	 * key range: keep the bitmap (range / 8 bytes) under a quarter of the
+	 * table's size, or 1 MB, whichever is larger.
+	 */
+	if (range == 0 || range > SEEN_MAX_BITS ||
+		range > (uint64) Max(INT64CONST(1) << 23, nsize ? 0 : 2 * size))
 		return false;
 	m->sk_range = (int64) range;
 	r->seen_base = lo;
@@ -657,6 +670,30 @@ classify_null_keys(DimMerge *m)
 	append_candidate_rows(&sql, m);
 	model_exec(sql.data, SPI_OK_UPDATE);
 
+	/*
+	 * A member with NULL key parts that comes back after its deletion was
+	 * closed starts no earlier than that close, as the INSERT does for the
+	 * other keys by equality (which never matches NULL parts).
+	 */
+	if (m->scd_type == 2)
+	{
+		resetStringInfo(&sql);
+		appendStringInfo(&sql, "UPDATE %s AS s SET " WORK_EFF " = x.last_to FROM (SELECT ",
+						 m->work);
+		model_append_names(&sql, m->key, NULL);
+		appendStringInfo(&sql, ", max(" MODEL_VALID_TO ") AS last_to FROM %s WHERE %s <> "
+						 MODEL_UNKNOWN_KEY " AND ", m->target.qualified, m->qsk);
+		model_append_any_null(&sql, m->key, NULL);
+		appendStringInfoString(&sql, " GROUP BY ");
+		model_append_names(&sql, m->key, NULL);
+		appendStringInfoString(&sql, ") AS x WHERE s." WORK_CLASS " = 'n' AND ");
+		model_append_any_null(&sql, m->key, "s");
+		appendStringInfoString(&sql, " AND ");
+		model_append_key_match(&sql, m->key, "x", "s", true);
+		appendStringInfoString(&sql, " AND x.last_to > s." WORK_EFF);
+		model_exec(sql.data, SPI_OK_UPDATE);
+	}
+
 	if (m->deletes != DELETES_IGNORE)
 	{
 		resetStringInfo(&sql);
@@ -670,19 +707,22 @@ classify_null_keys(DimMerge *m)
 
 /*
  * Count the work rows by class (adding to counts); returns the number of
- * new rows with NULL key parts.
+ * new rows with NULL key parts, and sets *undated to the number of new
+ * members and new versions without an effective time.
  */
 static int64
-count_classes(DimMerge *m, int64 counts[256])
+count_classes(DimMerge *m, int64 counts[256], int64 *undated)
 {
 	StringInfoData sql;
 	int64		nullkeys = 0;
 
+	*undated = 0;
 	initStringInfo(&sql);
 	appendStringInfo(&sql, "SELECT " WORK_CLASS ", count(*), count(*) FILTER (WHERE "
 					 WORK_CLASS " = 'n' AND ");
 	model_append_any_null(&sql, m->key, NULL);
-	appendStringInfo(&sql, ") FROM %s GROUP BY 1", m->work);
+	appendStringInfo(&sql, "), count(*) FILTER (WHERE " WORK_CLASS " IN ('n', 'c') AND "
+					 WORK_EFF " IS NULL) FROM %s GROUP BY 1", m->work);
 	model_exec(sql.data, SPI_OK_SELECT);
 	for (uint64 i = 0; i < SPI_processed; i++)
 	{
@@ -695,8 +735,62 @@ count_classes(DimMerge *m, int64 counts[256])
 		counts[(unsigned char) cls] += n;
 		nullkeys += DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i],
 												SPI_tuptable->tupdesc, 3, &isnull));
+		*undated += DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i],
+												SPI_tuptable->tupdesc, 4, &isnull));
 	}
 	return nullkeys;
+}
+
+/*
+ * Refuse a type 2 merge in which a new member or a new version has no
+ * effective time (effective_at evaluated to NULL), naming one such key.
+ * Dating it at the merge's time instead would silently put the load time
+ * into history where the source meant to give the change time; a caller
+ * who wants that says so with an expression such as
+ * coalesce(updated_at, now()).  Unchanged rows need no time and are let
+ * through.
+ */
+static void
+check_undated(DimMerge *m, int64 undated)
+{
+	StringInfoData sql;
+	StringInfoData keynames;
+	StringInfoData values;
+	ListCell   *lc;
+
+	if (m->scd_type != 2 || undated == 0)
+		return;
+	initStringInfo(&sql);
+	appendStringInfoString(&sql, "SELECT ");
+	model_append_names(&sql, m->key, NULL);
+	appendStringInfo(&sql, " FROM %s WHERE " WORK_CLASS " IN ('n', 'c') AND " WORK_EFF
+					 " IS NULL LIMIT 1", m->work);
+	model_exec(sql.data, SPI_OK_SELECT);
+	initStringInfo(&keynames);
+	initStringInfo(&values);
+	foreach(lc, m->key)
+	{
+		int			i = foreach_current_index(lc);
+		char	   *v = SPI_processed > 0 ?
+			SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, i + 1) : NULL;
+
+		if (i > 0)
+		{
+			appendStringInfoString(&keynames, ", ");
+			appendStringInfoString(&values, ", ");
+		}
+		appendStringInfoString(&keynames, quote_identifier(lfirst(lc)));
+		appendStringInfoString(&values, v ? v : "null");
+	}
+	ereport(ERROR,
+			(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+			 errmsg("effective_at is null for a new or changed member of %s",
+					m->target.qualified),
+			 errdetail_plural("Key (%s)=(%s) has no effective time; %lld new or changed row has none.",
+							  "Key (%s)=(%s) has no effective time; %lld new or changed rows have none.",
+							  (unsigned long) undated,
+							  keynames.data, values.data, (long long) undated),
+			 errhint("Give every row an effective time, or pass an expression such as coalesce(updated_at, now()) as effective_at.")));
 }
 
 /*
@@ -985,6 +1079,7 @@ elt_merge_dimension(PG_FUNCTION_ARGS)
 	ModelCounts counts = {0, 0, -1, 0, 0};
 	int64		classes[256];
 	int64		nullkeys;
+	int64		undated;
 	int			nestlevel;
 	char	   *target_arg;
 	char	   *source_arg;
@@ -1087,13 +1182,13 @@ elt_merge_dimension(PG_FUNCTION_ARGS)
 		fresh = psprintf("(SELECT * FROM %s WHERE " WORK_CLASS " = 'n')", m.work);
 		model_check_duplicates(fresh, m.key, "natural key", m.target.qualified);
 		memset(work_classes, 0, sizeof(work_classes));
-		nullkeys = count_classes(&m, work_classes);
+		nullkeys = count_classes(&m, work_classes, &undated);
 		if (nullkeys > 0)
 		{
 			/* Recount what the null-safe matching reclassified. */
 			classify_null_keys(&m);
 			memset(work_classes, 0, sizeof(work_classes));
-			count_classes(&m, work_classes);
+			count_classes(&m, work_classes, &undated);
 			unchanged = classes['='] + work_classes['='];
 			memcpy(classes, work_classes, sizeof(work_classes));
 			classes['='] = unchanged;
@@ -1103,9 +1198,10 @@ elt_merge_dimension(PG_FUNCTION_ARGS)
 	{
 		build_work_table(&m);
 		memset(classes, 0, sizeof(classes));
-		nullkeys = count_classes(&m, classes);
+		nullkeys = count_classes(&m, classes, &undated);
 		model_check_duplicates(m.work, m.key, "natural key", m.target.qualified);
 	}
+	check_undated(&m, undated);
 	if (classes['x'] > 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_EXCEPTION),
