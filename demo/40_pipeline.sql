@@ -62,6 +62,11 @@ $$, '{fact_orders}');
 SELECT s.name AS step, s.depends_on FROM elt.step s JOIN elt.pipeline p USING (pipeline_id)
  WHERE p.name = 'warehouse' ORDER BY s.position;
 
+\echo '== Meanwhile the shop changes 4 orders and takes 2 new ones: the scheduled run picks them up'
+\getenv mock_port MOCK_API_PORT
+SELECT (body::jsonb)->>'updated' AS updated, (body::jsonb)->>'new' AS new
+  FROM elt.http_post('http://127.0.0.1:' || :'mock_port' || '/_control/orders/advance?updated=4&new=2', '');
+
 \echo '== Waiting for the scheduler to run it (at most 60 seconds)'
 DO $$
 DECLARE
@@ -107,3 +112,14 @@ SELECT pipeline, schedule, paused, last_status, last_error FROM elt.pipeline_sta
 SELECT c.relation, c.test, c.column_name, c.severity, c.passed, c.failures
   FROM elt.check_result c JOIN elt.run r USING (run_id)
  WHERE r.pipeline = 'warehouse' ORDER BY c.check_id LIMIT 10;
+
+\echo '== What the scheduled run built: the star schema after it, and its builds'
+SELECT (SELECT count(*) FROM dw.dim_user WHERE is_current AND user_key <> -1) AS current_users,
+	   (SELECT count(*) FROM dw.dim_user WHERE NOT is_current) AS past_versions,
+	   (SELECT count(*) FROM dw.fact_orders) AS orders,
+	   (SELECT sum(amount) FROM dw.fact_orders) AS revenue,
+	   (SELECT count(*) FROM elt.batch WHERE status = 'succeeded') AS extracts;
+SELECT m.function, m.target, m.inserted, m.updated, m.closed, m.unchanged
+  FROM elt.model_run m
+ WHERE m.started_at >= (SELECT min(started_at) FROM elt.run WHERE pipeline = 'warehouse')
+ ORDER BY m.started_at;
