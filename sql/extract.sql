@@ -191,7 +191,7 @@ SELECT elt.create_stream('xt', 'malformed_ndjson', '/api', format => 'ndjson',
 						 params => '{"results": 50, "format": "ndjson", "malformed": 3000}');
 SELECT pg_temp.try($$SELECT elt.extract('malformed_ndjson')$$);
 
--- rate limit: requests per second across the extract
+-- rate limit: requests per second for the source
 SELECT elt.create_source('xt_rate', :'base', options => '{"rate_limit": 5, "concurrency": 4}');
 SELECT elt.create_stream('xt_rate', 'users', '/users/page', records => '$.data', params => '{"total": 50}',
 						 pagination => '{"type": "page", "size_param": "per_page", "size": 10, "total_path": "$.total"}');

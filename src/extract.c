@@ -47,6 +47,7 @@
 
 #include "pg_elt.h"
 #include "extract.h"
+#include "ratelimit.h"
 #include "http.h"
 #include "incremental.h"
 #include "load.h"
@@ -157,6 +158,7 @@ typedef struct Extract
 	HTAB	   *seen;
 	int64		total;			/* -1: unknown */
 	TimestampTz next_request_at;
+	TimestampTz reserved_at;	/* shared rate-limit slot held, or 0 */
 	MemoryContext oldcxt;		/* around page subtransactions */
 	ResourceOwner oldowner;
 
@@ -990,6 +992,18 @@ start_requests(Extract *ex)
 			continue;
 		}
 		at = Max(p->not_before, ex->next_request_at);
+
+		/*
+		 * The source's rate limit is shared with every session: once this
+		 * page could go, reserve the source's next slot and keep it until
+		 * its time comes.
+		 */
+		if (at <= now && ex->rate_limit > 0)
+		{
+			if (ex->reserved_at == 0)
+				ex->reserved_at = ratelimit_reserve(ex->auth.source, ex->rate_limit, now);
+			at = ex->reserved_at;
+		}
 		if (at > now)
 		{
 			long		ms = (long) ((at - now + 999) / 1000);
@@ -997,6 +1011,7 @@ start_requests(Extract *ex)
 			wait = (wait < 0) ? ms : Min(wait, ms);
 			continue;
 		}
+		ex->reserved_at = 0;
 		start_page(ex, p);
 	}
 	return wait;

@@ -18,6 +18,7 @@
 #include "pg_elt.h"
 #include "http.h"
 #include "netguard.h"
+#include "ratelimit.h"
 #include "secrets.h"
 #include "scheduler.h"
 
@@ -135,6 +136,7 @@ _PG_init(void)
 
 	http_init();
 	secrets_init();
+	ratelimit_init();
 	scheduler_init();
 
 	MarkGUCPrefixReserved("pg_elt");
