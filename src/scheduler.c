@@ -891,7 +891,41 @@ elt_launcher_main(Datum main_arg)
 	LWLockRelease(elt_shared->lock);
 	on_shmem_exit(launcher_exit, (Datum) 0);
 
+	/*
+	 * When the last starts failed to connect (most often: pg_elt.database
+	 * names a database that does not exist yet), wait longer before each
+	 * new attempt, up to 5 minutes, so the log gets one line now and then
+	 * rather than one every restart interval.
+	 */
+	{
+		int			failed;
+
+		LWLockAcquire(elt_shared->lock, LW_EXCLUSIVE);
+		failed = elt_shared->launcher_failed_starts++;
+		LWLockRelease(elt_shared->lock);
+		if (failed > 0)
+		{
+			long		wait_ms = Min(10000L << Min(failed - 1, 5), 300000L);
+			TimestampTz until = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), wait_ms);
+			long		secs;
+			int			usecs;
+
+			for (;;)
+			{
+				TimestampDifference(GetCurrentTimestamp(), until, &secs, &usecs);
+				if (secs <= 0 && usecs <= 0)
+					break;
+				(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+								 secs * 1000L + usecs / 1000 + 1, PG_WAIT_EXTENSION);
+				ResetLatch(MyLatch);
+				CHECK_FOR_INTERRUPTS();
+			}
+		}
+	}
 	BackgroundWorkerInitializeConnection(elt_database, NULL, 0);
+	LWLockAcquire(elt_shared->lock, LW_EXCLUSIVE);
+	elt_shared->launcher_failed_starts = 0;
+	LWLockRelease(elt_shared->lock);
 	pgstat_report_appname("pg_elt scheduler");
 	/* the launcher runs as superuser: never resolve names through user schemas */
 	SetConfigOption("search_path", "pg_catalog, pg_temp", PGC_SUSET, PGC_S_OVERRIDE);

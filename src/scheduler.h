@@ -33,6 +33,7 @@ typedef struct EltShared
 	LWLock	   *lock;
 	pid_t		launcher_pid;
 	Latch	   *launcher_latch;
+	int			launcher_failed_starts; /* in a row, e.g. no such database */
 	EltRunSlot	slots[ELT_MAX_RUN_SLOTS];
 } EltShared;
 
