@@ -16,6 +16,15 @@ EXCEPTION WHEN OTHERS THEN
 	RETURN SQLSTATE || ': ' || regexp_replace(SQLERRM || coalesce(' HINT: ' || nullif(hint, ''), ''), '127\.0\.0\.1:[0-9]+', '127.0.0.1:PORT', 'g');
 END $$;
 
+-- connections are kept alive and reused across calls in a session
+SELECT (body::jsonb)->'connection'->>'client_port' AS port,
+	   ((body::jsonb)->'connection'->>'request')::int AS request
+  FROM elt.http_get(:'base' || '/echo?first') \gset first_
+SELECT :first_request AS first_request_on_its_connection;
+SELECT ((body::jsonb)->'connection'->>'client_port') = :'first_port' AS same_connection,
+	   ((body::jsonb)->'connection'->>'request')::int = :first_request + 1 AS next_request
+  FROM elt.http_get(:'base' || '/echo?second');
+
 -- GET: status, lower-case header names, body, elapsed time
 SELECT status, headers->>'content-type' AS content_type,
 	   (body::jsonb)->>'method' AS method, (body::jsonb)->'query' AS query,

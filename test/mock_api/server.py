@@ -908,7 +908,7 @@ class Req:
     __slots__ = ("app", "method", "target", "path", "npath", "control", "qs",
                  "query", "params",
                  "headers", "body", "host", "client", "faults", "gated",
-                 "do_drop", "do_malformed")
+                 "do_drop", "do_malformed", "conn_port", "conn_requests")
 
     def int(self, name, default, lo=None, hi=None):
         v = self.params.get(name)
@@ -1521,7 +1521,9 @@ class App:
                 q[k] = v
         return json_resp({"method": req.method, "path": req.path, "query": q,
                           "headers": req.headers,
-                          "body": req.body.decode("utf-8", "replace")})
+                          "body": req.body.decode("utf-8", "replace"),
+                          "connection": {"client_port": req.conn_port,
+                                         "request": req.conn_requests}})
 
     def h_status(self, req):
         try:
@@ -1991,6 +1993,9 @@ class Handler(BaseHTTPRequestHandler):
             return
         req = Req()
         req.app = app
+        self.conn_requests = getattr(self, "conn_requests", 0) + 1
+        req.conn_port = self.client_address[1]
+        req.conn_requests = self.conn_requests
         req.method = self.command
         req.target = self.path
         parts = urlsplit(self.path)
