@@ -95,7 +95,7 @@ SELECT count(*) AS visible FROM elt.check_result;
 SELECT passed FROM elt.check('"Dq Test"."Dim User"', 'unique', 'user_key');
 SELECT * FROM elt.check('"Dq Test"."Dim User"', 'not_null', 'email');
 SELECT owner, test, passed FROM elt.check_result ORDER BY check_id;
-INSERT INTO elt.check_result (owner, relation, test, severity, passed, failures) VALUES ('postgres', 'x', 'y', 'warn', true, 0);
+INSERT INTO elt.check_result (owner, relation, test, severity, passed, failures) VALUES (session_user::text::regrole, 'x', 'y', 'warn', true, 0);
 RESET ROLE;
 
 SELECT elt.drop_pipeline('dq');

@@ -25,7 +25,7 @@ GRANT SELECT, INSERT, DELETE ON elt_test.log TO PUBLIC;
 
 -- definitions
 SELECT elt.create_pipeline('nightly', '0 3 * * *', '{"retries": 2, "retry_delay": "1 second", "overlap": "queue"}') > 0 AS created;
-SELECT name, owner, schedule, options, paused, next_run_at > now() AS has_next FROM elt.pipeline;
+SELECT name, owner = current_user::text::regrole AS mine, schedule, options, paused, next_run_at > now() AS has_next FROM elt.pipeline;
 SELECT elt.create_pipeline('nightly');
 SELECT elt.create_pipeline(NULL);
 SELECT elt.create_pipeline('');
