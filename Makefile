@@ -24,6 +24,9 @@ SHLIB_LINK = -lcurl
 # Test suites: pg_regress (sql/, expected/), isolation (test/specs,
 # test/expected) and TAP (test/t).  Each brings up its own temporary
 # instance with pg_elt preloaded.
+# The same database encoding and collation whatever the machine's locale.
+ENCODING = UTF8
+NO_LOCALE = 1
 REGRESS = $(sort $(basename $(notdir $(wildcard sql/*.sql))))
 REGRESS_OPTS = --temp-instance=tmp_check/regress --temp-config=$(srcdir)/test/pg_elt_test.conf \
 	--load-extension=pg_elt

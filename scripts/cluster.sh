@@ -11,7 +11,7 @@ start_cluster() {
 		"$PG_BINDIR/pg_ctl" -D "$data" -m fast -w stop >/dev/null 2>&1 || true
 	fi
 	if [ ! -f "$data/PG_VERSION" ]; then
-		"$PG_BINDIR/initdb" -D "$data" -A trust -U postgres --no-sync >"$dir/initdb.log" 2>&1 || {
+		"$PG_BINDIR/initdb" -D "$data" -A trust -U postgres --no-sync --encoding=UTF8 --no-locale >"$dir/initdb.log" 2>&1 || {
 			cat "$dir/initdb.log" >&2
 			return 1
 		}

@@ -20,7 +20,8 @@ sub new_node
 {
 	my ($name, $extra) = @_;
 	my $node = PostgreSQL::Test::Cluster->new($name);
-	$node->init;
+	# the same encoding and collation whatever the machine's locale
+	$node->init(extra => [ '--encoding=UTF8', '--no-locale' ]);
 	$node->append_conf('postgresql.conf', <<CONF . ($extra // ''));
 shared_preload_libraries = 'pg_elt'
 pg_elt.allow_private_networks = on
