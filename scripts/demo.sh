@@ -10,15 +10,21 @@ cd "$(dirname "$0")/.."
 
 demo_dir="$(pwd)/.demo"
 if [ "$(id -u)" -eq 0 ]; then
-	mkdir -p "$demo_dir"
-	chown postgres: "$demo_dir"
-	if ! runuser -u postgres -- test -w "$demo_dir"; then
-		# The project folder is not reachable by the postgres user (for
-		# example under /root): keep the throwaway cluster elsewhere.
-		demo_dir=/var/tmp/pg_elt-demo
+	if runuser -u postgres -- test -r scripts/run_demo.sh -a -x "$(pwd)"; then
 		mkdir -p "$demo_dir"
 		chown postgres: "$demo_dir"
-		log "project folder not reachable by postgres; demo cluster in $demo_dir"
+	else
+		# The project folder is not readable by the postgres user (for
+		# example under /root): run the demo from a copy it owns.
+		work=/var/tmp/pg_elt-demo
+		log "project folder not readable by postgres; running the demo from $work"
+		rm -rf "$work"
+		mkdir -p "$work"
+		rsync -a --exclude .git --exclude tmp_check --exclude tmp_run --exclude results \
+			--exclude .demo ./ "$work/"
+		chown -R postgres: "$work"
+		cd "$work"
+		demo_dir="$work/.demo"
 	fi
 fi
 
