@@ -67,6 +67,8 @@ SELECT status, body IS NULL AS no_body, headers ? 'content-type' AS has_type
 SELECT status, body FROM elt.http_get(:'base' || '/status/404');
 SELECT status, body FROM elt.http_get(:'base' || '/status/503');
 SELECT status, body = '' AS empty FROM elt.http_get(:'base' || '/status/204');
+-- a redirect status without Location is a result too, body included
+SELECT status, body FROM elt.http_get(:'base' || '/status/302');
 
 -- redirects are followed (a few at most) and re-checked
 SELECT status, (body::jsonb)->>'path' AS path

@@ -170,6 +170,23 @@ write_cb(char *ptr, size_t size, size_t nmemb, void *userdata)
 	return n;
 }
 
+/* Do the raw header lines hold a Location header?  No allocation. */
+static bool
+has_location(const char *hbuf, size_t hlen)
+{
+	size_t		i = 0;
+
+	while (i < hlen)
+	{
+		if (hlen - i >= 9 && pg_strncasecmp(hbuf + i, "location:", 9) == 0)
+			return true;
+		while (i < hlen && hbuf[i] != '\n')
+			i++;
+		i++;
+	}
+	return false;
+}
+
 static size_t
 header_cb(char *buf, size_t size, size_t nitems, void *userdata)
 {
@@ -191,7 +208,9 @@ header_cb(char *buf, size_t size, size_t nitems, void *userdata)
 		if (code >= 200)
 		{
 			req->status = (int) code;
-			priv->discard_body = is_redirect_status(code) && req->max_redirects > 0;
+			/* a redirect we will follow: its body is of no use */
+			priv->discard_body = is_redirect_status(code) && req->max_redirects > 0 &&
+				has_location(priv->hbuf, priv->hlen);
 		}
 		return n;
 	}
