@@ -875,7 +875,7 @@ finish_head(Extract *ex, ApiPage *p)
 					ereport(ERROR,
 							(errcode(ERRCODE_ELT_PARSE),
 							 errmsg("next page link of stream \"%s\" is not a valid URL", ex->stream)));
-				if (strcmp(url_origin_of(url), ex->origin) != 0)
+				if (strcmp(http_url_origin(url), ex->origin) != 0)
 					ereport(ERROR,
 							(errcode(ERRCODE_ELT_ADDRESS_REFUSED),
 							 errmsg("next page link of stream \"%s\" leads to another site: %s",
@@ -1149,7 +1149,7 @@ elt_extract(PG_FUNCTION_ARGS)
 	SPI_connect();
 	MemoryContextSwitchTo(ex->cxt);
 	load_definition(ex, name);
-	ex->origin = url_origin_of(secrets_substitute(ex->base_url));
+	ex->origin = http_url_origin(secrets_substitute(ex->base_url));
 	{
 		HASHCTL		ctl;
 

@@ -90,12 +90,6 @@ static WaitEventSet *wes = NULL;
 
 static void http_priv_cleanup(HttpPriv *priv);
 
-void
-http_init(void)
-{
-	/* curl is initialised lazily, in the backend that first needs it */
-}
-
 /* ---------------------------------------------------------------------
  * curl callbacks: no ereport, no palloc that can throw.
  * ---------------------------------------------------------------------
@@ -632,9 +626,12 @@ http_request_start(HttpRequest *req)
  * ---------------------------------------------------------------------
  */
 
-/* "scheme://host:port" of a URL, to tell whether a redirect changes origin. */
-static char *
-url_origin(const char *url)
+/*
+ * "scheme://host:port" of a URL (empty parts when it is invalid), to tell
+ * whether a redirect or a next link changes origin.
+ */
+char *
+http_url_origin(const char *url)
 {
 	CURLU	   *u = curl_url();
 	char	   *scheme = NULL;
@@ -719,7 +716,7 @@ follow_redirect(HttpPriv *priv)
 	new_url = pstrdup(location);
 	new_display = secrets_redact_url(new_url);
 	netguard_check_url(new_url, new_display);
-	if (strcmp(url_origin(new_url), url_origin(priv->cur_url)) != 0)
+	if (strcmp(http_url_origin(new_url), http_url_origin(priv->cur_url)) != 0)
 		drop_secret_headers(req);
 	if (code == 303 && strcmp(req->method, "HEAD") != 0)
 		priv->as_get = true;

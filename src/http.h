@@ -66,8 +66,6 @@ typedef struct HttpHeader
 	char	   *value;
 } HttpHeader;
 
-extern void http_init(void);
-
 /* Build a request; url is the real URL, display_url its printable form. */
 extern HttpRequest *http_request_new(const char *method, const char *url,
 									 const char *display_url);
@@ -107,6 +105,9 @@ extern void http_request_cancel(HttpRequest *req);
 
 /* Start, wait until done, raise transport failures.  Not streaming. */
 extern void http_perform(HttpRequest *req);
+
+/* "scheme://host:port" of a URL, for same-origin decisions. */
+extern char *http_url_origin(const char *url);
 
 /* First response header of that name (lower case), or NULL. */
 extern const char *http_response_header(HttpRequest *req, const char *name);

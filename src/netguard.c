@@ -61,7 +61,7 @@ class_v4(uint32 a)
  * Classify a resolved address.  IPv4-mapped and NAT64 IPv6 addresses are
  * judged by the IPv4 address they carry.
  */
-const char *
+static const char *
 netguard_address_class(const struct sockaddr *sa)
 {
 	if (sa->sa_family == AF_INET)
@@ -249,7 +249,7 @@ netguard_address_allowed(const struct sockaddr *sa, char *msg, size_t msglen)
  * Case-insensitive match of a host against a list such as
  * "api.example.com, *.example.org".  A "*." entry matches subdomains only.
  */
-bool
+static bool
 netguard_host_matches(const char *host, const char *list)
 {
 	const char *p = list;

@@ -12,12 +12,6 @@
 #include "utils/guc.h"
 
 /*
- * Classify a resolved address.  Returns NULL when it is public, else a
- * static description of its class ("loopback", "private", ...).
- */
-extern const char *netguard_address_class(const struct sockaddr *sa);
-
-/*
  * Check an address against pg_elt.allow_private_networks.  Returns true if
  * the connection may be made; otherwise writes a message into msg.  Safe in
  * a libcurl callback: never raises, never allocates.
@@ -34,8 +28,5 @@ extern void netguard_check_url(const char *url, const char *display_url);
 /* GUC hooks of pg_elt.allowed_private_networks (a list of CIDR ranges). */
 extern bool netguard_check_networks(char **newval, void **extra, GucSource source);
 extern void netguard_assign_networks(const char *newval, void *extra);
-
-/* Does host match one entry of a comma-separated allowed-host list? */
-extern bool netguard_host_matches(const char *host, const char *list);
 
 #endif							/* ELT_NETGUARD_H */

@@ -16,7 +16,6 @@
 #include "utils/guc.h"
 
 #include "pg_elt.h"
-#include "http.h"
 #include "netguard.h"
 #include "ratelimit.h"
 #include "secrets.h"
@@ -134,7 +133,6 @@ _PG_init(void)
 							   0,
 							   NULL, NULL, NULL);
 
-	http_init();
 	secrets_init();
 	ratelimit_init();
 	scheduler_init();

@@ -21,6 +21,9 @@
 #define ERRCODE_ELT_HTTP_REDIRECTS			MAKE_SQLSTATE('E','L','0','0','6')
 #define ERRCODE_ELT_HTTP_STATUS				MAKE_SQLSTATE('E','L','0','0','7')
 #define ERRCODE_ELT_PARSE					MAKE_SQLSTATE('E','L','0','0','8')
+#define ERRCODE_ELT_RUN_FAILED				MAKE_SQLSTATE('E','L','0','5','0')
+#define ERRCODE_ELT_RUN_CANCELLED			MAKE_SQLSTATE('E','L','0','5','1')
+#define ERRCODE_ELT_CHECK_FAILED			MAKE_SQLSTATE('E','L','0','5','2')
 
 /* GUCs (pg_elt.c) */
 extern char *elt_database;

@@ -11,10 +11,6 @@
 #include "postmaster/bgworker.h"
 #include "storage/dsm.h"
 
-/* SQLSTATEs of this area (class EL, see pg_elt.h) */
-#define ERRCODE_ELT_RUN_FAILED		MAKE_SQLSTATE('E','L','0','5','0')
-#define ERRCODE_ELT_RUN_CANCELLED	MAKE_SQLSTATE('E','L','0','5','1')
-
 /* What a run worker is told to do, in bgw_extra */
 typedef struct RunWorkerArgs
 {

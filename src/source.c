@@ -158,33 +158,6 @@ url_resolve(const char *base, const char *ref)
 }
 
 /*
- * "scheme://host:port" of a URL (empty parts when it is invalid).
- */
-char *
-url_origin_of(const char *url)
-{
-	CURLU	   *h = curl_url();
-	char	   *scheme = NULL;
-	char	   *host = NULL;
-	char	   *port = NULL;
-	char	   *result;
-
-	if (h == NULL)
-		ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
-	curl_url_set(h, CURLUPART_URL, url, 0);
-	curl_url_get(h, CURLUPART_SCHEME, &scheme, 0);
-	curl_url_get(h, CURLUPART_HOST, &host, 0);
-	curl_url_get(h, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT);
-	result = psprintf("%s://%s:%s", scheme ? scheme : "", host ? host : "",
-					  port ? port : "");
-	curl_free(scheme);
-	curl_free(host);
-	curl_free(port);
-	curl_url_cleanup(h);
-	return result;
-}
-
-/*
  * API key in the query: add it, unless a next link carries it already.
  */
 void
@@ -330,7 +303,7 @@ fetch_token(SourceAuth *auth, TokenEntry *e)
 	if (auth->token_url[0] == '/')
 	{
 		/* a path on the base URL's origin */
-		char	   *origin = url_origin_of(secrets_substitute(auth->base_url));
+		char	   *origin = http_url_origin(secrets_substitute(auth->base_url));
 
 		url_t = psprintf("%s%s", origin, auth->token_url);
 	}

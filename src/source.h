@@ -63,7 +63,6 @@ extern char *url_display(UrlPair *u);
 extern char *url_resolve(const char *base, const char *ref);
 
 /* scheme://host:port of a URL. */
-extern char *url_origin_of(const char *url);
 
 /* Add the query parameter of API-key-in-query authentication. */
 extern void source_auth_query(SourceAuth *auth, UrlPair *u);
