@@ -43,6 +43,9 @@
 #include "utils/builtins.h"
 #include "utils/date.h"
 #include "utils/datetime.h"
+#include "utils/datum.h"
+#include "utils/lsyscache.h"
+#include "utils/typcache.h"
 #include "utils/regproc.h"
 #include "utils/rel.h"
 
@@ -62,6 +65,14 @@ PG_FUNCTION_INFO_V1(elt_create_date_dimension);
 #define WORK_SK			"__elt_sk"
 #define WORK_CLASS		"__elt_class"
 #define WORK_IN			"__elt_in"
+#define WORK_TID		"__elt_tid"
+
+/*
+ * Free space left in each page of a dimension created here, so that
+ * closing a version or overwriting type-1 columns is a HOT update (same
+ * page, no new index entries).
+ */
+#define DIMENSION_FILLFACTOR	90
 
 /* Largest surrogate key range the duplicate check keeps a bitmap for. */
 #define SEEN_MAX_BITS	(INT64CONST(1) << 30)
@@ -350,17 +361,12 @@ append_candidate_rows(StringInfo buf, DimMerge *m)
  *	n new member, c changed (new version), u overwrite in place,
  *	i inferred member to complete, x change dated before the current
  *	version, = unchanged.
- * With with_missing (the full join of the classifying pass), a current row
- * without a source row (s.__elt_in IS NULL) is d, deleted from the source,
- * or o when it is an inferred member, which deletes leave alone: facts
- * point at it and the source has simply not delivered it yet.
- *
- * Each comparison is evaluated once per row: the unchanged rows, most of a
- * full source, pay for one null-safe comparison of their values and nothing
- * else.
+ * Only the rare re-classification of keys with NULL parts
+ * (classify_null_keys) runs it; the classifying pass decides the same
+ * classes in C (classify_row), and the two must agree.
  */
 static char *
-class_expression(DimMerge *m, bool with_missing)
+class_expression(DimMerge *m)
 {
 	StringInfoData buf;
 	StringInfoData versioned;
@@ -394,16 +400,7 @@ class_expression(DimMerge *m, bool with_missing)
 			appendStringInfo(&overwrite, "%st." MODEL_IS_DELETED, overwrite.len ? " OR " : "");
 	}
 
-	appendStringInfoString(&buf, "(CASE");
-	if (with_missing)
-	{
-		if (m->has_inferred)
-			appendStringInfoString(&buf, " WHEN s." WORK_IN " IS NULL THEN CASE WHEN t."
-								   MODEL_IS_INFERRED " THEN 'o' ELSE 'd' END");
-		else
-			appendStringInfoString(&buf, " WHEN s." WORK_IN " IS NULL THEN 'd'");
-	}
-	appendStringInfo(&buf, " WHEN t.%s IS NULL THEN 'n'", m->qsk);
+	appendStringInfo(&buf, "(CASE WHEN t.%s IS NULL THEN 'n'", m->qsk);
 	if (m->has_inferred)
 		appendStringInfoString(&buf, " WHEN t." MODEL_IS_INFERRED " THEN 'i'");
 	if (versioned.len)
@@ -416,21 +413,60 @@ class_expression(DimMerge *m, bool with_missing)
 }
 
 /*
+ * One compared column in the classifying pass: where its source and
+ * dimension values are in the row, and how to tell them apart.
+ */
+typedef struct CompareColumn
+{
+	int			sattr;			/* source value (0-based position) */
+	int			tattr;			/* dimension value */
+	bool		versioned;		/* a change makes a new version (type 2) */
+	bool		typbyval;
+	int16		typlen;
+	bool		comparable;		/* equality operator, else compared as text */
+	Oid			collation;
+	FmgrInfo	proc;			/* equality function or output function */
+} CompareColumn;
+
+/*
  * The receiver of the classifying pass.  It sees every source row once (and,
  * when deletes are detected, every current row missing from the source),
- * counts the classes, notes whether a current row was matched twice (a
- * duplicated natural key), and keeps only the rows that lead to a write in
- * the work table, the way CREATE TABLE AS stores a query's rows.  The
- * unchanged rows, most of a full source, are counted and dropped.
+ * classifies it, counts the classes, notes whether a current row was matched
+ * twice (a duplicated natural key), and keeps only the rows that lead to a
+ * write in the work table, the way CREATE TABLE AS stores a query's rows.
+ * The unchanged rows, most of a full source, are counted and dropped.
+ *
+ * The incoming row is the work row (source columns, effective time,
+ * surrogate key, tid) followed by what classifying needs: whether the
+ * source side is present, the current row's flags and start, and its
+ * compared columns.
  */
 typedef struct ClassifyReceiver
 {
 	DestReceiver pub;
+	DimMerge   *m;
 	Relation	work;
+	TupleTableSlot *wslot;
 	BulkInsertState bistate;
 	CommandId	cid;
 	bool		keep_missing;	/* store class d rows (deletes detected) */
 	int64	   *classes;
+	int64		nullkeys;		/* new rows with NULL key parts */
+	int64		undated;		/* new members and versions without a time */
+
+	/* Positions in the incoming row (-1: not selected). */
+	int			nwork;			/* work columns, the class excluded */
+	int			eff_attr;
+	int			sk_attr;
+	int			in_attr;
+	int			inferred_attr;
+	int			deleted_attr;
+	int			from_attr;
+	int		   *key_attrs;
+	int			nkeys;
+	CompareColumn *cols;
+	int			ncols;
+
 	uint64	   *seen;			/* matched surrogate keys, one bit each */
 	int64		seen_base;		/* surrogate key of bit 0 */
 	int64		seen_bits;
@@ -438,13 +474,86 @@ typedef struct ClassifyReceiver
 	bool		unsure;			/* a key fell outside the bitmap */
 } ClassifyReceiver;
 
+/*
+ * Whether two non-null values of a compared column differ, as IS DISTINCT
+ * FROM with the type's equality operator decides (or the values' text when
+ * the type has none).  Identical bytes are equal without calling it: that
+ * is the common case of a full source, most of which did not change.
+ */
+static bool
+values_differ(CompareColumn *c, Datum a, Datum b)
+{
+	if (datumIsEqual(a, b, c->typbyval, c->typlen))
+		return false;
+	if (c->comparable)
+		return !DatumGetBool(FunctionCall2Coll(&c->proc, c->collation, a, b));
+	return strcmp(OutputFunctionCall(&c->proc, a), OutputFunctionCall(&c->proc, b)) != 0;
+}
+
+/*
+ * The class of one incoming row, decided as class_expression() does.
+ */
+static char
+classify_row(ClassifyReceiver *r, Datum *values, bool *isnull)
+{
+	DimMerge   *m = r->m;
+	bool		versioned = false;
+	bool		overwrite = false;
+
+	if (r->in_attr >= 0 && isnull[r->in_attr])
+		return r->inferred_attr >= 0 && !isnull[r->inferred_attr] &&
+			DatumGetBool(values[r->inferred_attr]) ? 'o' : 'd';
+	if (isnull[r->sk_attr])
+		return 'n';
+	if (r->inferred_attr >= 0 && !isnull[r->inferred_attr] &&
+		DatumGetBool(values[r->inferred_attr]))
+		return 'i';
+	if (r->deleted_attr >= 0 && !isnull[r->deleted_attr] &&
+		DatumGetBool(values[r->deleted_attr]))
+	{
+		if (m->scd_type == 2)
+			versioned = true;
+		else
+			overwrite = true;
+	}
+
+	/* Versioned columns come first: once one differs, the class is known. */
+	for (int i = 0; i < r->ncols && !versioned; i++)
+	{
+		CompareColumn *c = &r->cols[i];
+		bool		sn = isnull[c->sattr];
+		bool		tn = isnull[c->tattr];
+
+		if (!c->versioned && overwrite)
+			break;				/* only overwritten columns remain */
+		if (sn != tn || (!sn && values_differ(c, values[c->sattr], values[c->tattr])))
+		{
+			if (c->versioned)
+				versioned = true;
+			else
+				overwrite = true;
+		}
+	}
+	if (versioned)
+	{
+		/* eff < valid_from, NULL when eff is NULL (then c, refused later) */
+		if (!isnull[r->eff_attr] && !isnull[r->from_attr] &&
+			timestamp_cmp_internal(DatumGetTimestampTz(values[r->eff_attr]),
+								   DatumGetTimestampTz(values[r->from_attr])) < 0)
+			return 'x';
+		return 'c';
+	}
+	return overwrite ? 'u' : '=';
+}
+
 static void
 classify_startup(DestReceiver *self, int operation, TupleDesc typeinfo)
 {
 	ClassifyReceiver *r = (ClassifyReceiver *) self;
 
-	if (typeinfo->natts != RelationGetDescr(r->work)->natts)
+	if (RelationGetDescr(r->work)->natts != r->nwork + 1 || typeinfo->natts < r->nwork)
 		elog(ERROR, "classifying query does not match its work table");
+	r->wslot = table_slot_create(r->work, NULL);
 	r->bistate = GetBulkInsertState();
 	r->cid = GetCurrentCommandId(true);
 }
@@ -453,17 +562,18 @@ static bool
 classify_receive(TupleTableSlot *slot, DestReceiver *self)
 {
 	ClassifyReceiver *r = (ClassifyReceiver *) self;
-	int			natts = slot->tts_tupleDescriptor->natts;
-	bool		isnull;
+	Datum	   *values;
+	bool	   *isnull;
 	char		cls;
 
-	/* The last two columns are the surrogate key and the class. */
-	cls = DatumGetChar(slot_getattr(slot, natts, &isnull));
+	slot_getallattrs(slot);
+	values = slot->tts_values;
+	isnull = slot->tts_isnull;
+	cls = classify_row(r, values, isnull);
 	r->classes[(unsigned char) cls]++;
 	if (cls != 'n' && cls != 'd' && cls != 'o')
 	{
-		Datum		d = slot_getattr(slot, natts - 1, &isnull);
-		int64		bit = isnull ? -1 : DatumGetInt64(d) - r->seen_base;
+		int64		bit = DatumGetInt64(values[r->sk_attr]) - r->seen_base;
 
 		if (r->seen == NULL || bit < 0 || bit >= r->seen_bits)
 			r->unsure = true;
@@ -474,7 +584,27 @@ classify_receive(TupleTableSlot *slot, DestReceiver *self)
 	}
 	if (cls == '=' || cls == 'o' || (cls == 'd' && !r->keep_missing))
 		return true;
-	table_tuple_insert(r->work, slot, r->cid, 0, r->bistate);
+	if (cls == 'n')
+	{
+		for (int i = 0; i < r->nkeys; i++)
+		{
+			if (isnull[r->key_attrs[i]])
+			{
+				r->nullkeys++;
+				break;
+			}
+		}
+	}
+	if ((cls == 'n' || cls == 'c') && isnull[r->eff_attr])
+		r->undated++;
+
+	ExecClearTuple(r->wslot);
+	memcpy(r->wslot->tts_values, values, sizeof(Datum) * r->nwork);
+	memcpy(r->wslot->tts_isnull, isnull, sizeof(bool) * r->nwork);
+	r->wslot->tts_values[r->nwork] = CharGetDatum(cls);
+	r->wslot->tts_isnull[r->nwork] = false;
+	ExecStoreVirtualTuple(r->wslot);
+	table_tuple_insert(r->work, r->wslot, r->cid, 0, r->bistate);
 	return true;
 }
 
@@ -485,11 +615,82 @@ classify_shutdown(DestReceiver *self)
 
 	FreeBulkInsertState(r->bistate);
 	table_finish_bulk_insert(r->work, 0);
+	ExecDropSingleTupleTableSlot(r->wslot);
 }
 
 static void
 classify_destroy(DestReceiver *self)
 {
+}
+
+/*
+ * The position of a name in a list of names (it is there).
+ */
+static int
+name_position(List *names, const char *name)
+{
+	ListCell   *lc;
+
+	foreach(lc, names)
+	{
+		if (strcmp(lfirst(lc), name) == 0)
+			return foreach_current_index(lc);
+	}
+	elog(ERROR, "column \"%s\" not found", name);
+	return -1;					/* keep compiler quiet */
+}
+
+/*
+ * Set up the comparison of the compared columns (type 2: versioned ones
+ * first) and add the dimension's values to the classifying query's select
+ * list; positions continue from *next.
+ */
+static void
+add_compared_columns(DimMerge *m, ClassifyReceiver *r, StringInfo select, int *next)
+{
+	List	   *cols = NIL;
+	ListCell   *lc;
+
+	if (m->scd_type == 2)
+		cols = list_concat(list_copy(m->attr2), m->attr1);
+	else if (m->scd_type == 1)
+		cols = list_concat(list_copy(m->attr2), m->attr1);
+	else
+		cols = list_copy(m->attr1);
+	r->cols = palloc0(sizeof(CompareColumn) * Max(list_length(cols), 1));
+	r->ncols = list_length(cols);
+	foreach(lc, cols)
+	{
+		ModelColumn *col = lfirst(lc);
+		CompareColumn *c = &r->cols[foreach_current_index(lc)];
+		AttrNumber	attnum = get_attnum(m->target.relid, col->name);
+		Oid			typid;
+		int32		typmod;
+		Oid			collation;
+
+		if (attnum == InvalidAttrNumber)
+			elog(ERROR, "column \"%s\" of dimension %s not found", col->name, m->target.qualified);
+		get_atttypetypmodcoll(m->target.relid, attnum, &typid, &typmod, &collation);
+		if (typid != col->typid)
+			elog(ERROR, "column \"%s\" of dimension %s changed type", col->name, m->target.qualified);
+		c->sattr = name_position(m->names, col->name);
+		c->tattr = (*next)++;
+		c->versioned = m->scd_type == 2 && list_member_ptr(m->attr2, col);
+		get_typlenbyval(typid, &c->typlen, &c->typbyval);
+		c->comparable = col->comparable;
+		c->collation = OidIsValid(collation) ? collation : get_typcollation(typid);
+		if (c->comparable)
+			fmgr_info(get_opcode(lookup_type_cache(typid, TYPECACHE_EQ_OPR)->eq_opr), &c->proc);
+		else
+		{
+			Oid			outfunc;
+			bool		varlena;
+
+			getTypeOutputInfo(typid, &outfunc, &varlena);
+			fmgr_info(outfunc, &c->proc);
+		}
+		appendStringInfo(select, ", %s", model_column_ref("t", col->name));
+	}
 }
 
 /*
@@ -546,62 +747,109 @@ alloc_seen_bitmap(DimMerge *m, ClassifyReceiver *r)
  * Read the source exactly once, joined to the dimension's current rows by
  * natural key, classify each row and keep in the work table only the rows
  * that lead to a write (with the current rows missing from the source when
- * deletes are handled).  Counts every class into classes; returns whether
- * the source may hold a duplicated natural key among the rows that matched
- * a current row (always true when that could not be decided here).
+ * deletes are handled).  Counts every class into classes, and the new rows
+ * with NULL key parts and the undated new members and versions into
+ * *nullkeys and *undated; returns whether the source may hold a duplicated
+ * natural key among the rows that matched a current row (always true when
+ * that could not be decided here).
  *
  * Without deletes the join is a LEFT JOIN from the source, so that a small
- * source probes the current-row index and the cost stays proportional to
+ * source probes the natural-key index and the cost stays proportional to
  * the rows passed; with deletes every current row has to be looked at
  * anyway, and one FULL JOIN finds the new, changed and missing rows in the
  * same hash join.  Keys with NULL parts never match by equality: their
  * source rows come out as n and their current rows as d, and
  * classify_null_keys() matches them afterwards.
+ *
+ * The work rows carry the current row's tid besides its surrogate key: the
+ * dimension is locked against other writers from before this pass
+ * (model_lock_table), so the close finds each row by tid.
  */
 static bool
-classify_source(DimMerge *m, int64 classes[256])
+classify_source(DimMerge *m, int64 classes[256], int64 *nullkeys, int64 *undated)
 {
-	StringInfoData query;
+	StringInfoData select;
+	StringInfoData from;
 	StringInfoData sql;
 	ClassifyReceiver r;
 	SPIExecuteOptions options;
 	bool		full = m->deletes != DELETES_IGNORE;
 	bool		bitmap;
 	Oid			workid;
+	int			next;
 	int			ret;
+	ListCell   *lc;
 
 	memset(classes, 0, sizeof(int64) * 256);
 	memset(&r, 0, sizeof(r));
+	r.m = m;
 
-	initStringInfo(&query);
-	appendStringInfoString(&query, "SELECT ");
-	model_append_names(&query, m->names, "s");
-	appendStringInfo(&query, ", s." WORK_EFF ", t.%s AS " WORK_SK ", %s AS " WORK_CLASS,
-					 m->qsk, class_expression(m, full));
-	appendStringInfo(&query, " FROM (SELECT src.*, %s::timestamptz AS " WORK_EFF "%s FROM %s AS src) AS s",
+	/* The work row: source columns, effective time, surrogate key, tid. */
+	initStringInfo(&select);
+	appendStringInfoString(&select, "SELECT ");
+	model_append_names(&select, m->names, "s");
+	appendStringInfo(&select, ", s." WORK_EFF ", t.%s AS " WORK_SK ", t.%s AS " WORK_TID,
+					 m->qsk, full ? WORK_TID : "ctid");
+	r.nwork = list_length(m->names) + 3;
+	r.eff_attr = r.nwork - 3;
+	r.sk_attr = r.nwork - 2;
+	r.nkeys = list_length(m->key);
+	r.key_attrs = palloc(sizeof(int) * r.nkeys);
+	foreach(lc, m->key)
+		r.key_attrs[foreach_current_index(lc)] = name_position(m->names, lfirst(lc));
+
+	initStringInfo(&from);
+	appendStringInfo(&from, " FROM (SELECT src.*, %s::timestamptz AS " WORK_EFF "%s FROM %s AS src) AS s",
 					 m->effective, full ? ", true AS " WORK_IN : "", m->source.from_item);
 	if (full)
 	{
-		appendStringInfo(&query, " FULL JOIN (SELECT * FROM %s AS t WHERE ", m->target.qualified);
-		append_candidate_rows(&query, m);
-		appendStringInfoString(&query, ") AS t ON ");
-		model_append_key_match(&query, m->key, "t", "s", false);
+		appendStringInfo(&from, " FULL JOIN (SELECT t.ctid AS " WORK_TID ", * FROM %s AS t WHERE ", m->target.qualified);
+		append_candidate_rows(&from, m);
+		appendStringInfoString(&from, ") AS t ON ");
+		model_append_key_match(&from, m->key, "t", "s", false);
 	}
 	else
 	{
-		appendStringInfo(&query, " LEFT JOIN %s AS t ON ", m->target.qualified);
-		model_append_key_match(&query, m->key, "t", "s", false);
-		appendStringInfoString(&query, " AND ");
-		append_candidate_rows(&query, m);
+		appendStringInfo(&from, " LEFT JOIN %s AS t ON ", m->target.qualified);
+		model_append_key_match(&from, m->key, "t", "s", false);
+		appendStringInfoString(&from, " AND ");
+		append_candidate_rows(&from, m);
 	}
 
-	/* The work table has exactly the query's columns. */
+	/* The work table has exactly the work row's columns, plus the class. */
 	initStringInfo(&sql);
-	appendStringInfo(&sql, "CREATE TEMP TABLE %s ON COMMIT DROP AS %s WITH NO DATA",
-					 m->work, query.data);
+	appendStringInfo(&sql, "CREATE TEMP TABLE %s ON COMMIT DROP AS %s, NULL::pg_catalog.\"char\" AS "
+					 WORK_CLASS "%s WITH NO DATA",
+					 m->work, select.data, from.data);
 	model_exec(sql.data, SPI_OK_UTILITY);
 	workid = RangeVarGetRelid(makeRangeVarFromNameList(stringToQualifiedNameList(m->work)),
 							  RowExclusiveLock, false);
+
+	/* What classifying needs, after the work row. */
+	next = r.nwork;
+	r.in_attr = r.inferred_attr = r.deleted_attr = r.from_attr = -1;
+	if (full)
+	{
+		appendStringInfoString(&select, ", s." WORK_IN);
+		r.in_attr = next++;
+	}
+	if (m->has_inferred)
+	{
+		appendStringInfoString(&select, ", t." MODEL_IS_INFERRED);
+		r.inferred_attr = next++;
+	}
+	if (m->has_deleted)
+	{
+		appendStringInfoString(&select, ", t." MODEL_IS_DELETED);
+		r.deleted_attr = next++;
+	}
+	if (m->scd_type == 2)
+	{
+		appendStringInfoString(&select, ", t." MODEL_VALID_FROM);
+		r.from_attr = next++;
+	}
+	add_compared_columns(m, &r, &select, &next);
+	appendStringInfoString(&select, from.data);
 
 	bitmap = alloc_seen_bitmap(m, &r);
 	r.pub.receiveSlot = classify_receive;
@@ -615,14 +863,15 @@ classify_source(DimMerge *m, int64 classes[256])
 
 	memset(&options, 0, sizeof(options));
 	options.dest = &r.pub;
-	ret = SPI_execute_extended(query.data, &options);
+	ret = SPI_execute_extended(select.data, &options);
 	if (ret < 0)
-		elog(ERROR, "generated statement failed: %s (%s)", SPI_result_code_string(ret), query.data);
+		elog(ERROR, "generated statement failed: %s (%s)", SPI_result_code_string(ret), select.data);
 	table_close(r.work, NoLock);
 	if (r.seen)
 		pfree(r.seen);
 
-	model_exec(psprintf("ANALYZE %s", m->work), SPI_OK_UTILITY);
+	*nullkeys = r.nullkeys;
+	*undated = r.undated;
 	return r.duplicate || r.unsure || !bitmap;
 }
 
@@ -658,9 +907,10 @@ classify_null_keys(DimMerge *m)
 	StringInfoData sql;
 
 	initStringInfo(&sql);
-	appendStringInfo(&sql, "UPDATE %s AS s SET " WORK_SK " = t.%s, " WORK_CLASS " = %s"
+	appendStringInfo(&sql, "UPDATE %s AS s SET " WORK_SK " = t.%s, " WORK_TID " = t.ctid, "
+					 WORK_CLASS " = %s"
 					 " FROM %s AS t WHERE s." WORK_CLASS " = 'n' AND ",
-					 m->work, m->qsk, class_expression(m, false), m->target.qualified);
+					 m->work, m->qsk, class_expression(m), m->target.qualified);
 	model_append_any_null(&sql, m->key, "s");
 	appendStringInfoString(&sql, " AND ");
 	model_append_any_null(&sql, m->key, "t");
@@ -817,8 +1067,9 @@ create_target(DimMerge *m)
 		appendStringInfoString(&sql, ", " MODEL_VALID_FROM " timestamptz NOT NULL, "
 							   MODEL_VALID_TO " timestamptz NOT NULL, "
 							   MODEL_IS_CURRENT " boolean NOT NULL");
-	appendStringInfoString(&sql, ", " MODEL_IS_INFERRED " boolean NOT NULL DEFAULT false, "
-						   MODEL_IS_DELETED " boolean NOT NULL DEFAULT false)");
+	appendStringInfo(&sql, ", " MODEL_IS_INFERRED " boolean NOT NULL DEFAULT false, "
+					 MODEL_IS_DELETED " boolean NOT NULL DEFAULT false) WITH (fillfactor = %d)",
+					 DIMENSION_FILLFACTOR);
 	model_exec(sql.data, SPI_OK_UTILITY);
 	model_refresh_relation(&m->target);
 	m->tcolumns = model_relation_columns(m->target.relid);
@@ -827,10 +1078,24 @@ create_target(DimMerge *m)
 }
 
 /*
- * The indexes that keep later merges proportional to the rows they touch:
- * the current row by natural key (unique, so that a key can never have two
- * current rows, NULL parts included), and for type 2 every version by
- * natural key and start, for type-1 overwrites and as-of lookups.
+ * The indexes that keep later merges proportional to the rows they touch.
+ *
+ * Types 0 and 1: the natural key, unique (NULL parts included), which is
+ * the row by natural key.
+ *
+ * Type 2: every version by natural key and start, which finds the current
+ * row of a key (its versions are few), the version valid at a time for
+ * as-of lookups, and the versions that type-1 columns overwrite.  There is
+ * deliberately no index that involves valid_to or is_current: closing a
+ * version changes only those two columns, so with the free space that
+ * DIMENSION_FILLFACTOR leaves in each page the close is a HOT update that
+ * writes no index entry.  A partial unique index on the current rows would
+ * make every close a full update (a new entry in every index) and every new
+ * version a uniqueness check that visits the closed row; on a merge that
+ * closes a tenth of a dimension that doubles the cost of writing.  One
+ * current row per key is kept by the merges themselves: they are
+ * serialized per dimension (model_lock_name, model_lock_table), and each
+ * classifies against the current rows it then closes.
  */
 static void
 create_indexes(DimMerge *m)
@@ -838,20 +1103,19 @@ create_indexes(DimMerge *m)
 	StringInfoData sql;
 
 	initStringInfo(&sql);
-	appendStringInfo(&sql, "CREATE UNIQUE INDEX ON %s (", m->target.qualified);
-	model_append_names(&sql, m->key, NULL);
-	appendStringInfo(&sql, ") NULLS NOT DISTINCT WHERE %s <> " MODEL_UNKNOWN_KEY, m->qsk);
-	if (m->scd_type == 2)
-		appendStringInfoString(&sql, " AND " MODEL_IS_CURRENT);
-	model_exec(sql.data, SPI_OK_UTILITY);
 	if (m->scd_type == 2)
 	{
-		resetStringInfo(&sql);
 		appendStringInfo(&sql, "CREATE INDEX ON %s (", m->target.qualified);
 		model_append_names(&sql, m->key, NULL);
 		appendStringInfoString(&sql, ", " MODEL_VALID_FROM ")");
-		model_exec(sql.data, SPI_OK_UTILITY);
 	}
+	else
+	{
+		appendStringInfo(&sql, "CREATE UNIQUE INDEX ON %s (", m->target.qualified);
+		model_append_names(&sql, m->key, NULL);
+		appendStringInfo(&sql, ") NULLS NOT DISTINCT WHERE %s <> " MODEL_UNKNOWN_KEY, m->qsk);
+	}
+	model_exec(sql.data, SPI_OK_UTILITY);
 }
 
 /*
@@ -913,7 +1177,9 @@ flag_deletes(DimMerge *m)
  * End the current versions that changed (at the change's effective time)
  * and, with deletes => 'close', those whose natural key is no longer in the
  * source (now, but never before the version started), in one UPDATE that
- * finds each row by surrogate key.
+ * finds each row by the tid the classifying pass saw.  It runs before any
+ * other write of the merge, while those tids are still the rows' current
+ * ones (the dimension is locked against other writers).
  */
 static uint64
 close_versions(DimMerge *m, bool changed, bool deleted, int64 nrows)
@@ -930,16 +1196,15 @@ close_versions(DimMerge *m, bool changed, bool deleted, int64 nrows)
 	else
 		appendStringInfoString(&sql, "s." WORK_EFF);
 	appendStringInfo(&sql, ", " MODEL_IS_CURRENT " = false FROM %s AS s WHERE s." WORK_CLASS " %s"
-					 " AND t.%s = s." WORK_SK,
+					 " AND t.ctid = s." WORK_TID,
 					 m->work,
-					 changed && deleted ? "IN ('c', 'd')" : deleted ? "= 'd'" : "= 'c'",
-					 m->qsk);
+					 changed && deleted ? "IN ('c', 'd')" : deleted ? "= 'd'" : "= 'c'");
 
 	/*
-	 * When the rows to close are a small part of the dimension, find each
-	 * through the surrogate key's index instead of scanning the dimension.
+	 * When the rows to close are a small part of the dimension, fetch each
+	 * by tid instead of scanning the dimension.
 	 */
-	if (nrows * 4 < m->sk_range && model_has_index_on(m->target.relid, m->sk))
+	if (nrows * 4 < m->sk_range)
 		return model_exec_by_index(sql.data, SPI_OK_UPDATE);
 	return model_exec(sql.data, SPI_OK_UPDATE);
 }
@@ -999,6 +1264,16 @@ apply_changes(DimMerge *m, int64 nullkeys, int64 *classes, ModelCounts *counts)
 	StringInfoData sql;
 	const char *undelete = m->has_deleted ? MODEL_IS_DELETED " = false" : NULL;
 
+	/* Close the current versions that changed or left the source. */
+	if (m->exists && m->scd_type == 2 &&
+		classes['c'] + (m->deletes == DELETES_CLOSE ? classes['d'] : 0) > 0)
+	{
+		bool		deleted = m->deletes == DELETES_CLOSE && classes['d'] > 0;
+
+		counts->closed += close_versions(m, classes['c'] > 0, deleted,
+										 classes['c'] + (deleted ? classes['d'] : 0));
+	}
+
 	if (m->exists && m->deletes == DELETES_FLAG && classes['d'] > 0)
 		counts->closed += flag_deletes(m);
 
@@ -1022,16 +1297,6 @@ apply_changes(DimMerge *m, int64 nullkeys, int64 *classes, ModelCounts *counts)
 				MODEL_IS_INFERRED " = false";
 
 			counts->updated += overwrite_rows(m, 'i', m->attrs, extra);
-		}
-
-		/* Close the current versions that changed or left the source. */
-		if (m->scd_type == 2 &&
-			classes['c'] + (m->deletes == DELETES_CLOSE ? classes['d'] : 0) > 0)
-		{
-			bool		deleted = m->deletes == DELETES_CLOSE && classes['d'] > 0;
-
-			counts->closed += close_versions(m, classes['c'] > 0, deleted,
-											 classes['c'] + (deleted ? classes['d'] : 0));
 		}
 	}
 
@@ -1177,15 +1442,14 @@ elt_merge_dimension(PG_FUNCTION_ARGS)
 		int64		unchanged;
 		char	   *fresh;
 
-		if (classify_source(&m, classes))
+		if (classify_source(&m, classes, &nullkeys, &undated))
 			model_check_duplicates(m.source.from_item, m.key, "natural key", m.target.qualified);
 		fresh = psprintf("(SELECT * FROM %s WHERE " WORK_CLASS " = 'n')", m.work);
 		model_check_duplicates(fresh, m.key, "natural key", m.target.qualified);
-		memset(work_classes, 0, sizeof(work_classes));
-		nullkeys = count_classes(&m, work_classes, &undated);
 		if (nullkeys > 0)
 		{
 			/* Recount what the null-safe matching reclassified. */
+			model_exec(psprintf("ANALYZE %s", m.work), SPI_OK_UTILITY);
 			classify_null_keys(&m);
 			memset(work_classes, 0, sizeof(work_classes));
 			count_classes(&m, work_classes, &undated);

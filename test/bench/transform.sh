@@ -15,7 +15,9 @@
 #     INSERT ... SELECT joining the same dimensions on current rows only.
 #
 # Both sides use the same kind of tables, are vacuumed and analyzed before
-# they are timed, and run with the same settings.  Data is generated in SQL.
+# they are timed, start from a checkpoint, and run with the same settings;
+# the first comparison runs TRANSFORM_ROUNDS times (default 3) and compares
+# medians.  Data is generated in SQL.
 # Run by "make bench" (scripts/run_bench.sh sets PGHOST, PGPORT, ...).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -46,19 +48,43 @@ echo "transform benchmark (work_mem=64MB on both sides)"
 echo "generating data..."
 q -f "$sqldir/setup.sql" >/dev/null
 
+# settle: before each timed side, write everything out (CHECKPOINT, then
+# the kernel's dirty pages), so that neither side pays for the other's
+# writes and both start with the same full-page-write state.
+settle() {
+	q -c "CHECKPOINT"
+	sync
+}
+
+median() {
+	printf '%s\n' "$@" | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'
+}
+
 echo
 echo "1. type 2 merge, 1,000,000-row source into a 1,000,000-row dimension"
 echo "   (100,000 changed, 10,000 new, 10,000 deleted; deletes closed)"
-timed "initial build, pg_elt (not compared)" -c \
-	"SELECT format('inserted %s', inserted) FROM elt.merge_dimension('bench.dim_user', 'bench.user_v1', '{id}', effective_at => 'updated_at')"
-timed "initial build, dbt snapshot (not compared)" -f "$sqldir/dbt_snapshot_create.sql"
-q -c "VACUUM ANALYZE bench.dim_user" -c "VACUUM ANALYZE bench.dbt_user_snapshot" -c "VACUUM ANALYZE bench.user_v2"
-timed "pg_elt merge_dimension" -c \
-	"SELECT format('inserted %s, updated %s, closed %s, unchanged %s', inserted, updated, closed, unchanged) FROM elt.merge_dimension('bench.dim_user', 'bench.user_v2', '{id}', effective_at => 'updated_at', deletes => 'close')"
-ours=$T
-timed "dbt snapshot SQL (check, hard deletes)" -f "$sqldir/dbt_snapshot_merge.sql"
-dbt=$T
-q -f "$sqldir/check_same.sql"
+rounds=${TRANSFORM_ROUNDS:-3}
+ours_all=()
+dbt_all=()
+for round in $(seq 1 "$rounds"); do
+	echo "  round $round of $rounds"
+	q -c "DROP TABLE IF EXISTS bench.dim_user, bench.dbt_user_snapshot"
+	timed "initial build, pg_elt (not compared)" -c \
+		"SELECT format('inserted %s', inserted) FROM elt.merge_dimension('bench.dim_user', 'bench.user_v1', '{id}', effective_at => 'updated_at')"
+	timed "initial build, dbt snapshot (not compared)" -f "$sqldir/dbt_snapshot_create.sql"
+	q -c "VACUUM ANALYZE bench.dim_user" -c "VACUUM ANALYZE bench.dbt_user_snapshot" -c "VACUUM ANALYZE bench.user_v2"
+	settle
+	timed "pg_elt merge_dimension" -c \
+		"SELECT format('inserted %s, updated %s, closed %s, unchanged %s', inserted, updated, closed, unchanged) FROM elt.merge_dimension('bench.dim_user', 'bench.user_v2', '{id}', effective_at => 'updated_at', deletes => 'close')"
+	ours_all+=("$T")
+	settle
+	timed "dbt snapshot SQL (check, hard deletes)" -f "$sqldir/dbt_snapshot_merge.sql"
+	dbt_all+=("$T")
+	q -f "$sqldir/check_same.sql"
+done
+ours=$(median "${ours_all[@]}")
+dbt=$(median "${dbt_all[@]}")
+echo "  median of $rounds rounds: pg_elt $ours s, dbt $dbt s"
 echo "  ratio pg_elt / dbt: $(ratio "$ours" "$dbt")   (goal: at most 0.35)"
 
 echo
@@ -82,8 +108,10 @@ echo "3. 5,000,000-row fact build, three dimension lookups (one as-of on type 2)
 q -f "$sqldir/setup_fact.sql" >/dev/null
 q -c "VACUUM ANALYZE bench.orders" -c "VACUUM ANALYZE bench.dim_user" \
 	-c "VACUUM ANALYZE bench.dim_product" -c "VACUUM ANALYZE bench.dim_date"
+settle
 timed "plain INSERT ... SELECT, current rows" -f "$sqldir/fact_plain.sql"
 plain=$T
+settle
 timed "pg_elt merge_fact" -c \
 	"SELECT format('inserted %s', inserted) FROM elt.merge_fact('bench.fact_orders', 'bench.orders', '{order_id}', '[{\"dimension\": \"bench.dim_user\", \"on\": {\"user_id\": \"id\"}, \"as_of\": \"ordered_at\"}, {\"dimension\": \"bench.dim_product\", \"on\": {\"sku\": \"sku\"}}, {\"dimension\": \"bench.dim_date\", \"on\": {\"order_date\": \"date\"}, \"late_arriving\": \"unknown\"}]')"
 ours=$T
