@@ -1432,7 +1432,10 @@ elt_merge_dimension(PG_FUNCTION_ARGS)
 	else
 		m.effective = model_check_expression(effective_arg, "effective_at");
 	if (m.exists)
+	{
 		check_target_shape(&m);
+		model_claim_dimension(&m.target, m.sk, linitial(m.key));
+	}
 
 	/* Read and classify the source, and check it before any write. */
 	m.work = model_temp_name("dimension");

@@ -381,6 +381,7 @@ handle_late_arriving(List *dims, const char *from_item, StringInfo inferred)
 			uint64		n;
 
 			model_lock_table(&d->rel);
+			model_claim_dimension(&d->rel, d->sk, linitial(d->dim_cols));
 			appendStringInfo(&sql, "INSERT INTO %s (", d->rel.qualified);
 			model_append_names(&sql, d->dim_cols, NULL);
 			appendStringInfoString(&sql, ", " MODEL_IS_INFERRED);

@@ -525,6 +525,29 @@ model_lock_table(ModelRelation *rel)
 }
 
 /*
+ * Mark a dimension as written by this transaction before its current rows
+ * are read for a write: a no-op update of the unknown member (setting
+ * column to itself).  A transaction running under REPEATABLE READ or
+ * SERIALIZABLE whose snapshot predates another build of the dimension that
+ * committed while it waited for the lock then fails here with a
+ * serialization failure, instead of classifying against rows that are no
+ * longer current and adding a second current row for a key.  In READ
+ * COMMITTED every statement after the lock sees the committed build, and
+ * this costs one row.  With the merges serialized, this is what keeps one
+ * current row per natural key without a unique index on the current rows
+ * (see create_indexes in dimension.c).
+ */
+void
+model_claim_dimension(ModelRelation *rel, const char *sk, const char *column)
+{
+	const char *qcol = quote_identifier(column);
+
+	model_exec(psprintf("UPDATE %s SET %s = %s WHERE %s = " MODEL_UNKNOWN_KEY,
+						rel->qualified, qcol, qcol, quote_identifier(sk)),
+			   SPI_OK_UPDATE);
+}
+
+/*
  * Run one generated statement and return the number of rows it processed.
  * expected is the SPI result code it must give (or -1 for any success).
  */

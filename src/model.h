@@ -90,6 +90,7 @@ extern char *model_check_query(const char *query, const char *argname);
 /* Locks */
 extern void model_lock_name(ModelRelation *rel);
 extern void model_lock_table(ModelRelation *rel);
+extern void model_claim_dimension(ModelRelation *rel, const char *sk, const char *column);
 
 /* SPI */
 extern uint64 model_exec(const char *sql, int expected);
