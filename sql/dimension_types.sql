@@ -59,6 +59,34 @@ SELECT * FROM elt.merge_dimension('dim_ty.dim_shop', 'SELECT shop, name FROM dim
 	surrogate_key => 'id');
 ALTER TABLE stg_shop DROP COLUMN city;
 
+-- Change detection compares values, not their bytes: equal values stored
+-- differently (numeric scale, -0 and 0, NaN, a compressed long text against
+-- the same text computed by a SELECT) are unchanged; a type without an
+-- equality operator (json, point) is compared as text; a change in any of
+-- them, or NULL on one side, makes a new version.
+CREATE TABLE stg_val (k int, amount numeric, ratio float8, body text, doc json, doc_b jsonb, spot point);
+INSERT INTO stg_val VALUES
+	(1, 1.0, 0.0, repeat('long text ', 1000), '{"a": 1}', '{"a": 1}', '(1,2)'),
+	(2, 2.5, 'NaN', 'short', '[1, 2]', '[1, 2]', '(0,0)'),
+	(3, NULL, NULL, NULL, NULL, NULL, NULL);
+SELECT * FROM elt.merge_dimension('dim_ty.dim_val', 'dim_ty.stg_val', '{k}', effective_at => $$'2024-01-01'::date$$);
+SELECT pg_column_compression(body) IS NOT NULL AS body_compressed FROM dim_val WHERE k = 1;
+SELECT * FROM elt.merge_dimension('dim_ty.dim_val',
+	$$SELECT k, amount * 1.00 AS amount, -ratio AS ratio,
+			 CASE WHEN k = 1 THEN repeat('long text ', 500) || repeat('long text ', 500) ELSE body END AS body,
+			 doc, doc_b, spot FROM dim_ty.stg_val$$,
+	'{k}', effective_at => $$'2024-02-01'::date$$);
+SELECT * FROM elt.merge_dimension('dim_ty.dim_val',
+	$$SELECT k, amount, ratio, body, CASE WHEN k = 1 THEN '{"a":1}'::json ELSE doc END AS doc, doc_b,
+			 CASE WHEN k = 2 THEN point '(0,1)' ELSE spot END AS spot FROM dim_ty.stg_val$$,
+	'{k}', effective_at => $$'2024-03-01'::date$$);
+SELECT * FROM elt.merge_dimension('dim_ty.dim_val',
+	$$SELECT k, CASE WHEN k = 3 THEN 0 ELSE amount END AS amount, ratio,
+			 CASE WHEN k = 1 THEN body || '!' ELSE body END AS body, doc, doc_b, spot FROM dim_ty.stg_val$$,
+	'{k}', effective_at => $$'2024-04-01'::date$$);
+SELECT k, amount, ratio, left(body, 12) AS body, doc, doc_b, spot, valid_from::date, is_current
+  FROM dim_val WHERE k <> -1 ORDER BY k, valid_from;
+
 -- Bad arguments.
 SELECT * FROM elt.merge_dimension(NULL, 'dim_ty.stg_shop', '{shop}');
 SELECT * FROM elt.merge_dimension('dim_ty.dim_x', NULL, '{shop}');
