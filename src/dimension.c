@@ -447,6 +447,7 @@ typedef struct ClassifyReceiver
 	DimMerge   *m;
 	Relation	work;
 	TupleTableSlot *wslot;
+	MemoryContext rowcxt;		/* what comparing one row allocates */
 	BulkInsertState bistate;
 	CommandId	cid;
 	bool		keep_missing;	/* store class d rows (deletes detected) */
@@ -554,6 +555,8 @@ classify_startup(DestReceiver *self, int operation, TupleDesc typeinfo)
 	if (RelationGetDescr(r->work)->natts != r->nwork + 1 || typeinfo->natts < r->nwork)
 		elog(ERROR, "classifying query does not match its work table");
 	r->wslot = table_slot_create(r->work, NULL);
+	r->rowcxt = AllocSetContextCreate(CurrentMemoryContext, "pg_elt classify row",
+									  ALLOCSET_DEFAULT_SIZES);
 	r->bistate = GetBulkInsertState();
 	r->cid = GetCurrentCommandId(true);
 }
@@ -565,11 +568,16 @@ classify_receive(TupleTableSlot *slot, DestReceiver *self)
 	Datum	   *values;
 	bool	   *isnull;
 	char		cls;
+	MemoryContext oldcxt;
 
 	slot_getallattrs(slot);
 	values = slot->tts_values;
 	isnull = slot->tts_isnull;
+	/* Detoasted values and text forms, freed row by row. */
+	oldcxt = MemoryContextSwitchTo(r->rowcxt);
 	cls = classify_row(r, values, isnull);
+	MemoryContextSwitchTo(oldcxt);
+	MemoryContextReset(r->rowcxt);
 	r->classes[(unsigned char) cls]++;
 	if (cls != 'n' && cls != 'd' && cls != 'o')
 	{
@@ -616,6 +624,7 @@ classify_shutdown(DestReceiver *self)
 	FreeBulkInsertState(r->bistate);
 	table_finish_bulk_insert(r->work, 0);
 	ExecDropSingleTupleTableSlot(r->wslot);
+	MemoryContextDelete(r->rowcxt);
 }
 
 static void

@@ -13,13 +13,10 @@
 #include "postgres.h"
 
 #include "access/htup_details.h"
-#include "access/genam.h"
 #include "access/relation.h"
 #include "catalog/catalog.h"
 #include "catalog/namespace.h"
-#include "catalog/pg_am.h"
 #include "catalog/pg_class.h"
-#include "catalog/pg_index.h"
 #include "catalog/pg_type.h"
 #include "common/hashfn.h"
 #include "executor/spi.h"
@@ -669,41 +666,6 @@ model_exec_by_index(const char *sql, int expected)
 	result = model_exec(sql, expected);
 	AtEOXact_GUC(true, nestlevel);
 	return result;
-}
-
-/*
- * Whether a table has a valid btree index that starts with the column, so
- * that an equality lookup on it is an index probe.
- */
-bool
-model_has_index_on(Oid relid, const char *column)
-{
-	AttrNumber	attnum = get_attnum(relid, column);
-	Relation	rel;
-	List	   *indexes;
-	ListCell   *lc;
-	bool		found = false;
-
-	if (attnum == InvalidAttrNumber)
-		return false;
-	rel = relation_open(relid, AccessShareLock);
-	indexes = RelationGetIndexList(rel);
-	foreach(lc, indexes)
-	{
-		Relation	irel = index_open(lfirst_oid(lc), AccessShareLock);
-		Form_pg_index idx = irel->rd_index;
-
-		found = idx->indisvalid && idx->indnkeyatts > 0 &&
-			idx->indkey.values[0] == attnum &&
-			irel->rd_rel->relam == BTREE_AM_OID &&
-			RelationGetIndexPredicate(irel) == NIL;
-		index_close(irel, AccessShareLock);
-		if (found)
-			break;
-	}
-	list_free(indexes);
-	relation_close(rel, NoLock);
-	return found;
 }
 
 /*

@@ -102,7 +102,6 @@ extern void model_drop_temp(const char *name);
 extern int	model_settings_push(void);
 extern void model_settings_pop(int nestlevel);
 extern uint64 model_exec_by_index(const char *sql, int expected);
-extern bool model_has_index_on(Oid relid, const char *column);
 
 /* SQL building */
 extern void model_append_names(StringInfo buf, List *names, const char *alias);
