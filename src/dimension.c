@@ -356,63 +356,6 @@ append_candidate_rows(StringInfo buf, DimMerge *m)
 }
 
 /*
- * The CASE expression that classifies a source row (alias s) against its
- * current dimension row (alias t, NULL when there is none):
- *	n new member, c changed (new version), u overwrite in place,
- *	i inferred member to complete, x change dated before the current
- *	version, = unchanged.
- * Only the rare re-classification of keys with NULL parts
- * (classify_null_keys) runs it; the classifying pass decides the same
- * classes in C (classify_row), and the two must agree.
- */
-static char *
-class_expression(DimMerge *m)
-{
-	StringInfoData buf;
-	StringInfoData versioned;
-	StringInfoData overwrite;
-
-	initStringInfo(&buf);
-	initStringInfo(&versioned);
-	initStringInfo(&overwrite);
-
-	/* What makes a new version (type 2) or an in-place update (types 0, 1). */
-	if (m->scd_type == 2)
-	{
-		if (m->attr2)
-			model_append_distinct(&versioned, m->attr2, "t", "s");
-		if (m->has_deleted)
-			appendStringInfo(&versioned, "%st." MODEL_IS_DELETED, versioned.len ? " OR " : "");
-		if (m->attr1)
-			model_append_distinct(&overwrite, m->attr1, "t", "s");
-	}
-	else
-	{
-		if (m->scd_type == 1 && m->attr2)
-			model_append_distinct(&overwrite, m->attr2, "t", "s");
-		if (m->attr1)
-		{
-			if (overwrite.len)
-				appendStringInfoString(&overwrite, " OR ");
-			model_append_distinct(&overwrite, m->attr1, "t", "s");
-		}
-		if (m->has_deleted)
-			appendStringInfo(&overwrite, "%st." MODEL_IS_DELETED, overwrite.len ? " OR " : "");
-	}
-
-	appendStringInfo(&buf, "(CASE WHEN t.%s IS NULL THEN 'n'", m->qsk);
-	if (m->has_inferred)
-		appendStringInfoString(&buf, " WHEN t." MODEL_IS_INFERRED " THEN 'i'");
-	if (versioned.len)
-		appendStringInfo(&buf, " WHEN %s THEN CASE WHEN s." WORK_EFF " < t." MODEL_VALID_FROM
-						 " THEN 'x' ELSE 'c' END", versioned.data);
-	if (overwrite.len)
-		appendStringInfo(&buf, " WHEN %s THEN 'u'", overwrite.data);
-	appendStringInfoString(&buf, " ELSE '=' END)::pg_catalog.\"char\"");
-	return buf.data;
-}
-
-/*
  * One compared column in the classifying pass: where its source and
  * dimension values are in the row, and how to tell them apart.
  */
@@ -451,6 +394,7 @@ typedef struct ClassifyReceiver
 	BulkInsertState bistate;
 	CommandId	cid;
 	bool		keep_missing;	/* store class d rows (deletes detected) */
+	bool		keep_unchanged; /* store class = rows too */
 	int64	   *classes;
 	int64		nullkeys;		/* new rows with NULL key parts */
 	int64		undated;		/* new members and versions without a time */
@@ -492,7 +436,14 @@ values_differ(CompareColumn *c, Datum a, Datum b)
 }
 
 /*
- * The class of one incoming row, decided as class_expression() does.
+ * The class of one incoming row against its current dimension row (absent
+ * when the surrogate key is NULL):
+ *	n new member, c changed (new version), u overwrite in place,
+ *	i inferred member to complete, x change dated before the current
+ *	version, = unchanged;
+ * and, for a current row without a source row (full join only), d deleted
+ * from the source, or o when it is an inferred member, which deletes leave
+ * alone: facts point at it and the source has simply not delivered it yet.
  */
 static char
 classify_row(ClassifyReceiver *r, Datum *values, bool *isnull)
@@ -590,7 +541,7 @@ classify_receive(TupleTableSlot *slot, DestReceiver *self)
 		else
 			r->seen[bit / 64] |= UINT64CONST(1) << (bit % 64);
 	}
-	if (cls == '=' || cls == 'o' || (cls == 'd' && !r->keep_missing))
+	if ((cls == '=' && !r->keep_unchanged) || cls == 'o' || (cls == 'd' && !r->keep_missing))
 		return true;
 	if (cls == 'n')
 	{
@@ -660,12 +611,10 @@ add_compared_columns(DimMerge *m, ClassifyReceiver *r, StringInfo select, int *n
 	List	   *cols = NIL;
 	ListCell   *lc;
 
-	if (m->scd_type == 2)
-		cols = list_concat(list_copy(m->attr2), m->attr1);
-	else if (m->scd_type == 1)
-		cols = list_concat(list_copy(m->attr2), m->attr1);
-	else
+	if (m->scd_type == 0)
 		cols = list_copy(m->attr1);
+	else
+		cols = list_concat(list_copy(m->attr2), m->attr1);
 	r->cols = palloc0(sizeof(CompareColumn) * Max(list_length(cols), 1));
 	r->ncols = list_length(cols);
 	foreach(lc, cols)
@@ -753,22 +702,151 @@ alloc_seen_bitmap(DimMerge *m, ClassifyReceiver *r)
 }
 
 /*
- * Read the source exactly once, joined to the dimension's current rows by
- * natural key, classify each row and keep in the work table only the rows
- * that lead to a write (with the current rows missing from the source when
- * deletes are handled).  Counts every class into classes, and the new rows
- * with NULL key parts and the undated new members and versions into
- * *nullkeys and *undated; returns whether the source may hold a duplicated
- * natural key among the rows that matched a current row (always true when
- * that could not be decided here).
+ * The classifying query: the work row (source columns, effective time,
+ * surrogate key, tid) of each row of sfrom (alias s, the source's columns
+ * plus its effective time, and with full an always-true presence column)
+ * joined to the current rows by natural key.  With r, followed by what
+ * classify_row() needs, its positions noted in r; without, followed by a
+ * NULL class, to create the work table from.
  *
  * Without deletes the join is a LEFT JOIN from the source, so that a small
  * source probes the natural-key index and the cost stays proportional to
  * the rows passed; with deletes every current row has to be looked at
  * anyway, and one FULL JOIN finds the new, changed and missing rows in the
- * same hash join.  Keys with NULL parts never match by equality: their
- * source rows come out as n and their current rows as d, and
- * classify_null_keys() matches them afterwards.
+ * same hash join.  null_safe matches keys with NULL parts (only for the
+ * few rows classify_null_keys() passes: such a join cannot be hashed).
+ */
+static char *
+classify_query(DimMerge *m, const char *sfrom, bool full, bool null_safe,
+			   ClassifyReceiver *r)
+{
+	StringInfoData q;
+	int			next;
+
+	initStringInfo(&q);
+	appendStringInfoString(&q, "SELECT ");
+	model_append_names(&q, m->names, "s");
+	appendStringInfo(&q, ", s." WORK_EFF ", t.%s AS " WORK_SK ", t.%s AS " WORK_TID,
+					 m->qsk, full ? WORK_TID : "ctid");
+	if (r == NULL)
+		appendStringInfoString(&q, ", NULL::pg_catalog.\"char\" AS " WORK_CLASS);
+	else
+	{
+		r->nwork = list_length(m->names) + 3;
+		r->eff_attr = r->nwork - 3;
+		r->sk_attr = r->nwork - 2;
+		next = r->nwork;
+		r->in_attr = r->inferred_attr = r->deleted_attr = r->from_attr = -1;
+		if (full)
+		{
+			appendStringInfoString(&q, ", s." WORK_IN);
+			r->in_attr = next++;
+		}
+		if (m->has_inferred)
+		{
+			appendStringInfoString(&q, ", t." MODEL_IS_INFERRED);
+			r->inferred_attr = next++;
+		}
+		if (m->has_deleted)
+		{
+			appendStringInfoString(&q, ", t." MODEL_IS_DELETED);
+			r->deleted_attr = next++;
+		}
+		if (m->scd_type == 2)
+		{
+			appendStringInfoString(&q, ", t." MODEL_VALID_FROM);
+			r->from_attr = next++;
+		}
+		add_compared_columns(m, r, &q, &next);
+	}
+
+	appendStringInfo(&q, " FROM %s AS s", sfrom);
+	if (full)
+	{
+		appendStringInfo(&q, " FULL JOIN (SELECT t.ctid AS " WORK_TID ", * FROM %s AS t WHERE ",
+						 m->target.qualified);
+		append_candidate_rows(&q, m);
+		appendStringInfoString(&q, ") AS t ON ");
+		model_append_key_match(&q, m->key, "t", "s", null_safe);
+	}
+	else
+	{
+		appendStringInfo(&q, " LEFT JOIN %s AS t ON ", m->target.qualified);
+		model_append_key_match(&q, m->key, "t", "s", null_safe);
+		appendStringInfoString(&q, " AND ");
+		append_candidate_rows(&q, m);
+		if (null_safe)
+		{
+			appendStringInfoString(&q, " AND ");
+			model_append_any_null(&q, m->key, "t");
+		}
+	}
+	return q.data;
+}
+
+/*
+ * Run the classifying query over sfrom (see classify_query) into the work
+ * table, counting the classes into classes, the new rows with NULL key
+ * parts into *nullkeys and the undated new members and versions into
+ * *undated.  Returns whether a duplicated natural key may be among the rows
+ * that matched a current row (always true when that could not be decided
+ * here).
+ */
+static bool
+classify_rows(DimMerge *m, const char *sfrom, bool full, bool null_safe,
+			  int64 classes[256], int64 *nullkeys, int64 *undated)
+{
+	ClassifyReceiver r;
+	SPIExecuteOptions options;
+	char	   *query;
+	bool		bitmap;
+	int			ret;
+	ListCell   *lc;
+
+	memset(classes, 0, sizeof(int64) * 256);
+	memset(&r, 0, sizeof(r));
+	r.m = m;
+	query = classify_query(m, sfrom, full, null_safe, &r);
+	r.nkeys = list_length(m->key);
+	r.key_attrs = palloc(sizeof(int) * r.nkeys);
+	foreach(lc, m->key)
+		r.key_attrs[foreach_current_index(lc)] = name_position(m->names, lfirst(lc));
+
+	bitmap = !null_safe && alloc_seen_bitmap(m, &r);
+	r.pub.receiveSlot = classify_receive;
+	r.pub.rStartup = classify_startup;
+	r.pub.rShutdown = classify_shutdown;
+	r.pub.rDestroy = classify_destroy;
+	r.pub.mydest = DestNone;
+	r.work = table_open(RangeVarGetRelid(makeRangeVarFromNameList(stringToQualifiedNameList(m->work)),
+										 RowExclusiveLock, false),
+						NoLock);
+	r.keep_missing = full;
+	r.keep_unchanged = null_safe;	/* classify_null_keys matches d rows to them */
+	r.classes = classes;
+
+	memset(&options, 0, sizeof(options));
+	options.dest = &r.pub;
+	ret = SPI_execute_extended(query, &options);
+	if (ret < 0)
+		elog(ERROR, "generated statement failed: %s (%s)", SPI_result_code_string(ret), query);
+	table_close(r.work, NoLock);
+	if (r.seen)
+		pfree(r.seen);
+
+	*nullkeys = r.nullkeys;
+	*undated = r.undated;
+	return r.duplicate || r.unsure || !bitmap;
+}
+
+/*
+ * Read the source exactly once, joined to the dimension's current rows by
+ * natural key, classify each row and keep in the work table only the rows
+ * that lead to a write (with the current rows missing from the source when
+ * deletes are handled); see classify_rows for what it counts and returns.
+ * Keys with NULL parts never match by equality: their source rows come out
+ * as n and their current rows as d, and classify_null_keys() matches them
+ * afterwards.
  *
  * The work rows carry the current row's tid besides its surrogate key: the
  * dimension is locked against other writers from before this pass
@@ -777,111 +855,15 @@ alloc_seen_bitmap(DimMerge *m, ClassifyReceiver *r)
 static bool
 classify_source(DimMerge *m, int64 classes[256], int64 *nullkeys, int64 *undated)
 {
-	StringInfoData select;
-	StringInfoData from;
-	StringInfoData sql;
-	ClassifyReceiver r;
-	SPIExecuteOptions options;
 	bool		full = m->deletes != DELETES_IGNORE;
-	bool		bitmap;
-	Oid			workid;
-	int			next;
-	int			ret;
-	ListCell   *lc;
+	char	   *sfrom;
 
-	memset(classes, 0, sizeof(int64) * 256);
-	memset(&r, 0, sizeof(r));
-	r.m = m;
-
-	/* The work row: source columns, effective time, surrogate key, tid. */
-	initStringInfo(&select);
-	appendStringInfoString(&select, "SELECT ");
-	model_append_names(&select, m->names, "s");
-	appendStringInfo(&select, ", s." WORK_EFF ", t.%s AS " WORK_SK ", t.%s AS " WORK_TID,
-					 m->qsk, full ? WORK_TID : "ctid");
-	r.nwork = list_length(m->names) + 3;
-	r.eff_attr = r.nwork - 3;
-	r.sk_attr = r.nwork - 2;
-	r.nkeys = list_length(m->key);
-	r.key_attrs = palloc(sizeof(int) * r.nkeys);
-	foreach(lc, m->key)
-		r.key_attrs[foreach_current_index(lc)] = name_position(m->names, lfirst(lc));
-
-	initStringInfo(&from);
-	appendStringInfo(&from, " FROM (SELECT src.*, %s::timestamptz AS " WORK_EFF "%s FROM %s AS src) AS s",
+	sfrom = psprintf("(SELECT src.*, %s::timestamptz AS " WORK_EFF "%s FROM %s AS src)",
 					 m->effective, full ? ", true AS " WORK_IN : "", m->source.from_item);
-	if (full)
-	{
-		appendStringInfo(&from, " FULL JOIN (SELECT t.ctid AS " WORK_TID ", * FROM %s AS t WHERE ", m->target.qualified);
-		append_candidate_rows(&from, m);
-		appendStringInfoString(&from, ") AS t ON ");
-		model_append_key_match(&from, m->key, "t", "s", false);
-	}
-	else
-	{
-		appendStringInfo(&from, " LEFT JOIN %s AS t ON ", m->target.qualified);
-		model_append_key_match(&from, m->key, "t", "s", false);
-		appendStringInfoString(&from, " AND ");
-		append_candidate_rows(&from, m);
-	}
-
-	/* The work table has exactly the work row's columns, plus the class. */
-	initStringInfo(&sql);
-	appendStringInfo(&sql, "CREATE TEMP TABLE %s ON COMMIT DROP AS %s, NULL::pg_catalog.\"char\" AS "
-					 WORK_CLASS "%s WITH NO DATA",
-					 m->work, select.data, from.data);
-	model_exec(sql.data, SPI_OK_UTILITY);
-	workid = RangeVarGetRelid(makeRangeVarFromNameList(stringToQualifiedNameList(m->work)),
-							  RowExclusiveLock, false);
-
-	/* What classifying needs, after the work row. */
-	next = r.nwork;
-	r.in_attr = r.inferred_attr = r.deleted_attr = r.from_attr = -1;
-	if (full)
-	{
-		appendStringInfoString(&select, ", s." WORK_IN);
-		r.in_attr = next++;
-	}
-	if (m->has_inferred)
-	{
-		appendStringInfoString(&select, ", t." MODEL_IS_INFERRED);
-		r.inferred_attr = next++;
-	}
-	if (m->has_deleted)
-	{
-		appendStringInfoString(&select, ", t." MODEL_IS_DELETED);
-		r.deleted_attr = next++;
-	}
-	if (m->scd_type == 2)
-	{
-		appendStringInfoString(&select, ", t." MODEL_VALID_FROM);
-		r.from_attr = next++;
-	}
-	add_compared_columns(m, &r, &select, &next);
-	appendStringInfoString(&select, from.data);
-
-	bitmap = alloc_seen_bitmap(m, &r);
-	r.pub.receiveSlot = classify_receive;
-	r.pub.rStartup = classify_startup;
-	r.pub.rShutdown = classify_shutdown;
-	r.pub.rDestroy = classify_destroy;
-	r.pub.mydest = DestNone;
-	r.work = table_open(workid, RowExclusiveLock);
-	r.keep_missing = full;
-	r.classes = classes;
-
-	memset(&options, 0, sizeof(options));
-	options.dest = &r.pub;
-	ret = SPI_execute_extended(select.data, &options);
-	if (ret < 0)
-		elog(ERROR, "generated statement failed: %s (%s)", SPI_result_code_string(ret), select.data);
-	table_close(r.work, NoLock);
-	if (r.seen)
-		pfree(r.seen);
-
-	*nullkeys = r.nullkeys;
-	*undated = r.undated;
-	return r.duplicate || r.unsure || !bitmap;
+	model_exec(psprintf("CREATE TEMP TABLE %s ON COMMIT DROP AS %s WITH NO DATA",
+						m->work, classify_query(m, sfrom, full, false, NULL)),
+			   SPI_OK_UTILITY);
+	return classify_rows(m, sfrom, full, false, classes, nullkeys, undated);
 }
 
 /*
@@ -907,27 +889,33 @@ build_work_table(DimMerge *m)
 
 /*
  * Match the new work rows whose natural key has NULL parts null-safely
- * (NULL matches NULL) and classify them; a current row they match is not
- * missing from the source after all.  Only runs when there are such rows.
+ * (NULL matches NULL) and classify them again, with the classifier of the
+ * first pass (counting into classes); a current row they match is not
+ * missing from the source after all, so the unchanged ones are kept in the
+ * work table until the missing rows they match are taken out.  Only runs
+ * when there are such rows.
  */
 static void
-classify_null_keys(DimMerge *m)
+classify_null_keys(DimMerge *m, int64 classes[256])
 {
 	StringInfoData sql;
+	StringInfoData cond;
+	char	   *held = model_temp_name("null_keys");
+	int64		nullkeys;
+	int64		undated;
 
+	/* Take those rows out of the work table, and classify them back in. */
+	initStringInfo(&cond);
+	appendStringInfoString(&cond, WORK_CLASS " = 'n' AND ");
+	model_append_any_null(&cond, m->key, NULL);
 	initStringInfo(&sql);
-	appendStringInfo(&sql, "UPDATE %s AS s SET " WORK_SK " = t.%s, " WORK_TID " = t.ctid, "
-					 WORK_CLASS " = %s"
-					 " FROM %s AS t WHERE s." WORK_CLASS " = 'n' AND ",
-					 m->work, m->qsk, class_expression(m), m->target.qualified);
-	model_append_any_null(&sql, m->key, "s");
-	appendStringInfoString(&sql, " AND ");
-	model_append_any_null(&sql, m->key, "t");
-	appendStringInfoString(&sql, " AND ");
-	model_append_key_match(&sql, m->key, "t", "s", true);
-	appendStringInfoString(&sql, " AND ");
-	append_candidate_rows(&sql, m);
-	model_exec(sql.data, SPI_OK_UPDATE);
+	appendStringInfo(&sql, "CREATE TEMP TABLE %s ON COMMIT DROP AS SELECT ", held);
+	model_append_names(&sql, m->names, NULL);
+	appendStringInfo(&sql, ", " WORK_EFF " FROM %s WHERE %s", m->work, cond.data);
+	model_exec(sql.data, SPI_OK_UTILITY);
+	model_exec(psprintf("DELETE FROM %s WHERE %s", m->work, cond.data), SPI_OK_DELETE);
+	(void) classify_rows(m, held, false, true, classes, &nullkeys, &undated);
+	model_drop_temp(held);
 
 	/*
 	 * A member with NULL key parts that comes back after its deletion was
@@ -962,6 +950,7 @@ classify_null_keys(DimMerge *m)
 						 m->work, m->work);
 		model_exec(sql.data, SPI_OK_DELETE);
 	}
+	model_exec(psprintf("DELETE FROM %s WHERE " WORK_CLASS " = '='", m->work), SPI_OK_DELETE);
 }
 
 /*
@@ -1460,12 +1449,13 @@ elt_merge_dimension(PG_FUNCTION_ARGS)
 		model_check_duplicates(fresh, m.key, "natural key", m.target.qualified);
 		if (nullkeys > 0)
 		{
+			int64		again[256];
+
 			/* Recount what the null-safe matching reclassified. */
-			model_exec(psprintf("ANALYZE %s", m.work), SPI_OK_UTILITY);
-			classify_null_keys(&m);
+			classify_null_keys(&m, again);
 			memset(work_classes, 0, sizeof(work_classes));
 			count_classes(&m, work_classes, &undated);
-			unchanged = classes['='] + work_classes['='];
+			unchanged = classes['='] + again['='];
 			memcpy(classes, work_classes, sizeof(work_classes));
 			classes['='] = unchanged;
 		}
