@@ -2,7 +2,7 @@
 
 PG_MAJOR=15
 PG_BINDIR=/usr/lib/postgresql/$PG_MAJOR/bin
-PG_CONFIG=$PG_BINDIR/pg_config
+PG_CONFIG=${PG_CONFIG:-$PG_BINDIR/pg_config}
 export PG_CONFIG
 
 # Run a command as root: directly when we are root, through sudo otherwise.
