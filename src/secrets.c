@@ -30,6 +30,7 @@
 #include "utils/syscache.h"
 #include "catalog/pg_class.h"
 
+#include "internal_sql.h"
 #include "pg_elt.h"
 #include "secrets.h"
 
@@ -139,25 +140,16 @@ secret_table_owner(void)
 }
 
 /*
- * Run a fixed, schema-qualified statement as the owner of elt.secret.
- * An error restores the user id through transaction abort.
+ * Run a fixed, schema-qualified statement as the owner of elt.secret, with
+ * search_path pinned (internal_sql.c), so that no type or cast of the
+ * caller's can run with the owner's rights.
  */
 static int
 spi_as_owner(const char *sql, int nargs, Oid *types, Datum *values,
 			 const char *nulls, bool read_only)
 {
-	Oid			saved_uid;
-	int			saved_ctx;
-	int			rc;
-
-	GetUserIdAndSecContext(&saved_uid, &saved_ctx);
-	SetUserIdAndSecContext(secret_table_owner(),
-						   saved_ctx | SECURITY_LOCAL_USERID_CHANGE);
-	rc = SPI_execute_with_args(sql, nargs, types, values, nulls, read_only, 0);
-	SetUserIdAndSecContext(saved_uid, saved_ctx);
-	if (rc < 0)
-		elog(ERROR, "SPI failed on secret catalog: %s", SPI_result_code_string(rc));
-	return rc;
+	return internal_sql_exec_as(secret_table_owner(), sql, nargs, types,
+								values, nulls, read_only, INTERNAL_SQL_ANY);
 }
 
 /*
@@ -171,7 +163,7 @@ secret_owner_for_update(const char *name)
 	Datum		values[1] = {CStringGetTextDatum(name)};
 	bool		isnull;
 
-	spi_as_owner("SELECT owner::oid FROM elt.secret "
+	spi_as_owner("SELECT owner::pg_catalog.oid FROM elt.secret "
 				 "WHERE name OPERATOR(pg_catalog.=) $1 FOR UPDATE",
 				 1, types, values, NULL, false);
 	if (SPI_processed == 0)
@@ -288,7 +280,7 @@ change_grant(const char *name, Oid grantee, bool grant)
 					 2, types, values, NULL, false);
 	else
 		spi_as_owner("DELETE FROM elt.secret_grant WHERE secret OPERATOR(pg_catalog.=) $1 "
-					 "AND grantee::oid OPERATOR(pg_catalog.=) $2",
+					 "AND grantee::pg_catalog.oid OPERATOR(pg_catalog.=) $2",
 					 2, types, values, NULL, false);
 	SPI_finish();
 }
@@ -327,7 +319,7 @@ secret_value_for_use(const char *name)
 
 	values[0] = CStringGetTextDatum(name);
 	SPI_connect();
-	spi_as_owner("SELECT s.owner::oid, s.value, g.grantee::oid FROM elt.secret s "
+	spi_as_owner("SELECT s.owner::pg_catalog.oid, s.value, g.grantee::pg_catalog.oid FROM elt.secret s "
 				 "LEFT JOIN elt.secret_grant g ON g.secret OPERATOR(pg_catalog.=) s.name "
 				 "WHERE s.name OPERATOR(pg_catalog.=) $1",
 				 1, types, values, NULL, true);

@@ -1,0 +1,140 @@
+/*
+ * internal_sql.c
+ *	  Running pg_elt's own statements so that no role can hijack them.
+ *
+ * See internal_sql.h for the rules.  Errors need no special care: the
+ * abort of the (sub)transaction restores the user id and unwinds the GUC
+ * nest level.
+ */
+#include "postgres.h"
+
+#include "executor/spi.h"
+#include "miscadmin.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+
+#include "internal_sql.h"
+
+/*
+ * Pin search_path for our own statements, and when as_role is valid and
+ * not the current user, become that role for them.  Must be paired with
+ * internal_sql_end in the same (sub)transaction.
+ */
+void
+internal_sql_begin(InternalSqlScope *scope, Oid as_role)
+{
+	GetUserIdAndSecContext(&scope->saved_userid, &scope->saved_sec_context);
+	if (OidIsValid(as_role) && as_role != scope->saved_userid)
+		SetUserIdAndSecContext(as_role,
+							   scope->saved_sec_context |
+							   SECURITY_LOCAL_USERID_CHANGE |
+							   SECURITY_RESTRICTED_OPERATION);
+	scope->nestlevel = NewGUCNestLevel();
+	(void) set_config_option("search_path", "pg_catalog, pg_temp",
+							 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE,
+							 true, 0, false);
+}
+
+/* Undo internal_sql_begin. */
+void
+internal_sql_end(InternalSqlScope *scope)
+{
+	AtEOXact_GUC(true, scope->nestlevel);
+	SetUserIdAndSecContext(scope->saved_userid, scope->saved_sec_context);
+}
+
+/*
+ * Run one statement of ours with search_path pinned, as the current user.
+ * Raises an error unless SPI returns "expected" (or, with
+ * INTERNAL_SQL_ANY, any success).  Returns the SPI result code.
+ */
+int
+internal_sql_exec(const char *sql, int nargs, Oid *types, Datum *values,
+				  const char *nulls, bool read_only, int expected)
+{
+	return internal_sql_exec_as(InvalidOid, sql, nargs, types, values, nulls,
+								read_only, expected);
+}
+
+/* internal_sql_exec as another role (InvalidOid: the current user). */
+int
+internal_sql_exec_as(Oid as_role, const char *sql, int nargs, Oid *types,
+					 Datum *values, const char *nulls, bool read_only,
+					 int expected)
+{
+	InternalSqlScope scope;
+	int			rc;
+
+	internal_sql_begin(&scope, as_role);
+	if (nargs > 0)
+		rc = SPI_execute_with_args(sql, nargs, types, values, nulls,
+								   read_only, 0);
+	else
+		rc = SPI_execute(sql, read_only, 0);
+	internal_sql_end(&scope);
+	if (rc < 0 || (expected != INTERNAL_SQL_ANY && rc != expected))
+		elog(ERROR, "pg_elt internal statement failed (%s): %s",
+			 SPI_result_code_string(rc), sql);
+	return rc;
+}
+
+bool
+internal_sql_isnull(uint64 row, int col)
+{
+	bool		isnull;
+
+	(void) SPI_getbinval(SPI_tuptable->vals[row], SPI_tuptable->tupdesc, col,
+						 &isnull);
+	return isnull;
+}
+
+Datum
+internal_sql_datum(uint64 row, int col, bool *isnull)
+{
+	return SPI_getbinval(SPI_tuptable->vals[row], SPI_tuptable->tupdesc, col,
+						 isnull);
+}
+
+int64
+internal_sql_int64(uint64 row, int col, int64 dflt)
+{
+	bool		isnull;
+	Datum		d = internal_sql_datum(row, col, &isnull);
+
+	return isnull ? dflt : DatumGetInt64(d);
+}
+
+int32
+internal_sql_int32(uint64 row, int col, int32 dflt)
+{
+	bool		isnull;
+	Datum		d = internal_sql_datum(row, col, &isnull);
+
+	return isnull ? dflt : DatumGetInt32(d);
+}
+
+bool
+internal_sql_bool(uint64 row, int col, bool dflt)
+{
+	bool		isnull;
+	Datum		d = internal_sql_datum(row, col, &isnull);
+
+	return isnull ? dflt : DatumGetBool(d);
+}
+
+/* An oid column; NULL reads as InvalidOid. */
+Oid
+internal_sql_oid(uint64 row, int col)
+{
+	bool		isnull;
+	Datum		d = internal_sql_datum(row, col, &isnull);
+
+	return isnull ? InvalidOid : DatumGetObjectId(d);
+}
+
+/* A column in its text form, palloc'd in the current context; NULL reads as NULL. */
+char *
+internal_sql_text(uint64 row, int col)
+{
+	return SPI_getvalue(SPI_tuptable->vals[row], SPI_tuptable->tupdesc, col);
+}
