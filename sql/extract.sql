@@ -260,22 +260,30 @@ SELECT pg_temp.try($$SELECT elt.extract(NULL)$$);
 SELECT pg_temp.try($$SELECT elt.extract('no_such_stream')$$);
 SELECT pages, records FROM elt.extract('xt.page', NULL);
 
--- a role without privileges on the target cannot load into it
+-- a stream belongs to its owner: another role neither sees nor runs it
 CREATE ROLE xt_user;
-GRANT USAGE ON SCHEMA elt TO xt_user;
-GRANT EXECUTE ON FUNCTION elt.extract(text, boolean) TO xt_user;
-GRANT SELECT, UPDATE ON elt.stream TO xt_user;
-GRANT SELECT ON elt.source TO xt_user;
-GRANT SELECT, INSERT, UPDATE ON elt.batch TO xt_user;
-GRANT USAGE ON SEQUENCE elt.batch_id_seq TO xt_user;
 GRANT USAGE ON SCHEMA staging TO xt_user;
+GRANT EXECUTE ON FUNCTION elt.extract(text, boolean) TO xt_user;
 SET ROLE xt_user;
 SELECT pg_temp.try($$SELECT elt.extract('xt.page')$$);
+SELECT count(*) AS streams_seen, (SELECT count(*) FROM elt.batch) AS batches_seen FROM elt.streams;
 RESET ROLE;
+-- it is handed over only to a role that may use its source and write its target
+SELECT pg_temp.try($$UPDATE elt.stream SET owner = 'xt_user' WHERE source = 'xt' AND name = 'page'$$);
+UPDATE elt.source SET owner = 'xt_user' WHERE name = 'xt';
+SELECT pg_temp.try($$UPDATE elt.stream SET owner = 'xt_user' WHERE source = 'xt' AND name = 'page'$$);
 GRANT INSERT ON staging.xt_page TO xt_user;
+UPDATE elt.stream SET owner = 'xt_user' WHERE source = 'xt' AND name = 'page';
 SET ROLE xt_user;
+SELECT stream, owner FROM elt.streams ORDER BY stream;
 SELECT pages, records FROM elt.extract('xt.page');
 RESET ROLE;
+-- a superuser's extract of it still runs as its owner
+SELECT pages, records FROM elt.extract('xt.page');
+SELECT stream, owner, username = current_user AS run_by_me, status FROM elt.batch
+ WHERE stream = 'xt.page' ORDER BY batch_id DESC LIMIT 2;
+SELECT pg_catalog.pg_get_userbyid(c.relowner) = current_user AS staging_owned_by_me
+  FROM pg_catalog.pg_class c WHERE c.oid = 'staging.xt_page'::regclass;
 
 -- every batch of this file is in elt.batch, failures included
 SELECT status, count(*) FROM elt.batch WHERE stream LIKE 'xt%' GROUP BY status ORDER BY status;

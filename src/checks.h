@@ -8,6 +8,8 @@
 
 #include "postgres.h"
 
-extern PGDLLEXPORT void elt_keep_worker_main(Datum main_arg);
+#include "fmgr.h"
+
+extern PGDLLEXPORT Datum elt_keep_check_result(PG_FUNCTION_ARGS);
 
 #endif							/* PG_ELT_CHECKS_H */

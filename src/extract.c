@@ -35,6 +35,7 @@
 #include "miscadmin.h"
 #include "pgstat.h"
 #include "storage/latch.h"
+#include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/datetime.h"
 #include "utils/hsearch.h"
@@ -47,6 +48,7 @@
 
 #include "pg_elt.h"
 #include "extract.h"
+#include "internal_sql.h"
 #include "ratelimit.h"
 #include "http.h"
 #include "incremental.h"
@@ -103,6 +105,7 @@ typedef struct Extract
 
 	/* definition */
 	int32		stream_id;
+	Oid			owner;			/* the stream's owner, whose rights it runs with */
 	char	   *stream;			/* source.stream */
 	char	   *target;
 	char	   *base_url;
@@ -213,8 +216,7 @@ load_pairs(const char *sql, int32 stream_id, List **names, List **values)
 	Datum		args[1] = {Int32GetDatum(stream_id)};
 	uint64		i;
 
-	if (SPI_execute_with_args(sql, 1, argtypes, args, NULL, true, 0) != SPI_OK_SELECT)
-		elog(ERROR, "could not read stream definition");
+	internal_sql_exec(sql, 1, argtypes, args, NULL, true, SPI_OK_SELECT);
 	for (i = 0; i < SPI_processed; i++)
 	{
 		*names = lappend(*names, col_text(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1));
@@ -237,14 +239,13 @@ load_definition(Extract *ex, const char *name)
 	char	   *v;
 
 	args[0] = CStringGetTextDatum(name);
-	if (SPI_execute_with_args("SELECT stream_id FROM elt._resolve_stream($1)",
-							  1, argtypes, args, NULL, true, 0) != SPI_OK_SELECT)
-		elog(ERROR, "could not resolve stream");
+	internal_sql_exec("SELECT stream_id FROM elt._resolve_stream($1)",
+					  1, argtypes, args, NULL, true, SPI_OK_SELECT);
 	ex->stream_id = (int32) col_int(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, 0);
 	argtypes[0] = INT4OID;
 	args[0] = Int32GetDatum(ex->stream_id);
-	if (SPI_execute_with_args(
-							  "SELECT s.source || '.' || s.name, s.target, so.base_url, s.path, s.records, s.format, "
+	if (internal_sql_exec(
+						  "SELECT s.source || '.' || s.name, s.target, so.base_url, s.path, s.records, s.format, "
 							  " s.cursor_value, s.pagination->>'type', "
 							  " coalesce(s.pagination->>'param', 'page'), "
 							  " coalesce(s.pagination->>'start', CASE s.pagination->>'type' WHEN 'offset' THEN '0' ELSE '1' END), "
@@ -268,10 +269,10 @@ load_definition(Extract *ex, const char *name)
 							  " extract(epoch FROM coalesce(elt._interval_setting(so.options, 'max_backoff', 'source'), '1 minute')) * 1000, "
 							  " (so.options->>'rate_limit')::float8, "
 							  " elt._int_setting(so.options, 'concurrency', 'source', 2, 1), "
-							  " s.source "
+							  " s.source, s.owner::pg_catalog.oid "
 							  "FROM elt.stream s JOIN elt.source so ON so.name = s.source "
 							  "WHERE s.stream_id = $1 FOR UPDATE OF s",
-							  1, argtypes, args, NULL, false, 0) != SPI_OK_SELECT ||
+							  1, argtypes, args, NULL, false, INTERNAL_SQL_ANY) != SPI_OK_SELECT ||
 		SPI_processed != 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
@@ -346,6 +347,7 @@ load_definition(Extract *ex, const char *name)
 	ex->rate_limit = v ? strtod(v, NULL) : 0;
 	ex->concurrency = (int) Min(col_int(t, d, 44, 2), MAX_WINDOW);
 	ex->auth.source = col_text(t, d, 45);
+	ex->owner = internal_sql_oid(0, 46);
 	ex->auth.base_url = ex->base_url;
 	ex->auth.timeout_ms = ex->timeout_ms;
 
@@ -1107,8 +1109,7 @@ static void
 run_sql(const char *sql, int nargs, Oid *types, Datum *values, const char *nulls,
 		int expect)
 {
-	if (SPI_execute_with_args(sql, nargs, types, values, nulls, false, 0) != expect)
-		elog(ERROR, "could not run: %s", sql);
+	(void) internal_sql_exec(sql, nargs, types, values, nulls, false, expect);
 }
 
 /*
@@ -1129,6 +1130,9 @@ elt_extract(PG_FUNCTION_ARGS)
 	bool		nulls[5] = {false, false, false, false, false};
 	Interval   *elapsed;
 	int			level;
+	Oid			caller;
+	int			caller_context;
+	char	   *caller_name;
 
 	if (PG_ARGISNULL(0))
 		ereport(ERROR,
@@ -1149,6 +1153,22 @@ elt_extract(PG_FUNCTION_ARGS)
 	SPI_connect();
 	MemoryContextSwitchTo(ex->cxt);
 	load_definition(ex, name);
+
+	/*
+	 * Run as the stream's owner: its secrets, its target, its history.  Row
+	 * security let the caller see the stream only if it has the owner's
+	 * privileges; the check below says so for superusers too.
+	 */
+	GetUserIdAndSecContext(&caller, &caller_context);
+	if (!has_privs_of_role(caller, ex->owner))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("stream \"%s\" does not exist", name)));
+	caller_name = GetUserNameFromId(caller, false);
+	if (ex->owner != caller)
+		SetUserIdAndSecContext(ex->owner, caller_context |
+							   SECURITY_LOCAL_USERID_CHANGE |
+							   SECURITY_RESTRICTED_OPERATION);
 	ex->origin = http_url_origin(secrets_substitute(ex->base_url));
 	{
 		HASHCTL		ctl;
@@ -1169,8 +1189,8 @@ elt_extract(PG_FUNCTION_ARGS)
 	ex->cursor_sent = ex->cursor_field ?
 		cursor_to_send(full_refresh ? NULL : ex->cursor_before, ex->inc_initial,
 					   ex->lag, ex->lag_is_number) : NULL;
-	if (SPI_execute("SELECT nextval('elt.batch_id_seq')", false, 0) != SPI_OK_SELECT)
-		elog(ERROR, "could not allocate a batch id");
+	internal_sql_exec("SELECT pg_catalog.nextval('elt.batch_id_seq'::pg_catalog.regclass)",
+					  0, NULL, NULL, NULL, false, SPI_OK_SELECT);
 	ex->batch_id = col_int(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, 0);
 	MemoryContextSwitchTo(callcxt);
 
@@ -1185,7 +1205,7 @@ elt_extract(PG_FUNCTION_ARGS)
 	PG_TRY();
 	{
 		Oid			types[9] = {INT8OID, INT4OID, TEXTOID, TEXTOID, BOOLOID,
-		TIMESTAMPTZOID, TEXTOID, INT4OID, INT4OID};
+		TIMESTAMPTZOID, TEXTOID, OIDOID, NAMEOID};
 		Datum		vals[9];
 		char		nls[9] = "         ";
 		bool		created;
@@ -1202,10 +1222,12 @@ elt_extract(PG_FUNCTION_ARGS)
 			vals[6] = CStringGetTextDatum(ex->cursor_before);
 		else
 			nls[6] = 'n';
+		vals[7] = ObjectIdGetDatum(ex->owner);
+		vals[8] = DirectFunctionCall1(namein, CStringGetDatum(caller_name));
 		run_sql("INSERT INTO elt.batch (batch_id, stream_id, stream, target, full_refresh, "
-				"started_at, cursor_before, status) "
-				"VALUES ($1, $2, $3, $4, $5, $6, $7, 'running')",
-				7, types, vals, nls, SPI_OK_INSERT);
+				"started_at, cursor_before, status, owner, username) "
+				"VALUES ($1, $2, $3, $4, $5, $6, $7, 'running', $8::pg_catalog.regrole, $9)",
+				9, types, vals, nls, SPI_OK_INSERT);
 
 		relid = load_prepare_target(ex->target, &created);
 		pgstat_progress_start_command(PROGRESS_COMMAND_COPY, relid);
@@ -1294,6 +1316,8 @@ elt_extract(PG_FUNCTION_ARGS)
 		f.stream = ex->stream ? pstrdup(ex->stream) : NULL;
 		f.target = ex->target ? pstrdup(ex->target) : NULL;
 		f.cursor_before = ex->cursor_before ? pstrdup(ex->cursor_before) : NULL;
+		f.owner = ex->owner;
+		f.run_by = caller_name;
 
 		/* the message, and where it happened (page, byte) */
 		{
@@ -1316,9 +1340,11 @@ elt_extract(PG_FUNCTION_ARGS)
 		/* nothing of the batch remains: say so where it was counted */
 		if (f.stream && f.target)
 			load_record_failure(&f);
+		SetUserIdAndSecContext(caller, caller_context);
 		ReThrowError(edata);
 	}
 	PG_END_TRY();
+	SetUserIdAndSecContext(caller, caller_context);
 	error_context_stack = errcb.previous;
 	pgstat_progress_end_command();
 	SPI_finish();

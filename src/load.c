@@ -45,8 +45,10 @@
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 
-#include "pg_elt.h"
+#include "durable.h"
+#include "internal_sql.h"
 #include "load.h"
+#include "pg_elt.h"
 
 /* As COPY FROM: flush after this many tuples or bytes of records. */
 #define MAX_BUFFERED_TUPLES		1000
@@ -75,23 +77,14 @@ struct LoadState
 	int64		count;
 };
 
-PGDLLEXPORT void elt_batch_failure_main(Datum main_arg);
-
-/*
- * Run one utility statement through SPI.
- */
-static void
-run_ddl(const char *sql)
-{
-	if (SPI_execute(sql, false, 0) < 0)
-		elog(ERROR, "could not run: %s", sql);
-}
 
 /*
  * Look up the staging table, creating it (and its schema) when missing:
  * _elt_batch_id, _elt_loaded_at, _elt_record, with a BRIN index on the batch
  * id so that a transformation can read one batch cheaply.  Created in the
  * caller's transaction, so a failed first extract leaves no table behind.
+ * The name is resolved as the caller wrote it; the statements that create
+ * it name everything qualified and run with search_path pinned.
  */
 Oid
 load_prepare_target(const char *target, bool *created)
@@ -99,6 +92,7 @@ load_prepare_target(const char *target, bool *created)
 	List	   *names = stringToQualifiedNameList(target);
 	RangeVar   *rv = makeRangeVarFromNameList(names);
 	Oid			relid;
+	Oid			nspid;
 	char	   *qname;
 
 	*created = false;
@@ -106,23 +100,29 @@ load_prepare_target(const char *target, bool *created)
 	if (OidIsValid(relid))
 		return relid;
 
-	qname = rv->schemaname ?
-		quote_qualified_identifier(rv->schemaname, rv->relname) :
-		pstrdup(quote_identifier(rv->relname));
 	SPI_connect();
 	if (rv->schemaname && !OidIsValid(get_namespace_oid(rv->schemaname, true)))
-		run_ddl(psprintf("CREATE SCHEMA %s", quote_identifier(rv->schemaname)));
-	run_ddl(psprintf("CREATE TABLE %s ("
-					 "_elt_batch_id bigint NOT NULL, "
-					 "_elt_loaded_at timestamptz NOT NULL DEFAULT now(), "
-					 "_elt_record jsonb NOT NULL)", qname));
-	run_ddl(psprintf("CREATE INDEX ON %s USING brin (_elt_batch_id)", qname));
-	run_ddl(psprintf("COMMENT ON TABLE %s IS %s", qname,
-					 quote_literal_cstr("pg_elt staging table: one record per row")));
+	{
+		internal_sql_exec(psprintf("CREATE SCHEMA %s", quote_identifier(rv->schemaname)),
+						  0, NULL, NULL, NULL, false, SPI_OK_UTILITY);
+		CommandCounterIncrement();
+	}
+	nspid = RangeVarGetCreationNamespace(rv);
+	qname = quote_qualified_identifier(get_namespace_name(nspid), rv->relname);
+	internal_sql_exec(psprintf("CREATE TABLE %s ("
+							   "_elt_batch_id pg_catalog.int8 NOT NULL, "
+							   "_elt_loaded_at pg_catalog.timestamptz NOT NULL DEFAULT pg_catalog.now(), "
+							   "_elt_record pg_catalog.jsonb NOT NULL)", qname),
+					  0, NULL, NULL, NULL, false, SPI_OK_UTILITY);
+	internal_sql_exec(psprintf("CREATE INDEX ON %s USING brin (_elt_batch_id)", qname),
+					  0, NULL, NULL, NULL, false, SPI_OK_UTILITY);
+	internal_sql_exec(psprintf("COMMENT ON TABLE %s IS %s", qname,
+							   quote_literal_cstr("pg_elt staging table: one record per row")),
+					  0, NULL, NULL, NULL, false, SPI_OK_UTILITY);
 	SPI_finish();
 	CommandCounterIncrement();
 	*created = true;
-	return RangeVarGetRelid(rv, RowExclusiveLock, false);
+	return get_relname_relid(rv->relname, nspid);
 }
 
 /*
@@ -397,174 +397,41 @@ load_end(LoadState *ls)
 
 /* ------------------------------------------------------ failed batches */
 
-/* What the worker reads from the shared segment. */
-typedef struct FailureShared
-{
-	Oid			dboid;
-	BatchFailure f;
-	int			off_stream;
-	int			off_target;
-	int			off_cursor;		/* -1: null */
-	int			off_error;
-	char		username[NAMEDATALEN];
-	char		strings[FLEXIBLE_ARRAY_MEMBER];
-} FailureShared;
-
 /*
- * Write a failed batch through a background worker and wait for it.
+ * Write a failed batch through a record writer (durable.c), in a
+ * transaction of its own, owned by the stream's owner.
  */
 bool
 load_record_failure(const BatchFailure *f)
 {
-	const char *strs[4];
-	int			lens[4];
-	Size		size;
-	dsm_segment *seg;
-	FailureShared *fs;
-	BackgroundWorker worker;
-	BackgroundWorkerHandle *handle;
-	BgwHandleStatus status;
-	pid_t		pid;
-	int			i;
-	int			off = 0;
-
-	strs[0] = f->stream;
-	strs[1] = f->target;
-	strs[2] = f->cursor_before;
-	strs[3] = f->error ? f->error : "";
-	size = offsetof(FailureShared, strings);
-	for (i = 0; i < 4; i++)
-	{
-		lens[i] = strs[i] ? strlen(strs[i]) + 1 : 0;
-		size += lens[i];
-	}
-	seg = dsm_create(size, 0);
-	fs = dsm_segment_address(seg);
-	fs->dboid = MyDatabaseId;
-	fs->f = *f;
-	strlcpy(fs->username, GetUserNameFromId(GetUserId(), false), NAMEDATALEN);
-	for (i = 0; i < 4; i++)
-	{
-		int			o = -1;
-
-		if (strs[i])
-		{
-			memcpy(fs->strings + off, strs[i], lens[i]);
-			o = off;
-			off += lens[i];
-		}
-		if (i == 0)
-			fs->off_stream = o;
-		else if (i == 1)
-			fs->off_target = o;
-		else if (i == 2)
-			fs->off_cursor = o;
-		else
-			fs->off_error = o;
-	}
-
-	memset(&worker, 0, sizeof(worker));
-	worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
-	worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
-	worker.bgw_restart_time = BGW_NEVER_RESTART;
-	strlcpy(worker.bgw_library_name, "pg_elt", BGW_MAXLEN);
-	strlcpy(worker.bgw_function_name, "elt_batch_failure_main", BGW_MAXLEN);
-	snprintf(worker.bgw_name, BGW_MAXLEN, "pg_elt batch log for PID %d", MyProcPid);
-	strlcpy(worker.bgw_type, "pg_elt batch log", BGW_MAXLEN);
-	worker.bgw_main_arg = UInt32GetDatum(dsm_segment_handle(seg));
-	worker.bgw_notify_pid = MyProcPid;
-
-	if (!RegisterDynamicBackgroundWorker(&worker, &handle))
-	{
-		dsm_detach(seg);
-		ereport(WARNING,
-				(errcode(ERRCODE_INSUFFICIENT_RESOURCES),
-				 errmsg("could not record failed batch %lld in elt.batch",
-						(long long) f->batch_id),
-				 errhint("Raise max_worker_processes.")));
-		return false;
-	}
-	status = WaitForBackgroundWorkerStartup(handle, &pid);
-	if (status == BGWH_STARTED)
-		status = WaitForBackgroundWorkerShutdown(handle);
-	dsm_detach(seg);
-	if (status != BGWH_STOPPED)
-	{
-		ereport(WARNING,
-				(errmsg("could not record failed batch %lld in elt.batch",
-						(long long) f->batch_id)));
-		return false;
-	}
-	return true;
-}
-
-/*
- * Entry point of the worker that writes a failed batch.  It connects as the
- * bootstrap superuser (the row is pg_elt's own record, its content comes
- * from the backend that failed) and inserts the row in its own transaction.
- */
-void
-elt_batch_failure_main(Datum main_arg)
-{
-	dsm_segment *seg;
-	FailureShared *fs;
-	Datum		values[17];
-	char		nulls[17];
-	Oid			types[17] = {INT8OID, INT4OID, TEXTOID, TEXTOID, BOOLOID,
+	Oid			types[18] = {INT8OID, INT4OID, TEXTOID, TEXTOID, BOOLOID,
 		TIMESTAMPTZOID, TIMESTAMPTZOID, INT4OID, INT8OID, INT8OID, INT4OID,
-	INT4OID, TEXTOID, NAMEOID, TEXTOID, TEXTOID, TEXTOID};
-	int			i;
+	INT4OID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, OIDOID};
+	const char *values[17];
 
-	pqsignal(SIGTERM, die);
-	BackgroundWorkerUnblockSignals();
-	seg = dsm_attach(DatumGetUInt32(main_arg));
-	if (seg == NULL)
-		proc_exit(1);
-	fs = dsm_segment_address(seg);
-	BackgroundWorkerInitializeConnectionByOid(fs->dboid, BOOTSTRAP_SUPERUSERID, 0);
-
-	memset(nulls, ' ', sizeof(nulls));
-	values[0] = Int64GetDatum(fs->f.batch_id);
-	values[1] = Int32GetDatum(fs->f.stream_id);
-	values[2] = CStringGetTextDatum(fs->strings + fs->off_stream);
-	values[3] = CStringGetTextDatum(fs->strings + fs->off_target);
-	values[4] = BoolGetDatum(fs->f.full_refresh);
-	values[5] = TimestampTzGetDatum(fs->f.started_at);
-	values[6] = TimestampTzGetDatum(fs->f.finished_at);
-	values[7] = Int32GetDatum(fs->f.pages);
-	values[8] = Int64GetDatum(fs->f.records);
-	values[9] = Int64GetDatum(fs->f.bytes);
-	values[10] = Int32GetDatum(fs->f.requests);
-	values[11] = Int32GetDatum(fs->f.retries);
-	if (fs->off_cursor >= 0)
-		values[12] = CStringGetTextDatum(fs->strings + fs->off_cursor);
-	else
-		nulls[12] = 'n';
-	values[13] = CStringGetDatum(fs->username);
-	values[14] = CStringGetTextDatum(fs->strings + fs->off_error);
-	values[15] = CStringGetTextDatum(fs->f.sqlstate);
-	values[16] = CStringGetTextDatum("failed");
-	for (i = 0; i < 17; i++)
-		if (types[i] == NAMEOID)
-			values[i] = DirectFunctionCall1(namein, values[i]);
-
-	SetCurrentStatementStartTimestamp();
-	StartTransactionCommand();
-	SPI_connect();
-	PushActiveSnapshot(GetTransactionSnapshot());
-	pgstat_report_activity(STATE_RUNNING, "recording a failed pg_elt batch");
-	if (SPI_execute_with_args(
-							  "INSERT INTO elt.batch (batch_id, stream_id, stream, target, full_refresh, "
-							  "started_at, finished_at, pages, records, bytes, requests, retries, "
-							  "cursor_before, cursor_after, username, error, error_code, status) "
-							  "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13, "
-							  "$14, $15, $16, $17) ON CONFLICT (batch_id) DO NOTHING",
-							  17, types, values, nulls, false, 0) != SPI_OK_INSERT)
-		elog(ERROR, "could not insert the failed batch");
-	SPI_finish();
-	PopActiveSnapshot();
-	CommitTransactionCommand();
-	pgstat_report_activity(STATE_IDLE, NULL);
-	dsm_detach(seg);
-	proc_exit(0);
+	values[0] = psprintf(INT64_FORMAT, f->batch_id);
+	values[1] = psprintf("%d", f->stream_id);
+	values[2] = f->stream;
+	values[3] = f->target;
+	values[4] = f->full_refresh ? "true" : "false";
+	values[5] = timestamptz_to_str(f->started_at);
+	values[6] = timestamptz_to_str(f->finished_at);
+	values[7] = psprintf("%d", f->pages);
+	values[8] = psprintf(INT64_FORMAT, f->records);
+	values[9] = psprintf(INT64_FORMAT, f->bytes);
+	values[10] = psprintf("%d", f->requests);
+	values[11] = psprintf("%d", f->retries);
+	values[12] = f->cursor_before;
+	values[13] = f->run_by;
+	values[14] = f->error ? f->error : "";
+	values[15] = f->sqlstate;
+	values[16] = psprintf("%u", f->owner);
+	return durable_exec(psprintf("failed batch %lld in elt.batch", (long long) f->batch_id),
+						"INSERT INTO elt.batch (batch_id, stream_id, stream, target, full_refresh, "
+						"started_at, finished_at, pages, records, bytes, requests, retries, "
+						"cursor_before, cursor_after, username, error, error_code, status, owner) "
+						"VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13, "
+						"$14::pg_catalog.name, $15, $16, 'failed', $17::pg_catalog.regrole) "
+						"ON CONFLICT (batch_id) DO NOTHING",
+						17, types, values, InvalidOid);
 }

@@ -55,6 +55,8 @@ typedef struct BatchFailure
 	const char *target;
 	const char *cursor_before;
 	const char *error;
+	const char *run_by;			/* the role that called elt.extract */
+	Oid			owner;			/* the stream's owner, who owns the record */
 	char		sqlstate[6];
 } BatchFailure;
 

@@ -38,6 +38,7 @@
 #include "utils/typcache.h"
 #include "utils/varlena.h"
 
+#include "internal_sql.h"
 #include "model.h"
 
 static int	temp_counter = 0;
@@ -155,9 +156,20 @@ model_resolve_relation(ModelRelation *rel, const char *name, bool missing_ok)
 					 errmsg("invalid relation name: \"%s\"", name),
 					 errhint("Quote names that hold special characters, as in \"schema\".\"Table Name\"; a source may also be a SELECT statement.")));
 	}
+	/* each part as written: stringToQualifiedNameList truncates silently */
+	{
+		ArrayType  *arr = DatumGetArrayTypeP(DirectFunctionCall2(parse_ident,
+																 CStringGetTextDatum(name),
+																 BoolGetDatum(true)));
+		Datum	   *elems;
+		int			nelems;
+
+		deconstruct_array(arr, TEXTOID, -1, false, TYPALIGN_INT, &elems, NULL, &nelems);
+		for (int i = 0; i < nelems; i++)
+			model_check_name_length(TextDatumGetCString(elems[i]), "a relation name");
+	}
 	names = stringToQualifiedNameList(name);
 	rv = makeRangeVarFromNameList(names);
-	model_check_name_length(rv->relname, "a relation name");
 	rel->relid = RangeVarGetRelid(rv, NoLock, true);
 	if (OidIsValid(rel->relid))
 	{
@@ -896,15 +908,13 @@ model_record_run(const char *function, ModelRelation *target,
 	else
 		nulls[11] = 'n';
 
-	SetUserIdAndSecContext(owner, sec_context | SECURITY_LOCAL_USERID_CHANGE |
-						   SECURITY_RESTRICTED_OPERATION);
-	ret = SPI_execute_with_args("INSERT INTO elt.model_run (function, target, source,"
-								" inserted, updated, deleted, closed, unchanged,"
-								" started_at, elapsed, run_by, detail)"
-								" VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9,"
-								" $10 - $9, $11, $12::jsonb)",
-								12, argtypes, values, nulls, false, 0);
-	SetUserIdAndSecContext(caller, sec_context);
+	ret = internal_sql_exec_as(owner,
+							   "INSERT INTO elt.model_run (function, target, source,"
+							   " inserted, updated, deleted, closed, unchanged,"
+							   " started_at, elapsed, run_by, detail)"
+							   " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9,"
+							   " $10 OPERATOR(pg_catalog.-) $9, $11, $12::pg_catalog.jsonb)",
+							   12, argtypes, values, nulls, false, INTERNAL_SQL_ANY);
 	if (ret != SPI_OK_INSERT)
 		elog(ERROR, "could not record the model run: %s", SPI_result_code_string(ret));
 }

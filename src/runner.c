@@ -42,6 +42,7 @@
 #include "storage/ipc.h"
 #include "storage/latch.h"
 #include "tcop/tcopprot.h"
+#include "internal_sql.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
@@ -194,10 +195,7 @@ static void
 exec_sql(const char *sql, int nargs, Oid *types, Datum *values,
 		 const char *nulls, int expected)
 {
-	int			rc = SPI_execute_with_args(sql, nargs, types, values, nulls, false, 0);
-
-	if (rc != expected)
-		elog(ERROR, "pg_elt: SPI failed (%d) on: %s", rc, sql);
+	(void) internal_sql_exec(sql, nargs, types, values, nulls, false, expected);
 }
 
 /*

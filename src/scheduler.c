@@ -36,6 +36,7 @@
 #include "storage/proc.h"
 #include "storage/shmem.h"
 #include "tcop/tcopprot.h"
+#include "internal_sql.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/memutils.h"
@@ -422,11 +423,7 @@ static int
 launcher_exec(const char *sql, int nargs, Oid *types, Datum *values,
 			  const char *nulls, int expected)
 {
-	int			rc = SPI_execute_with_args(sql, nargs, types, values, nulls, false, 0);
-
-	if (rc != expected)
-		elog(ERROR, "pg_elt scheduler: SPI failed (%d) on: %s", rc, sql);
-	return rc;
+	return internal_sql_exec(sql, nargs, types, values, nulls, false, expected);
 }
 
 static int64

@@ -6,6 +6,7 @@
 CREATE TABLE elt.source (
 	name		text PRIMARY KEY
 				CHECK (name <> '' AND strpos(name, '.') = 0),
+	owner		regrole NOT NULL DEFAULT elt._current_role(),
 	base_url	text NOT NULL,
 	headers		jsonb NOT NULL DEFAULT '{}',
 	auth		jsonb,
@@ -22,6 +23,7 @@ CREATE TABLE elt.stream (
 	source		text NOT NULL REFERENCES elt.source (name)
 				ON UPDATE CASCADE ON DELETE CASCADE,
 	name		text NOT NULL CHECK (name <> '' AND strpos(name, '.') = 0),
+	owner		regrole NOT NULL DEFAULT elt._current_role(),
 	path		text NOT NULL,
 	params		jsonb NOT NULL DEFAULT '{}',
 	records		text NOT NULL DEFAULT '$',
@@ -61,6 +63,7 @@ CREATE TABLE elt.batch (
 	cursor_before text,
 	cursor_after text,
 	username	name NOT NULL DEFAULT current_user,
+	owner		regrole NOT NULL DEFAULT elt._current_role(),
 	error		text,
 	error_code	text
 );
@@ -70,6 +73,33 @@ REVOKE ALL ON elt.batch FROM PUBLIC;
 REVOKE ALL ON SEQUENCE elt.batch_id_seq FROM PUBLIC;
 COMMENT ON TABLE elt.batch IS 'One row per extract: status, counts, cursor before and after, error';
 
+-- Row-level security: a role sees and changes the sources, streams and
+-- batches of the roles it has the privileges of (a superuser sees all), as
+-- for pipelines.  A stream can only be defined over a source its owner may
+-- use, and a batch only filed under the owner of its stream, so no role can
+-- point another's extract at its own table or forge another's history.
+ALTER TABLE elt.source ENABLE ROW LEVEL SECURITY;
+ALTER TABLE elt.stream ENABLE ROW LEVEL SECURITY;
+ALTER TABLE elt.batch ENABLE ROW LEVEL SECURITY;
+CREATE POLICY source_owner ON elt.source
+	USING (pg_catalog.pg_has_role(owner, 'USAGE'))
+	WITH CHECK (pg_catalog.pg_has_role(owner, 'USAGE'));
+CREATE POLICY stream_owner ON elt.stream
+	USING (pg_catalog.pg_has_role(owner, 'USAGE'))
+	WITH CHECK (pg_catalog.pg_has_role(owner, 'USAGE')
+				AND EXISTS (SELECT 1 FROM elt.source so
+							 WHERE so.name OPERATOR(pg_catalog.=) stream.source
+							   AND pg_catalog.pg_has_role(stream.owner, so.owner, 'USAGE')));
+CREATE POLICY batch_owner ON elt.batch
+	USING (pg_catalog.pg_has_role(owner, 'USAGE'))
+	WITH CHECK (pg_catalog.pg_has_role(owner, 'USAGE')
+				AND EXISTS (SELECT 1 FROM elt.stream st
+							 WHERE st.stream_id OPERATOR(pg_catalog.=) batch.stream_id
+							   AND st.owner OPERATOR(pg_catalog.=) batch.owner));
+GRANT SELECT, INSERT, UPDATE, DELETE ON elt.source, elt.stream TO PUBLIC;
+GRANT SELECT, INSERT, UPDATE ON elt.batch TO PUBLIC;
+GRANT USAGE ON SEQUENCE elt.stream_stream_id_seq, elt.batch_id_seq TO PUBLIC;
+
 SELECT pg_catalog.pg_extension_config_dump('elt.source', '');
 SELECT pg_catalog.pg_extension_config_dump('elt.stream', '');
 SELECT pg_catalog.pg_extension_config_dump('elt.stream_stream_id_seq', '');
@@ -77,14 +107,16 @@ SELECT pg_catalog.pg_extension_config_dump('elt.batch', '');
 SELECT pg_catalog.pg_extension_config_dump('elt.batch_id_seq', '');
 
 -- Streams with their qualified name, for people and for joins.
-CREATE VIEW elt.streams AS
+CREATE VIEW elt.streams WITH (security_invoker = true) AS
 SELECT st.stream_id, st.source || '.' || st.name AS stream, st.source, st.name,
 	   so.base_url, st.path, st.format, st.records, st.pagination->>'type' AS pagination,
 	   st.incremental IS NOT NULL AS incremental, st.cursor_value, st.target,
 	   (SELECT max(b.finished_at) FROM elt.batch b
-		 WHERE b.stream_id = st.stream_id AND b.status = 'succeeded') AS last_success
+		 WHERE b.stream_id = st.stream_id AND b.status = 'succeeded') AS last_success,
+	   st.owner
   FROM elt.stream st JOIN elt.source so ON so.name = st.source;
 REVOKE ALL ON elt.streams FROM PUBLIC;
+GRANT SELECT ON elt.streams TO PUBLIC;
 COMMENT ON VIEW elt.streams IS 'Streams by qualified name, with cursor and last successful extract';
 
 -- C helpers -----------------------------------------------------------------
@@ -508,6 +540,18 @@ BEGIN
 				USING ERRCODE = 'invalid_name',
 					  HINT = 'Write schema.table, quoting names as in SQL: "My Schema"."My Table".';
 		END IF;
+		-- an unqualified name would be resolved through whichever
+		-- search_path runs the extract (a pipeline's, another caller's)
+		IF cardinality(parts) < 2 THEN
+			RAISE EXCEPTION 'target table name % must be schema-qualified', quote_literal(target)
+				USING ERRCODE = 'invalid_name',
+					  HINT = 'Write schema.table, for example staging.orders.';
+		END IF;
+		IF octet_length(parts[1]) > 63 OR octet_length(parts[2]) > 63 THEN
+			RAISE EXCEPTION 'target table name % is too long', quote_literal(target)
+				USING ERRCODE = 'name_too_long',
+					  DETAIL = 'Schema and table names are limited to 63 bytes each.';
+		END IF;
 	END IF;
 END;
 $$;
@@ -557,6 +601,97 @@ END;
 $$;
 COMMENT ON FUNCTION elt._resolve_stream(text) IS
 'Find a stream by "source.stream" or by an unambiguous bare name';
+
+-- Ownership and direct writes ----------------------------------------------------
+
+-- Raise unless the owner of a stream may write its target: INSERT on the
+-- table when it exists, CREATE on its schema (or on the database, for a
+-- schema to create) when the first extract is to create it.  Extracts run
+-- as the stream's owner, so this is checked again by PostgreSQL then; here
+-- it gives the error at definition time.
+CREATE FUNCTION elt._check_stream_target(owner regrole, target text)
+RETURNS void
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	parts text[] := parse_ident(target);
+	rel oid;
+	nsp oid;
+BEGIN
+	SELECT c.oid INTO rel FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n
+		ON n.oid = c.relnamespace
+	 WHERE n.nspname = parts[1] AND c.relname = parts[2];
+	IF rel IS NOT NULL THEN
+		IF NOT has_table_privilege(owner, rel, 'INSERT') THEN
+			RAISE EXCEPTION 'role "%" may not write to target table %', owner, target
+				USING ERRCODE = 'insufficient_privilege',
+					  HINT = 'A stream''s owner needs INSERT on its target table.';
+		END IF;
+		RETURN;
+	END IF;
+	SELECT n.oid INTO nsp FROM pg_catalog.pg_namespace n WHERE n.nspname = parts[1];
+	IF nsp IS NOT NULL AND NOT has_schema_privilege(owner, nsp, 'CREATE') THEN
+		RAISE EXCEPTION 'role "%" may not create target table % in schema "%"', owner, target, parts[1]
+			USING ERRCODE = 'insufficient_privilege',
+				  HINT = 'Create the table and grant INSERT on it to the stream''s owner, or grant CREATE on the schema.';
+	ELSIF nsp IS NULL AND NOT has_database_privilege(owner, current_database(), 'CREATE') THEN
+		RAISE EXCEPTION 'role "%" may not create schema "%" for target table %', owner, parts[1], target
+			USING ERRCODE = 'insufficient_privilege',
+				  HINT = 'Create the schema first and grant CREATE on it to the stream''s owner.';
+	END IF;
+END;
+$$;
+COMMENT ON FUNCTION elt._check_stream_target(regrole, text) IS
+'Raise unless a stream''s owner may write (or create) its target table';
+
+-- Every write to elt.source is checked, through the functions below or not.
+CREATE FUNCTION elt._source_check()
+RETURNS trigger
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	PERFORM elt._validate_source(NEW.name, NEW.base_url, NEW.headers, NEW.auth, NEW.options);
+	RETURN NEW;
+END;
+$$;
+COMMENT ON FUNCTION elt._source_check() IS
+'Trigger: validate every source written to elt.source';
+CREATE TRIGGER source_check BEFORE INSERT OR UPDATE ON elt.source
+	FOR EACH ROW EXECUTE FUNCTION elt._source_check();
+
+-- Every write to a stream's definition is checked, through the functions
+-- below or not; the incremental cursor moving is not a definition change.
+CREATE FUNCTION elt._stream_check()
+RETURNS trigger
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	PERFORM elt._validate_stream(NEW.name, NEW.path, NEW.params, NEW.records, NEW.pagination,
+								 NEW.incremental, NEW.primary_key, NEW.target, NEW.format);
+	-- the source as this role sees it (row security), used with the owner's rights
+	IF NOT EXISTS (SELECT 1 FROM elt.source so WHERE so.name = NEW.source) THEN
+		RAISE EXCEPTION 'source "%" does not exist', NEW.source
+			USING ERRCODE = 'undefined_object';
+	END IF;
+	IF NOT EXISTS (SELECT 1 FROM elt.source so
+					WHERE so.name = NEW.source AND pg_has_role(NEW.owner, so.owner, 'USAGE')) THEN
+		RAISE EXCEPTION 'role "%" may not use source "%"', NEW.owner, NEW.source
+			USING ERRCODE = 'insufficient_privilege',
+				  HINT = 'A stream''s owner must have the privileges of its source''s owner.';
+	END IF;
+	PERFORM elt._check_stream_target(NEW.owner, NEW.target);
+	RETURN NEW;
+END;
+$$;
+COMMENT ON FUNCTION elt._stream_check() IS
+'Trigger: validate every stream definition written to elt.stream';
+CREATE TRIGGER stream_check
+	BEFORE INSERT OR UPDATE OF source, name, owner, path, params, records, pagination,
+		incremental, primary_key, target, format
+	ON elt.stream FOR EACH ROW EXECUTE FUNCTION elt._stream_check();
 
 -- Definitions -------------------------------------------------------------------
 
@@ -838,6 +973,11 @@ BEGIN
 			USING ERRCODE = 'invalid_name',
 				  HINT = 'Write schema.view, quoting names as in SQL: "My Schema"."My View".';
 	END IF;
+	IF EXISTS (SELECT 1 FROM unnest(parts) p WHERE octet_length(p) > 63) THEN
+		RAISE EXCEPTION 'view name % is too long', quote_literal(view_name)
+			USING ERRCODE = 'name_too_long',
+				  DETAIL = 'Schema and view names are limited to 63 bytes each.';
+	END IF;
 	vname := array_to_string(ARRAY(SELECT quote_ident(p) FROM unnest(parts) p), '.');
 	tgt := to_regclass(s.target);
 	IF tgt IS NULL THEN
@@ -922,7 +1062,7 @@ REVOKE ALL ON FUNCTION elt.extract(text, boolean) FROM PUBLIC;
 
 -- Extracts running now, from the progress reports of their backends (they
 -- also appear in pg_stat_progress_copy as a COPY FROM of type CALLBACK).
-CREATE VIEW elt.extract_progress AS
+CREATE VIEW elt.extract_progress WITH (security_invoker = true) AS
 SELECT p.pid, p.param11 AS batch_id, st.source || '.' || st.name AS stream,
 	   st.target, p.param13::integer AS pages, p.param3 AS records,
 	   p.param1 AS bytes, p.param14::integer AS requests, p.param15::integer AS retries,
@@ -932,5 +1072,6 @@ SELECT p.pid, p.param11 AS batch_id, st.source || '.' || st.name AS stream,
   LEFT JOIN pg_catalog.pg_stat_activity a ON a.pid = p.pid
  WHERE p.param20 = 4541524;
 REVOKE ALL ON elt.extract_progress FROM PUBLIC;
+GRANT SELECT ON elt.extract_progress TO PUBLIC;
 COMMENT ON VIEW elt.extract_progress IS
 'Extracts in progress: pages, records and bytes loaded so far, requests and retries';

@@ -9,14 +9,6 @@
 -- triggers keep every definition valid whichever way it is written.
 -- ---------------------------------------------------------------------------
 
-CREATE FUNCTION elt._current_role()
-RETURNS regrole
-LANGUAGE sql STABLE STRICT PARALLEL SAFE
-SET search_path = pg_catalog, pg_temp
-AS $$ SELECT oid::regrole FROM pg_catalog.pg_roles WHERE rolname = current_user $$;
-COMMENT ON FUNCTION elt._current_role() IS
-'The current role as regrole, the default owner of new pipelines and check results.';
-
 CREATE TABLE elt.pipeline (
 	pipeline_id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
 	name text NOT NULL UNIQUE,
