@@ -28,6 +28,7 @@
 
 #include "fact.h"
 #include "merge.h"
+#include "internal_sql.h"
 #include "model.h"
 
 PG_FUNCTION_INFO_V1(elt_merge_fact);
@@ -73,17 +74,15 @@ parse_late(const char *s)
 }
 
 /*
- * Run a query with one jsonb and one int parameter.
+ * Run one of our own queries over the dimensions argument, with one jsonb
+ * and one int parameter, immune to the caller's search_path.
  */
 static void
 query_json(const char *sql, Datum json, int32 n)
 {
 	Oid			types[2] = {JSONBOID, INT4OID};
 	Datum		values[2] = {json, Int32GetDatum(n)};
-	int			ret = SPI_execute_with_args(sql, 2, types, values, NULL, false, 0);
-
-	if (ret != SPI_OK_SELECT)
-		elog(ERROR, "generated query failed: %s", SPI_result_code_string(ret));
+	internal_sql_exec(sql, 2, types, values, NULL, true, SPI_OK_SELECT);
 }
 
 /*
@@ -131,7 +130,8 @@ find_surrogate_key(FactDim *d)
 							   " WHERE i.indrelid = %u AND i.indisprimary AND i.indnatts = 1",
 							   d->rel.relid);
 
-	d->sk = model_query_text(sql);
+	internal_sql_exec(sql, 0, NULL, NULL, NULL, true, SPI_OK_SELECT);
+	d->sk = SPI_processed == 1 ? result_text(0, 1) : NULL;
 	if (d->sk == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_TABLE_DEFINITION),
