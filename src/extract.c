@@ -48,6 +48,7 @@
 #include "pg_elt.h"
 #include "extract.h"
 #include "ratelimit.h"
+#include "redact.h"
 #include "http.h"
 #include "incremental.h"
 #include "load.h"
@@ -796,7 +797,7 @@ finish_head(Extract *ex, ApiPage *p)
 				(errcode(ERRCODE_ELT_HTTP_STATUS),
 				 errmsg("HTTP GET %s returned status %d", p->display, status),
 				 p->errbody.len > 0 ?
-				 errdetail("The response began: %s", p->errbody.data) : 0));
+				 errdetail("The response began: %s", redact_text(p->errbody.data)) : 0));
 
 	/* success: the last records, then the page's commit */
 	if (!p->loading)
@@ -879,7 +880,7 @@ finish_head(Extract *ex, ApiPage *p)
 					ereport(ERROR,
 							(errcode(ERRCODE_ELT_ADDRESS_REFUSED),
 							 errmsg("next page link of stream \"%s\" leads to another site: %s",
-									ex->stream, secrets_redact_url(url)),
+									ex->stream, redact_text(secrets_redact_url(url))),
 							 errdetail("Credentials are only sent to the source's own origin, %s.",
 									   secrets_redact_url(ex->origin))));
 				check_not_seen(ex, url, "next URL");
@@ -1274,6 +1275,8 @@ elt_extract(PG_FUNCTION_ARGS)
 		MemoryContextSwitchTo(callcxt);
 		edata = CopyErrorData();
 		FlushErrorState();
+		/* pg_elt's messages are masked already, not those of other code */
+		redact_error_data(edata);
 		while (GetCurrentTransactionNestLevel() > level)
 			RollbackAndReleaseCurrentSubTransaction();
 		MemoryContextSwitchTo(callcxt);

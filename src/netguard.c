@@ -21,6 +21,7 @@
 
 #include "pg_elt.h"
 #include "netguard.h"
+#include "redact.h"
 
 /* Does the IPv4 address (host byte order) fall in prefix/len? */
 static bool
@@ -297,12 +298,16 @@ netguard_check_url(const char *url, const char *display_url)
 	char		hostbuf[256];
 	size_t		slen = strspn(url, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+.-");
 
+	/* a redirect or next link comes from the API: it may carry a value */
+	display_url = redact_text(display_url);
+
 	/* an explicit scheme other than http(s) gets its own message */
 	if (slen > 0 && strncmp(url + slen, "://", 3) == 0 && !(slen == 4 && pg_strncasecmp(url, "http", 4) == 0) &&
 		!(slen == 5 && pg_strncasecmp(url, "https", 5) == 0))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("URL scheme \"%.*s\" is not allowed in \"%s\"", (int) slen, url, display_url),
+				 errmsg("URL scheme \"%s\" is not allowed in \"%s\"",
+						redact_text(pnstrdup(url, slen)), display_url),
 				 errhint("Only http and https URLs can be requested.")));
 
 	u = curl_url();
@@ -328,13 +333,14 @@ netguard_check_url(const char *url, const char *display_url)
 	if (strcmp(schemebuf, "http") != 0 && strcmp(schemebuf, "https") != 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("URL scheme \"%s\" is not allowed in \"%s\"", schemebuf, display_url),
+				 errmsg("URL scheme \"%s\" is not allowed in \"%s\"",
+						redact_text(schemebuf), display_url),
 				 errhint("Only http and https URLs can be requested.")));
 	if (elt_allowed_hosts && elt_allowed_hosts[0] != '\0' &&
 		!netguard_host_matches(hostbuf, elt_allowed_hosts))
 		ereport(ERROR,
 				(errcode(ERRCODE_ELT_ADDRESS_REFUSED),
-				 errmsg("host \"%s\" is not in pg_elt.allowed_hosts", hostbuf),
+				 errmsg("host \"%s\" is not in pg_elt.allowed_hosts", redact_text(hostbuf)),
 				 errdetail("Request to \"%s\" refused.", display_url),
 				 errhint("A superuser can add the host to pg_elt.allowed_hosts.")));
 }
