@@ -65,6 +65,10 @@ SELECT pg_temp.try($$SELECT elt.http_post('http://{{secret:plain}}/x', 'body')$$
 SELECT pg_temp.try($$SELECT elt.http_get('http://user:{{secret:plain}}@127.0.0.1:1/x')$$);
 SELECT pg_temp.try($$SELECT elt.http_get('http://{{secret:special}}@127.0.0.1:1/x')$$);
 SELECT pg_temp.try($$SELECT elt.http_get('http://127.0.0.1:1/{{secret:plain}}/x?q={{secret:plain}}#{{secret:plain}}')$$);
+-- literal credentials in the query are masked by the parameter's name:
+-- whole words for short names, stems anywhere, "code" only when longer
+-- than a status or country code; harmless names stay readable
+SELECT pg_temp.try($$SELECT elt.http_get('http://127.0.0.1:1/x?code=4/0AX4XfWh&code=302&postcode=1234&country_code=NZ&state=af0ifjsldkj&X-Amz-Credential=AKIA%2F20240101&X-Amz-Signature=fe5f80f7&X-Amz-Security-Token=FQoG&SAMLResponse=PHNhbWxw&jwt=eyJh.eyJz.SflK&otp=123456&accessToken=ya29&refresh_token=1%2F%2F0g&sig=sv2&hmac=9f86&pass_word=hunter2&apikey=k1&monkey=1&design=2&author=me&keyword=w&sortKey=name&page=3')$$);
 -- a value in the userinfo is percent-encoded, so that its "@" or "/"
 -- cannot move the host (compared by a superuser, without printing it)
 RESET ROLE;

@@ -418,25 +418,75 @@ secrets_substitute(const char *text)
 	return buf.data;
 }
 
-/* Does a query parameter name suggest a credential? */
+/*
+ * Does a query parameter name suggest a credential?  The name is split into
+ * words at punctuation and at case changes ("X-Amz-Signature", "accessToken",
+ * "SAMLResponse").  Distinctive stems match anywhere in the name with its
+ * punctuation removed ("apikey", "client_secret", "pass_word"); short or
+ * common words match only as whole words, so that "key" masks "api_key" and
+ * "sortKey" but not "monkey", and "sig" masks "sig" but not "design"; "code"
+ * (an OAuth authorization code, a one-time code) matches only as the whole
+ * name and only for values longer than 3 bytes, so that "postcode",
+ * "country_code" and a redirect's "code=302" stay readable.  Masking a
+ * harmless value is cheap, printing a credential is not: when in doubt a
+ * name is in the list.
+ */
 static bool
-sensitive_param(const char *name, size_t len)
+sensitive_param(const char *name, size_t len, size_t value_len)
 {
-	static const char *const words[] = {
-		"token", "key", "secret", "password", "passwd", "pwd", "auth",
-		"signature", "sig", "credential", "session", NULL
+	static const char *const stems[] = {
+		"token", "secret", "passw", "passphrase", "credential", "signature",
+		"apikey", "assertion", "samlresponse", "session", "bearer",
+		"authorization", "privatekey", "accesskey", NULL
 	};
-	char		lower[64];
+	static const char *const words[] = {
+		"key", "pwd", "pass", "sig", "auth", "jwt", "otp", "hmac", "pin",
+		"sid", "sas", "ticket", NULL
+	};
+	static const char *const whole[] = {"code", NULL};
+	char		squashed[64];
+	char		split[128];
+	size_t		ns = 0;
+	size_t		nw = 0;
 	size_t		i;
+	char	   *tok;
+	char	   *save = NULL;
 
-	if (len >= sizeof(lower))
-		len = sizeof(lower) - 1;
+	if (len >= sizeof(squashed))
+		len = sizeof(squashed) - 1;
 	for (i = 0; i < len; i++)
-		lower[i] = pg_tolower((unsigned char) name[i]);
-	lower[len] = '\0';
-	for (i = 0; words[i]; i++)
-		if (strstr(lower, words[i]) != NULL)
+	{
+		unsigned char c = (unsigned char) name[i];
+
+		if (!isalnum(c))
+		{
+			split[nw++] = ' ';
+			continue;
+		}
+		/* a word starts at "aB" and at the "Re" of "SAMLResponse" */
+		if (i > 0 && isupper(c) &&
+			(islower((unsigned char) name[i - 1]) ||
+			 (i + 1 < len && isupper((unsigned char) name[i - 1]) &&
+			  islower((unsigned char) name[i + 1]))))
+			split[nw++] = ' ';
+		squashed[ns++] = pg_tolower(c);
+		split[nw++] = pg_tolower(c);
+	}
+	squashed[ns] = '\0';
+	split[nw] = '\0';
+
+	for (i = 0; stems[i]; i++)
+		if (strstr(squashed, stems[i]) != NULL)
 			return true;
+	for (i = 0; whole[i]; i++)
+		if (strcmp(squashed, whole[i]) == 0 && value_len > 3)
+			return true;
+	for (tok = strtok_r(split, " ", &save); tok; tok = strtok_r(NULL, " ", &save))
+	{
+		for (i = 0; words[i]; i++)
+			if (strcmp(tok, words[i]) == 0)
+				return true;
+	}
 	return false;
 }
 
@@ -502,7 +552,7 @@ secrets_redact_url(const char *url)
 		size_t		plen = strcspn(p, "&#");
 		const char *eq = memchr(p, '=', plen);
 
-		if (eq != NULL && sensitive_param(p, eq - p) &&
+		if (eq != NULL && sensitive_param(p, eq - p, plen - (eq + 1 - p)) &&
 			!(strncmp(eq + 1, SECRET_REF_OPEN, strlen(SECRET_REF_OPEN)) == 0))
 		{
 			appendBinaryStringInfo(&buf, p, eq + 1 - p);
