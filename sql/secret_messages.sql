@@ -131,6 +131,13 @@ SELECT elt.create_stream('msg', 'next', '/users/next', records => '$.results',
 	params => '{"limit": 5, "total": 20, "fail": 404, "fail_page": 2, "x": "{{secret:plain}}"}',
 	pagination => '{"type": "next_url", "path": "$.next"}');
 SELECT pg_temp.try($$SELECT elt.extract('msg.next')$$);
+-- a base URL with a value in its userinfo keeps its origin: next links on
+-- the same host are followed
+SELECT elt.create_source('msg_ui', replace(:'base', 'http://', 'http://user:{{secret:special}}@'));
+SELECT elt.create_stream('msg_ui', 'next', '/users/next', records => '$.results',
+	params => '{"limit": 5, "total": 10}', pagination => '{"type": "next_url", "path": "$.next"}');
+SELECT pages, records FROM elt.extract('msg_ui.next');
+SELECT elt.drop_source('msg_ui', cascade => true);
 SELECT stream, status, strpos(lower(error), lower('S3cr3t-Value-42x')) = 0 AS clean,
 	   regexp_replace(error, '127\.0\.0\.1:[0-9]+', '127.0.0.1:PORT', 'g') AS error
   FROM elt.batch WHERE stream LIKE 'msg.%' ORDER BY batch_id;

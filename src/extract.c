@@ -1150,7 +1150,7 @@ elt_extract(PG_FUNCTION_ARGS)
 	SPI_connect();
 	MemoryContextSwitchTo(ex->cxt);
 	load_definition(ex, name);
-	ex->origin = http_url_origin(secrets_substitute(ex->base_url));
+	ex->origin = http_url_origin(secrets_substitute_url(ex->base_url));
 	{
 		HASHCTL		ctl;
 
