@@ -38,6 +38,19 @@ SELECT pg_temp.try(format('SELECT elt.http_get(%L)', 'http://224.0.0.1/'));
 SELECT pg_temp.try(format('SELECT elt.http_get(%L)', 'http://[fe80::1]/'));
 SELECT pg_temp.try(format('SELECT elt.http_get(%L)', 'http://[fd00::1]/'));
 SELECT pg_temp.try(format('SELECT elt.http_get(%L)', 'http://[ff02::1]/'));
+-- IPv6 addresses that carry an IPv4 address are judged by it (all refused
+-- in the open-socket callback: nothing is sent)
+SELECT pg_temp.try(format('SELECT elt.http_get(%L)', 'http://[::127.0.0.1]:9/'));
+SELECT pg_temp.try(format('SELECT elt.http_get(%L)', 'http://[::ffff:0:10.1.2.3]:9/'));
+SELECT pg_temp.try(format('SELECT elt.http_get(%L)', 'http://[64:ff9b::7f00:1]:9/'));
+SELECT pg_temp.try(format('SELECT elt.http_get(%L)', 'http://[64:ff9b::169.254.169.254]:9/'));
+SELECT pg_temp.try(format('SELECT elt.http_get(%L)', 'http://[64:ff9b:1::808:808]:9/'));
+SELECT pg_temp.try(format('SELECT elt.http_get(%L)', 'http://[2002:7f00:1::1]:9/'));
+SELECT pg_temp.try(format('SELECT elt.http_get(%L)', 'http://[2002:c0a8:1:2::1]:9/'));
+SELECT pg_temp.try(format('SELECT elt.http_get(%L)', 'http://[2001:0:a00:1::1]:9/'));
+-- Teredo: the server 8.8.8.8 is public, the client (inverted bits) 10.0.0.1 is not
+SELECT pg_temp.try(format('SELECT elt.http_get(%L)', 'http://[2001:0:808:808::f5ff:fffe]:9/'));
+SELECT pg_temp.try(format('SELECT elt.http_get(%L)', 'http://[100::1]:9/'));
 
 -- one address allowed while the rest stays closed
 SET pg_elt.allowed_private_networks = '127.0.0.1/32';
@@ -48,6 +61,13 @@ SELECT pg_temp.try(format('SELECT elt.http_get(%L)',
 	:'base' || '/redirect?code=302&to=' || :'other_loopback' || '/small'));
 SELECT pg_temp.try(format('SELECT elt.http_get(%L)',
 	:'base' || '/redirect?code=301&to=http://169.254.169.254/latest/meta-data/'));
+-- an allowed IPv4 range also allows the IPv4-mapped form of its addresses
+-- (the same destination on a dual-stack socket), not the forms that go
+-- through a translator or a tunnel
+SELECT status FROM elt.http_get('http://[::ffff:127.0.0.1]:' || :'mock_port' || '/small');
+SELECT pg_temp.try(format('SELECT elt.http_get(%L)', 'http://[64:ff9b::7f00:1]:9/'));
+SELECT pg_temp.try(format('SELECT elt.http_get(%L)', 'http://[::127.0.0.1]:9/'));
+SELECT pg_temp.try(format('SELECT elt.http_get(%L)', 'http://[2002:7f00:1::1]:9/'));
 SET pg_elt.allowed_private_networks = '127.0.0.0/30, ::1';
 SELECT status FROM elt.http_get(:'base' || '/small');
 SELECT pg_temp.try($$SET pg_elt.allowed_private_networks = 'not-an-address'$$);

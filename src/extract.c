@@ -50,6 +50,7 @@
 #include "extract.h"
 #include "internal_sql.h"
 #include "ratelimit.h"
+#include "redact.h"
 #include "http.h"
 #include "incremental.h"
 #include "load.h"
@@ -798,7 +799,7 @@ finish_head(Extract *ex, ApiPage *p)
 				(errcode(ERRCODE_ELT_HTTP_STATUS),
 				 errmsg("HTTP GET %s returned status %d", p->display, status),
 				 p->errbody.len > 0 ?
-				 errdetail("The response began: %s", p->errbody.data) : 0));
+				 errdetail("The response began: %s", redact_text(p->errbody.data)) : 0));
 
 	/* success: the last records, then the page's commit */
 	if (!p->loading)
@@ -881,7 +882,7 @@ finish_head(Extract *ex, ApiPage *p)
 					ereport(ERROR,
 							(errcode(ERRCODE_ELT_ADDRESS_REFUSED),
 							 errmsg("next page link of stream \"%s\" leads to another site: %s",
-									ex->stream, secrets_redact_url(url)),
+									ex->stream, redact_text(secrets_redact_url(url))),
 							 errdetail("Credentials are only sent to the source's own origin, %s.",
 									   secrets_redact_url(ex->origin))));
 				check_not_seen(ex, url, "next URL");
@@ -1169,7 +1170,7 @@ elt_extract(PG_FUNCTION_ARGS)
 		SetUserIdAndSecContext(ex->owner, caller_context |
 							   SECURITY_LOCAL_USERID_CHANGE |
 							   SECURITY_RESTRICTED_OPERATION);
-	ex->origin = http_url_origin(secrets_substitute(ex->base_url));
+	ex->origin = http_url_origin(secrets_substitute_url(ex->base_url));
 	{
 		HASHCTL		ctl;
 
@@ -1296,6 +1297,8 @@ elt_extract(PG_FUNCTION_ARGS)
 		MemoryContextSwitchTo(callcxt);
 		edata = CopyErrorData();
 		FlushErrorState();
+		/* pg_elt's messages are masked already, not those of other code */
+		redact_error_data(edata);
 		while (GetCurrentTransactionNestLevel() > level)
 			RollbackAndReleaseCurrentSubTransaction();
 		MemoryContextSwitchTo(callcxt);

@@ -35,6 +35,7 @@
 #include "pg_elt.h"
 #include "http.h"
 #include "netguard.h"
+#include "redact.h"
 #include "secrets.h"
 
 /* Per-request state that callers do not see. */
@@ -714,7 +715,8 @@ follow_redirect(HttpPriv *priv)
 		return false;
 	}
 	new_url = pstrdup(location);
-	new_display = secrets_redact_url(new_url);
+	/* the API may have put a value into the URL: mask it here, once */
+	new_display = redact_text(secrets_redact_url(new_url));
 	netguard_check_url(new_url, new_display);
 	if (strcmp(http_url_origin(new_url), http_url_origin(priv->cur_url)) != 0)
 		drop_secret_headers(req);
@@ -1021,15 +1023,17 @@ http_request_error(HttpRequest *req)
 	if (code == ERRCODE_OUT_OF_MEMORY)
 		return "out of memory while receiving the response";
 	if (code == ERRCODE_ELT_ADDRESS_REFUSED)
-		return psprintf("connection refused by the address guard: %s", priv->guard_msg);
+		return psprintf("connection refused by the address guard: %s",
+						redact_text(priv->guard_msg));
 	if (code == ERRCODE_ELT_HTTP_TIMEOUT)
 	{
 		if (req->streaming)
 			return psprintf("no data received for %d ms", timeout);
 		return psprintf("timed out after %d ms", timeout);
 	}
+	/* curl's text may quote the URL, or what a server sent */
 	if (priv->errbuf[0] != '\0')
-		return psprintf("%s", priv->errbuf);
+		return pstrdup(redact_text(priv->errbuf));
 	return curl_easy_strerror(priv->result);
 }
 
@@ -1050,10 +1054,11 @@ http_request_check(HttpRequest *req)
 						elt_max_response_size);
 	ereport(ERROR,
 			(errcode(code),
-			 errmsg("HTTP %s %s failed: %s", req->method, req->display_url, msg),
+			 errmsg("HTTP %s %s failed: %s", req->method,
+					redact_text(req->display_url), msg),
 			 req->redirects > 0 ?
 			 errdetail("The request was redirected %d times; the last URL was %s.",
-					   req->redirects, req->final_url) : 0,
+					   req->redirects, redact_text(req->final_url)) : 0,
 			 hint ? errhint("%s", hint) : 0));
 }
 

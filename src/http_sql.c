@@ -116,7 +116,7 @@ do_http(FunctionCallInfo fcinfo, const char *method, text *url_t, Jsonb *headers
 
 	url_template = text_to_cstring(url_t);
 	display = secrets_redact_url(url_template);
-	req = http_request_new(method, secrets_substitute(url_template), display);
+	req = http_request_new(method, secrets_substitute_url(url_template), display);
 	add_headers_from_jsonb(req, headers);
 	if (body_t != NULL)
 	{

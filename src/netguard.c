@@ -21,6 +21,7 @@
 
 #include "pg_elt.h"
 #include "netguard.h"
+#include "redact.h"
 
 /* Does the IPv4 address (host byte order) fall in prefix/len? */
 static bool
@@ -57,47 +58,96 @@ class_v4(uint32 a)
 	return NULL;
 }
 
+/* The IPv4 address in four bytes of an IPv6 address, in host byte order. */
+static uint32
+v4_at(const uint8 *b, uint32 xor)
+{
+	return (((uint32) b[0] << 24) | ((uint32) b[1] << 16) |
+			((uint32) b[2] << 8) | (uint32) b[3]) ^ xor;
+}
+
 /*
- * Classify a resolved address.  IPv4-mapped and NAT64 IPv6 addresses are
- * judged by the IPv4 address they carry.
+ * An IPv6 address that carries an IPv4 address: which form, and the IPv4
+ * address a connection to it reaches in the end.  A packet to such an
+ * address is translated (NAT64), tunnelled (6to4, Teredo) or, on a
+ * dual-stack socket, sent to the IPv4 address itself (IPv4-mapped), so it
+ * is judged by that IPv4 address.  Teredo carries two: the server's, and
+ * the client's with its bits inverted, returned in *v4b with *two set.
+ * Returns NULL when the address carries none.
  */
 static const char *
-netguard_address_class(const struct sockaddr *sa)
+embedded_v4(const uint8 *b, uint32 *v4, uint32 *v4b, bool *two)
 {
-	if (sa->sa_family == AF_INET)
-	{
-		const struct sockaddr_in *s4 = (const struct sockaddr_in *) sa;
+	static const uint8 zero[12] = {0};
+	static const uint8 mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+	static const uint8 translated[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0, 0};
+	static const uint8 nat64[12] = {0, 0x64, 0xff, 0x9b, 0, 0, 0, 0, 0, 0, 0, 0};
 
-		return class_v4(ntohl(s4->sin_addr.s_addr));
-	}
-	if (sa->sa_family == AF_INET6)
+	*two = false;
+	if (memcmp(b, mapped, 12) == 0)
 	{
-		const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *) sa;
-		const uint8 *b = s6->sin6_addr.s6_addr;
-		static const uint8 zero[16] = {0};
-		static const uint8 mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-		static const uint8 nat64[12] = {0, 0x64, 0xff, 0x9b, 0, 0, 0, 0, 0, 0, 0, 0};
-
-		if (memcmp(b, mapped, 12) == 0 || memcmp(b, nat64, 12) == 0)
-			return class_v4(((uint32) b[12] << 24) | ((uint32) b[13] << 16) |
-							((uint32) b[14] << 8) | (uint32) b[15]);
-		if (memcmp(b, zero, 15) == 0 && b[15] == 1)
-			return "loopback";
-		if (memcmp(b, zero, 16) == 0)
-			return "unspecified";
-		if ((b[0] & 0xfe) == 0xfc)
-			return "private";
-		if (b[0] == 0xfe && (b[1] & 0xc0) == 0x80)
-			return "link-local";
-		if (b[0] == 0xfe && (b[1] & 0xc0) == 0xc0)
-			return "private";
-		if (b[0] == 0xff)
-			return "multicast";
-		if (b[0] == 0x20 && b[1] == 0x01 && b[2] == 0x0d && b[3] == 0xb8)
-			return "reserved";
-		return NULL;
+		*v4 = v4_at(b + 12, 0);
+		return "IPv4-mapped";
 	}
-	return "unsupported";
+	if (memcmp(b, translated, 12) == 0)
+	{
+		*v4 = v4_at(b + 12, 0);
+		return "IPv4-translated";
+	}
+	/* ::a.b.c.d, but :: and ::1 are themselves */
+	if (memcmp(b, zero, 12) == 0 && v4_at(b + 12, 0) > 1)
+	{
+		*v4 = v4_at(b + 12, 0);
+		return "IPv4-compatible";
+	}
+	if (memcmp(b, nat64, 12) == 0)
+	{
+		*v4 = v4_at(b + 12, 0);
+		return "NAT64";
+	}
+	if (b[0] == 0x20 && b[1] == 0x02)
+	{
+		*v4 = v4_at(b + 2, 0);
+		return "6to4";
+	}
+	if (b[0] == 0x20 && b[1] == 0x01 && b[2] == 0 && b[3] == 0)
+	{
+		*v4 = v4_at(b + 4, 0);
+		*v4b = v4_at(b + 12, 0xffffffff);
+		*two = true;
+		return "Teredo";
+	}
+	return NULL;
+}
+
+/* Classify an IPv6 address that carries no IPv4 address; NULL when public. */
+static const char *
+class_v6(const uint8 *b)
+{
+	static const uint8 zero[16] = {0};
+
+	if (memcmp(b, zero, 15) == 0 && b[15] == 1)
+		return "loopback";
+	if (memcmp(b, zero, 16) == 0)
+		return "unspecified";
+	/* local-use NAT64 (RFC 8215): where it leads is the network's choice */
+	if (b[0] == 0 && b[1] == 0x64 && b[2] == 0xff && b[3] == 0x9b &&
+		b[4] == 0 && b[5] == 1)
+		return "local-use NAT64";
+	/* discard-only (RFC 6666) */
+	if (b[0] == 0x01 && b[1] == 0 && memcmp(b + 2, zero, 6) == 0)
+		return "reserved";
+	if ((b[0] & 0xfe) == 0xfc)
+		return "private";
+	if (b[0] == 0xfe && (b[1] & 0xc0) == 0x80)
+		return "link-local";
+	if (b[0] == 0xfe && (b[1] & 0xc0) == 0xc0)
+		return "private";
+	if (b[0] == 0xff)
+		return "multicast";
+	if (b[0] == 0x20 && b[1] == 0x01 && b[2] == 0x0d && b[3] == 0xb8)
+		return "reserved";
+	return NULL;
 }
 
 /* One parsed range of pg_elt.allowed_private_networks. */
@@ -189,21 +239,13 @@ netguard_assign_networks(const char *newval, void *extra)
 	allowed_ranges = (NetRanges *) extra;
 }
 
-/* Is the address inside one of the allowed private ranges? */
+/* Is the address (4 or 16 bytes) inside one of the allowed ranges? */
 static bool
-in_allowed_ranges(const struct sockaddr *sa)
+in_allowed_ranges(int family, const uint8 *a)
 {
-	const uint8 *a;
-	int			family = sa->sa_family;
 	int			i;
 
 	if (allowed_ranges == NULL)
-		return false;
-	if (family == AF_INET)
-		a = (const uint8 *) &((const struct sockaddr_in *) sa)->sin_addr;
-	else if (family == AF_INET6)
-		a = ((const struct sockaddr_in6 *) sa)->sin6_addr.s6_addr;
-	else
 		return false;
 	for (i = 0; i < allowed_ranges->n; i++)
 	{
@@ -222,26 +264,83 @@ in_allowed_ranges(const struct sockaddr *sa)
 	return false;
 }
 
+/* Write an IPv4 address (host byte order) as text. */
+static void
+v4_text(uint32 v4, char *buf, size_t len)
+{
+	snprintf(buf, len, "%u.%u.%u.%u", v4 >> 24, (v4 >> 16) & 0xff,
+			 (v4 >> 8) & 0xff, v4 & 0xff);
+}
+
 /*
  * Decide whether a connection to sa may be made.  Called from libcurl's
  * open-socket callback, so it only formats into the caller's buffer.
+ *
+ * An IPv6 address that carries an IPv4 address (embedded_v4) is refused
+ * when that IPv4 address is not public.  A range of
+ * pg_elt.allowed_private_networks allows the addresses of its own family;
+ * an IPv4 range also allows the IPv4-mapped form of its addresses, which a
+ * dual-stack socket connects to the very same IPv4 address, but not the
+ * forms that go through a translator or a tunnel (NAT64, 6to4, Teredo,
+ * IPv4-compatible, IPv4-translated): those are allowed by listing their
+ * IPv6 range.
  */
 bool
 netguard_address_allowed(const struct sockaddr *sa, char *msg, size_t msglen)
 {
-	const char *cls;
 	char		ip[INET6_ADDRSTRLEN] = "?";
+	char		inner[INET_ADDRSTRLEN];
 
 	if (elt_allow_private_networks)
 		return true;
-	cls = netguard_address_class(sa);
-	if (cls == NULL || in_allowed_ranges(sa))
-		return true;
 	if (sa->sa_family == AF_INET)
-		inet_ntop(AF_INET, &((const struct sockaddr_in *) sa)->sin_addr, ip, sizeof(ip));
-	else if (sa->sa_family == AF_INET6)
-		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *) sa)->sin6_addr, ip, sizeof(ip));
-	snprintf(msg, msglen, "%s is not a public address (%s)", ip, cls);
+	{
+		const struct sockaddr_in *s4 = (const struct sockaddr_in *) sa;
+		const char *cls = class_v4(ntohl(s4->sin_addr.s_addr));
+
+		if (cls == NULL || in_allowed_ranges(AF_INET, (const uint8 *) &s4->sin_addr))
+			return true;
+		inet_ntop(AF_INET, &s4->sin_addr, ip, sizeof(ip));
+		snprintf(msg, msglen, "%s is not a public address (%s)", ip, cls);
+		return false;
+	}
+	if (sa->sa_family == AF_INET6)
+	{
+		const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *) sa;
+		const uint8 *b = s6->sin6_addr.s6_addr;
+		uint32		v4 = 0;
+		uint32		v4b = 0;
+		bool		two;
+		const char *form = embedded_v4(b, &v4, &v4b, &two);
+		const char *cls;
+
+		if (in_allowed_ranges(AF_INET6, b))
+			return true;
+		inet_ntop(AF_INET6, &s6->sin6_addr, ip, sizeof(ip));
+		if (form == NULL)
+		{
+			cls = class_v6(b);
+			if (cls == NULL)
+				return true;
+			snprintf(msg, msglen, "%s is not a public address (%s)", ip, cls);
+			return false;
+		}
+		cls = class_v4(v4);
+		if (cls == NULL && two)
+		{
+			cls = class_v4(v4b);
+			v4 = v4b;
+		}
+		if (cls == NULL)
+			return true;
+		if (strcmp(form, "IPv4-mapped") == 0 && in_allowed_ranges(AF_INET, b + 12))
+			return true;
+		v4_text(v4, inner, sizeof(inner));
+		snprintf(msg, msglen, "%s is not a public address (%s address %s in %s form)",
+				 ip, cls, inner, form);
+		return false;
+	}
+	snprintf(msg, msglen, "address family %d is not supported", (int) sa->sa_family);
 	return false;
 }
 
@@ -297,12 +396,16 @@ netguard_check_url(const char *url, const char *display_url)
 	char		hostbuf[256];
 	size_t		slen = strspn(url, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+.-");
 
+	/* a redirect or next link comes from the API: it may carry a value */
+	display_url = redact_text(display_url);
+
 	/* an explicit scheme other than http(s) gets its own message */
 	if (slen > 0 && strncmp(url + slen, "://", 3) == 0 && !(slen == 4 && pg_strncasecmp(url, "http", 4) == 0) &&
 		!(slen == 5 && pg_strncasecmp(url, "https", 5) == 0))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("URL scheme \"%.*s\" is not allowed in \"%s\"", (int) slen, url, display_url),
+				 errmsg("URL scheme \"%s\" is not allowed in \"%s\"",
+						redact_text(pnstrdup(url, slen)), display_url),
 				 errhint("Only http and https URLs can be requested.")));
 
 	u = curl_url();
@@ -328,13 +431,14 @@ netguard_check_url(const char *url, const char *display_url)
 	if (strcmp(schemebuf, "http") != 0 && strcmp(schemebuf, "https") != 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("URL scheme \"%s\" is not allowed in \"%s\"", schemebuf, display_url),
+				 errmsg("URL scheme \"%s\" is not allowed in \"%s\"",
+						redact_text(schemebuf), display_url),
 				 errhint("Only http and https URLs can be requested.")));
 	if (elt_allowed_hosts && elt_allowed_hosts[0] != '\0' &&
 		!netguard_host_matches(hostbuf, elt_allowed_hosts))
 		ereport(ERROR,
 				(errcode(ERRCODE_ELT_ADDRESS_REFUSED),
-				 errmsg("host \"%s\" is not in pg_elt.allowed_hosts", hostbuf),
+				 errmsg("host \"%s\" is not in pg_elt.allowed_hosts", redact_text(hostbuf)),
 				 errdetail("Request to \"%s\" refused.", display_url),
 				 errhint("A superuser can add the host to pg_elt.allowed_hosts.")));
 }

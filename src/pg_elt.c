@@ -18,6 +18,7 @@
 #include "pg_elt.h"
 #include "netguard.h"
 #include "ratelimit.h"
+#include "redact.h"
 #include "secrets.h"
 #include "scheduler.h"
 
@@ -134,6 +135,7 @@ _PG_init(void)
 							   NULL, NULL, NULL);
 
 	secrets_init();
+	redact_init();
 	ratelimit_init();
 	scheduler_init();
 

@@ -55,6 +55,7 @@
 #include "utils/timestamp.h"
 
 #include "pg_elt.h"
+#include "redact.h"
 #include "runner.h"
 #include "scheduler.h"
 
@@ -494,6 +495,13 @@ execute_step(StepDef *step, MemoryContext runcxt, char **error, int64 *rows)
 		MemoryContextSwitchTo(runcxt);
 		edata = CopyErrorData();
 		FlushErrorState();
+
+		/*
+		 * pg_elt masks secret values in its own messages when it makes them;
+		 * an error of other code (a cast of a response that echoes a value)
+		 * is masked here, while the transaction still knows the values.
+		 */
+		redact_error_data(edata);
 		AbortCurrentTransaction();
 		cancelled = run_slot_cancel_requested();
 		QueryCancelPending = false;

@@ -32,6 +32,7 @@
 
 #include "internal_sql.h"
 #include "pg_elt.h"
+#include "redact.h"
 #include "secrets.h"
 
 #define SECRET_REF_OPEN "{{secret:"
@@ -363,7 +364,9 @@ secrets_referenced(const char *text)
 /*
  * Replace each {{secret:NAME}} in text by the secret's value.  A reference
  * that is not closed, or names an invalid secret, is an error that quotes
- * only the reference, never a value.
+ * only the reference, never a value.  Each value is remembered until the
+ * end of the transaction so that messages can mask it (redact.c); a value
+ * too short to be masked without rewriting ordinary text is refused.
  */
 char *
 secrets_substitute(const char *text)
@@ -391,6 +394,14 @@ secrets_substitute(const char *text)
 		name = pnstrdup(name_start, close - name_start);
 		check_secret_name(name);
 		value = secret_value_for_use(name);
+		if (value[0] != '\0' && strlen(value) < REDACT_MIN_LEN)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("secret \"%s\" is too short to be used", name),
+					 errdetail("A value shorter than %d bytes cannot be kept out of messages.",
+							   REDACT_MIN_LEN),
+					 errhint("The secret's owner can set a longer value with elt.set_secret().")));
+		redact_remember(value, psprintf(SECRET_REF_OPEN "%s" SECRET_REF_CLOSE, name));
 		appendBinaryStringInfo(&buf, p, open - p);
 		appendStringInfoString(&buf, value);
 		p = close + strlen(SECRET_REF_CLOSE);
@@ -399,25 +410,75 @@ secrets_substitute(const char *text)
 	return buf.data;
 }
 
-/* Does a query parameter name suggest a credential? */
+/*
+ * Does a query parameter name suggest a credential?  The name is split into
+ * words at punctuation and at case changes ("X-Amz-Signature", "accessToken",
+ * "SAMLResponse").  Distinctive stems match anywhere in the name with its
+ * punctuation removed ("apikey", "client_secret", "pass_word"); short or
+ * common words match only as whole words, so that "key" masks "api_key" and
+ * "sortKey" but not "monkey", and "sig" masks "sig" but not "design"; "code"
+ * (an OAuth authorization code, a one-time code) matches only as the whole
+ * name and only for values longer than 3 bytes, so that "postcode",
+ * "country_code" and a redirect's "code=302" stay readable.  Masking a
+ * harmless value is cheap, printing a credential is not: when in doubt a
+ * name is in the list.
+ */
 static bool
-sensitive_param(const char *name, size_t len)
+sensitive_param(const char *name, size_t len, size_t value_len)
 {
-	static const char *const words[] = {
-		"token", "key", "secret", "password", "passwd", "pwd", "auth",
-		"signature", "sig", "credential", "session", NULL
+	static const char *const stems[] = {
+		"token", "secret", "passw", "passphrase", "credential", "signature",
+		"apikey", "assertion", "samlresponse", "session", "bearer",
+		"authorization", "privatekey", "accesskey", NULL
 	};
-	char		lower[64];
+	static const char *const words[] = {
+		"key", "pwd", "pass", "sig", "auth", "jwt", "otp", "hmac", "pin",
+		"sid", "sas", "ticket", NULL
+	};
+	static const char *const whole[] = {"code", NULL};
+	char		squashed[64];
+	char		split[128];
+	size_t		ns = 0;
+	size_t		nw = 0;
 	size_t		i;
+	char	   *tok;
+	char	   *save = NULL;
 
-	if (len >= sizeof(lower))
-		len = sizeof(lower) - 1;
+	if (len >= sizeof(squashed))
+		len = sizeof(squashed) - 1;
 	for (i = 0; i < len; i++)
-		lower[i] = pg_tolower((unsigned char) name[i]);
-	lower[len] = '\0';
-	for (i = 0; words[i]; i++)
-		if (strstr(lower, words[i]) != NULL)
+	{
+		unsigned char c = (unsigned char) name[i];
+
+		if (!isalnum(c))
+		{
+			split[nw++] = ' ';
+			continue;
+		}
+		/* a word starts at "aB" and at the "Re" of "SAMLResponse" */
+		if (i > 0 && isupper(c) &&
+			(islower((unsigned char) name[i - 1]) ||
+			 (i + 1 < len && isupper((unsigned char) name[i - 1]) &&
+			  islower((unsigned char) name[i + 1]))))
+			split[nw++] = ' ';
+		squashed[ns++] = pg_tolower(c);
+		split[nw++] = pg_tolower(c);
+	}
+	squashed[ns] = '\0';
+	split[nw] = '\0';
+
+	for (i = 0; stems[i]; i++)
+		if (strstr(squashed, stems[i]) != NULL)
 			return true;
+	for (i = 0; whole[i]; i++)
+		if (strcmp(squashed, whole[i]) == 0 && value_len > 3)
+			return true;
+	for (tok = strtok_r(split, " ", &save); tok; tok = strtok_r(NULL, " ", &save))
+	{
+		for (i = 0; words[i]; i++)
+			if (strcmp(tok, words[i]) == 0)
+				return true;
+	}
 	return false;
 }
 
@@ -444,7 +505,17 @@ secrets_redact_url(const char *url)
 	initStringInfo(&buf);
 	if (at != NULL)
 	{
-		const char *colon = memchr(auth_start, ':', at - auth_start);
+		const char *colon = NULL;
+
+		/* the user name ends at the first ":" that is not in a reference */
+		for (p = auth_start; p < at && colon == NULL; p++)
+		{
+			if (strncmp(p, SECRET_REF_OPEN, strlen(SECRET_REF_OPEN)) == 0 &&
+				(q = strstr(p, SECRET_REF_CLOSE)) != NULL && q < at)
+				p = q + strlen(SECRET_REF_CLOSE) - 1;
+			else if (*p == ':')
+				colon = p;
+		}
 
 		if (colon != NULL)
 		{
@@ -473,7 +544,7 @@ secrets_redact_url(const char *url)
 		size_t		plen = strcspn(p, "&#");
 		const char *eq = memchr(p, '=', plen);
 
-		if (eq != NULL && sensitive_param(p, eq - p) &&
+		if (eq != NULL && sensitive_param(p, eq - p, plen - (eq + 1 - p)) &&
 			!(strncmp(eq + 1, SECRET_REF_OPEN, strlen(SECRET_REF_OPEN)) == 0))
 		{
 			appendBinaryStringInfo(&buf, p, eq + 1 - p);
@@ -489,4 +560,139 @@ secrets_redact_url(const char *url)
 		}
 	}
 	return buf.data;
+}
+
+/*
+ * Where the authority of a URL template lies: after "scheme://", up to the
+ * first "/", "?" or "#".  *host_start is after the first "@" (the end of
+ * the userinfo), as curl reads it; everything between it and *auth_end is
+ * the host and port.  Returns false when the template has no "://".
+ */
+static bool
+url_template_authority(const char *url, const char **auth_start,
+					   const char **host_start, const char **auth_end)
+{
+	const char *sep = strstr(url, "://");
+	const char *at;
+
+	if (sep == NULL)
+		return false;
+	*auth_start = sep + 3;
+	*auth_end = *auth_start + strcspn(*auth_start, "/?#");
+	at = memchr(*auth_start, '@', *auth_end - *auth_start);
+	*host_start = at ? at + 1 : *auth_start;
+	return true;
+}
+
+/*
+ * Raise an error when a URL template references a secret in its scheme,
+ * host or port.  Those parts end up in messages that pg_elt does not write
+ * (curl's "Could not resolve host", refusals that must name the host), and
+ * a value there would also decide where the request, and the other
+ * credentials, go.  what names the URL in the message ("URL", "base URL").
+ */
+void
+secrets_check_url_template(const char *url, const char *what)
+{
+	const char *ref = strstr(url, SECRET_REF_OPEN);
+	const char *auth_start;
+	const char *host_start;
+	const char *auth_end;
+	bool		has_authority;
+
+	if (ref == NULL)
+		return;
+	has_authority = url_template_authority(url, &auth_start, &host_start, &auth_end);
+	for (; ref != NULL; ref = strstr(ref + 1, SECRET_REF_OPEN))
+	{
+		if (has_authority && ref >= auth_start &&
+			(ref < host_start || ref >= auth_end))
+			continue;
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s \"%s\" references a secret in its %s", what,
+						secrets_redact_url(url),
+						!has_authority || ref < auth_start ? "scheme" : "host or port"),
+				 errdetail("The scheme, host and port of a URL are printed in messages, so they cannot hold a secret."),
+				 errhint("Secret references belong in the userinfo (https://user:{{secret:NAME}}@host/), the path, the query, header values or auth settings.")));
+	}
+}
+
+/*
+ * Substitute the secrets of a URL template, after checking where they are
+ * (secrets_check_url_template).  A value in the userinfo is percent-encoded,
+ * as a user name or password in a URL must be, so that no character of it
+ * (an "@", a "/") can move the end of the userinfo and turn the rest into
+ * the host; elsewhere values are inserted as they are.
+ */
+char *
+secrets_substitute_url(const char *url)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	StringInfoData buf;
+	const char *auth_start;
+	const char *host_start;
+	const char *auth_end;
+	const char *p = url;
+	const char *ref;
+
+	secrets_check_url_template(url, "URL");
+	if (!secrets_referenced(url))
+		return (char *) url;
+	if (!url_template_authority(url, &auth_start, &host_start, &auth_end))
+		host_start = NULL;
+
+	initStringInfo(&buf);
+	while ((ref = strstr(p, SECRET_REF_OPEN)) != NULL)
+	{
+		const char *close = strstr(ref, SECRET_REF_CLOSE);
+		char	   *one;
+		char	   *value;
+
+		if (close == NULL)
+			break;				/* secrets_substitute reports it */
+		one = pnstrdup(ref, close + strlen(SECRET_REF_CLOSE) - ref);
+		value = secrets_substitute(one);
+		appendBinaryStringInfo(&buf, p, ref - p);
+		if (host_start != NULL && ref < host_start)
+		{
+			const char *v;
+
+			for (v = value; *v; v++)
+			{
+				unsigned char c = (unsigned char) *v;
+
+				if (isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~')
+					appendStringInfoChar(&buf, c);
+				else
+				{
+					appendStringInfoChar(&buf, '%');
+					appendStringInfoChar(&buf, hex[c >> 4]);
+					appendStringInfoChar(&buf, hex[c & 15]);
+				}
+			}
+		}
+		else
+			appendStringInfoString(&buf, value);
+		explicit_bzero(value, strlen(value));
+		p = close + strlen(SECRET_REF_CLOSE);
+	}
+	appendStringInfoString(&buf, secrets_substitute(p));
+	return buf.data;
+}
+
+PG_FUNCTION_INFO_V1(elt_check_url_template);
+
+/*
+ * elt._check_url_template(url, what): the definition-time form of
+ * secrets_check_url_template, for base and token URLs of sources.
+ */
+Datum
+elt_check_url_template(PG_FUNCTION_ARGS)
+{
+	if (!PG_ARGISNULL(0))
+		secrets_check_url_template(text_to_cstring(PG_GETARG_TEXT_PP(0)),
+								   PG_ARGISNULL(1) ? "URL" :
+								   text_to_cstring(PG_GETARG_TEXT_PP(1)));
+	PG_RETURN_VOID();
 }

@@ -20,6 +20,18 @@ extern void secrets_init(void);
  */
 extern char *secrets_substitute(const char *text);
 
+/*
+ * The same for a URL: references in the scheme, host or port are refused,
+ * values in the userinfo are percent-encoded.
+ */
+extern char *secrets_substitute_url(const char *url);
+
+/*
+ * Raise an error if a URL template references a secret in its scheme, host
+ * or port; what names the URL in the message.
+ */
+extern void secrets_check_url_template(const char *url, const char *what);
+
 /* True if text references a secret. */
 extern bool secrets_referenced(const char *text);
 

@@ -23,6 +23,7 @@
 #include "utils/timestamp.h"
 
 #include "pg_elt.h"
+#include "redact.h"
 #include "secrets.h"
 #include "source.h"
 
@@ -64,7 +65,9 @@ append_encoded(StringInfo buf, const char *s, bool display)
 }
 
 /*
- * Join a base URL and a path ("/users", "users?x=1", "").
+ * Join a base URL and a path ("/users", "users?x=1", "").  The path always
+ * follows a "/" or starts the query, so nothing in it can reach the base
+ * URL's host or port.
  */
 static void
 join_url(StringInfo buf, const char *base, const char *path)
@@ -80,16 +83,17 @@ join_url(StringInfo buf, const char *base, const char *path)
 }
 
 /*
- * Start a URL from the source's base URL and the stream's path.
+ * Start a URL from the source's base URL and the stream's path.  Secrets
+ * are substituted into the joined template, so that where each reference
+ * lies (userinfo, path, query) is judged on the URL that is requested.
  */
 void
 url_init(UrlPair *u, const char *base_template, const char *path_template)
 {
 	initStringInfo(&u->real);
 	initStringInfo(&u->display);
-	join_url(&u->real, secrets_substitute(base_template),
-			 secrets_substitute(path_template));
 	join_url(&u->display, base_template, path_template);
+	appendStringInfoString(&u->real, secrets_substitute_url(u->display.data));
 	u->has_query = strchr(u->display.data, '?') != NULL;
 }
 
@@ -131,7 +135,8 @@ url_add_param(UrlPair *u, const char *name, const char *value_template)
 char *
 url_display(UrlPair *u)
 {
-	return secrets_redact_url(u->display.data);
+	/* a next link is the API's text: it may carry a value */
+	return redact_text(secrets_redact_url(u->display.data));
 }
 
 /*
@@ -203,6 +208,7 @@ basic_credentials(const char *user, const char *password)
 		elog(ERROR, "could not encode credentials");
 	enc[n] = '\0';
 	memset(raw, 0, len);
+	redact_remember(enc, "***");
 	return psprintf("Basic %s", enc);
 }
 
@@ -303,7 +309,7 @@ fetch_token(SourceAuth *auth, TokenEntry *e)
 	if (auth->token_url[0] == '/')
 	{
 		/* a path on the base URL's origin */
-		char	   *origin = http_url_origin(secrets_substitute(auth->base_url));
+		char	   *origin = http_url_origin(secrets_substitute_url(auth->base_url));
 
 		url_t = psprintf("%s%s", origin, auth->token_url);
 	}
@@ -358,7 +364,7 @@ fetch_token(SourceAuth *auth, TokenEntry *e)
 				(errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION),
 				 errmsg("OAuth2 token request to %s failed with HTTP status %d",
 						display, req->status),
-				 err ? errdetail("The token endpoint answered \"%s\".", err) : 0));
+				 err ? errdetail("The token endpoint answered \"%s\".", redact_text(err)) : 0));
 	}
 	token = jb ? jsonb_member(jb, "access_token", NULL) : NULL;
 	if (token == NULL || token[0] == '\0')
@@ -438,6 +444,7 @@ source_auth_headers(SourceAuth *auth, HttpRequest *req)
 					source_auth_invalidate(auth);
 				if (e->token == NULL)
 					fetch_token(auth, e);
+				redact_remember(e->token, "***");
 				http_request_add_secret_header(req, "Authorization",
 											   psprintf("Bearer %s", e->token));
 				break;

@@ -28,6 +28,13 @@ AS 'MODULE_PATHNAME', 'elt_http_post'
 LANGUAGE C VOLATILE PARALLEL UNSAFE;
 COMMENT ON FUNCTION elt.http_post(text, text, jsonb) IS 'HTTP POST; shorthand for elt.http(''POST'', ...)';
 
+CREATE FUNCTION elt._check_url_template(url text, what text DEFAULT 'URL')
+RETURNS void
+AS 'MODULE_PATHNAME', 'elt_check_url_template'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION elt._check_url_template(text, text) IS
+'Raise an error if a URL template references a secret in its scheme, host or port';
+
 -- Reaching the network is a privilege: granted by an administrator.
 REVOKE ALL ON FUNCTION elt.http(text, text, jsonb, text, interval) FROM PUBLIC;
 REVOKE ALL ON FUNCTION elt.http_get(text, jsonb) FROM PUBLIC;

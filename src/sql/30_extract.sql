@@ -287,6 +287,7 @@ BEGIN
 			USING ERRCODE = 'invalid_parameter_value',
 				  DETAIL = 'A base URL is an absolute http:// or https:// URL.';
 	END IF;
+	PERFORM elt._check_url_template(base_url, 'base URL');
 	IF headers IS NULL OR jsonb_typeof(headers) <> 'object' THEN
 		RAISE EXCEPTION 'headers must be a JSON object of strings'
 			USING ERRCODE = 'invalid_parameter_value';
@@ -341,6 +342,7 @@ BEGIN
 				RAISE EXCEPTION 'oauth2 token_url must be an absolute http(s) URL or a path on the base URL'
 					USING ERRCODE = 'invalid_parameter_value';
 			END IF;
+			PERFORM elt._check_url_template(auth->>'token_url', 'oauth2 token_url');
 			PERFORM elt._text_setting(auth, 'client_id', 'oauth2_client_credentials auth', true);
 			PERFORM elt._secret_setting(auth, 'client_secret', 'oauth2_client_credentials auth');
 			PERFORM elt._text_setting(auth, 'scope', 'oauth2_client_credentials auth', false);

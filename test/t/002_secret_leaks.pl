@@ -54,6 +54,19 @@ for my $sql (
 	"SELECT elt.http_get('$base/echo?key={{secret:tok}}&drop=5')",
 	"SELECT elt.http('GET', '$base/echo?delay=2000&t={{secret:tok}}', timeout => '100ms')",
 	"SELECT elt.http_get('$base/redirect?code=302&to=http://127.0.0.1:1/', '{\"X-Key\": \"{{secret:tok}}\"}')",
+	# references where they cannot be kept out of messages are refused
+	"SELECT elt.http_get('http://{{secret:tok}}/x')",
+	"SELECT elt.http_get('http{{secret:tok}}://127.0.0.1:1/')",
+	"SELECT elt.http_get('http://127.0.0.1:{{secret:tok}}/')",
+	# what comes back carries the value: redirects that fail or are
+	# refused, an error of other code on a response that echoes it
+	"SELECT elt.http_get('http://u:{{secret:tok}}\@127.0.0.1:1/')",
+	"SELECT elt.http_get('$base/redirect?code=302&to=http://127.0.0.1:1/{{secret:tok}}')",
+	"SELECT elt.http_get('$base/redirect?code=302&to=ftp://127.0.0.1/{{secret:tok}}')",
+	"SELECT elt.http_get('$base/redirect?code=302&to=http{{secret:tok}}://127.0.0.1/')",
+	"SELECT (elt.http_get('$base/echo?v={{secret:tok}}')).body::int",
+	"DO \$\$BEGIN PERFORM elt.http_get('$base/redirect?code=302&to=http://127.0.0.1:1/{{secret:tok}}'); "
+	  . "EXCEPTION WHEN OTHERS THEN RAISE NOTICE 'caught: %', SQLERRM; END\$\$",
 	"SELECT * FROM elt.secret",
 	"SELECT elt.set_secret('tok', 'x')")
 {
@@ -61,8 +74,31 @@ for my $sql (
 		"SET client_min_messages = debug5; $sql", extra_params => ['-U', 'bob']);
 	$out .= "$stdout\n$stderr\n";
 }
-unlike($out, qr/\Q$value\E/, 'no message to the user carries the value');
+unlike($out, qr/\Q$value\E/i, 'no message to the user carries the value');
 like($out, qr/token=\{\{secret:tok\}\}/, 'errors show the reference instead');
+like($out, qr/caught: .*127\.0\.0\.1:1\/\{\{secret:tok\}\}/, 'a caught error is masked too');
+like($out, qr/references a secret in its host or port/, 'a reference in the host is refused');
+
+# an extract whose error response echoes the value, and a pipeline step
+# that fails on a response that echoes it: elt.batch and elt.step_run
+$node->safe_psql('postgres', qq{
+	SELECT elt.create_source('leaky', '$base');
+	SELECT elt.create_stream('leaky', 'echoed', '/nosuch/{{secret:tok}}');
+	SELECT elt.create_pipeline('leaky');
+	SELECT elt.add_step('leaky', 'cast', \$\$SELECT (elt.http_get('$base/echo?v={{secret:tok}}')).body::int\$\$);
+});
+my ($ret, $stdout, $stderr) = $node->psql('postgres', "SELECT elt.extract('leaky.echoed')");
+like($stderr, qr/not found.*\{\{secret:tok\}\}/, 'the echoed error body is masked');
+$out = "$stdout\n$stderr\n";
+($ret, $stdout, $stderr) = $node->psql('postgres', "SELECT elt.run_pipeline('leaky')");
+$out .= "$stdout\n$stderr\n";
+unlike($out, qr/\Q$value\E/i, 'nor do extract and pipeline errors');
+my $history = $node->safe_psql('postgres', q{
+	SELECT string_agg(error, E'\n') FROM (
+		SELECT error FROM elt.batch UNION ALL SELECT error FROM elt.step_run
+		UNION ALL SELECT error FROM elt.run) e});
+like($history, qr/\{\{secret:tok\}\}/, 'history rows show the reference');
+unlike($history, qr/\Q$value\E/i, 'elt.batch, elt.step_run and elt.run never show the value');
 
 # a superuser's mistakes do not log it either
 $node->psql('postgres', "SELECT elt.set_secret('tok2', '$value'");
@@ -71,7 +107,7 @@ $node->psql('postgres', "SELECT elt.set_secret('bad name', '$value')");
 
 my $log = slurp_file($node->logfile);
 like($log, qr/set_secret\(<redacted>\)/, 'the log shows set_secret statements redacted');
-unlike($log, qr/\Q$value\E/, 'the server log never contains the value');
+unlike($log, qr/\Q$value\E/i, 'the server log never contains the value');
 
 $node->stop;
 done_testing();
