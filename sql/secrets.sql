@@ -112,16 +112,20 @@ SELECT pg_temp.try(format('SELECT elt.http_get(%L, %L)', :'base' || '/echo', '{"
 \set VERBOSITY terse
 SELECT key_id AS old_key FROM elt.secret WHERE name = 'api_token' \gset
 CREATE TEMP TABLE before_rotation AS SELECT name, ciphertext FROM elt.secret;
-SELECT key_id <> :'old_key' AS new_key, reencrypted, undecryptable FROM elt.rotate_secret_key();
+SELECT key_id <> :'old_key' AS new_key,
+	   reencrypted = (SELECT count(*) - 1 FROM elt.secret) AS all_others, undecryptable
+  FROM elt.rotate_secret_key();
 SELECT s.name, s.ciphertext <> b.ciphertext AS changed, s.key_id <> :'old_key' AS new_key
-  FROM elt.secret s JOIN before_rotation b USING (name) ORDER BY 1;
+  FROM elt.secret s JOIN before_rotation b USING (name) WHERE s.name LIKE 'api\_token%' ORDER BY 1;
+SELECT count(*) AS others_not_rotated FROM elt.secret WHERE key_id = :'old_key' AND name <> 'api_token_copy';
 SET ROLE regress_user;
 SELECT b->'headers'->>'a' = 'tok-3f9a-rotated' AS still_works
   FROM elt.http_get(:'base' || '/echo', '{"A": "{{secret:api_token}}"}') r, LATERAL (SELECT r.body::jsonb AS b) x;
 RESET ROLE;
 -- new_key => false re-encrypts under the current key
 SELECT key_id AS cur_key FROM elt.secret WHERE name = 'api_token' \gset
-SELECT key_id = :'cur_key' AS same_key, reencrypted FROM elt.rotate_secret_key(new_key => false);
+SELECT key_id = :'cur_key' AS same_key, reencrypted = (SELECT count(*) - 1 FROM elt.secret) AS all_others
+  FROM elt.rotate_secret_key(new_key => false);
 \set VERBOSITY default
 DELETE FROM elt.secret WHERE name = 'api_token_copy';
 -- rotation and the key settings are for superusers

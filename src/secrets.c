@@ -111,24 +111,26 @@ secrets_emit_log_hook(ErrorData *edata)
 		if (edata->detail && strncmp(edata->detail, "parameters:", 11) == 0)
 			edata->detail = pstrdup("parameters: <redacted>");
 	}
-	if (edata->message && (p = find_ci(edata->message, "set_secret")) != NULL)
+	if (edata->message)
 	{
-		StringInfoData buf;
+		const char *call = find_ci(edata->message, "set_secret");
+		const char *stmt = NULL;
 
-		initStringInfo(&buf);
-		appendBinaryStringInfo(&buf, edata->message, p - edata->message);
-		appendStringInfoString(&buf, "set_secret(<redacted>)");
-		edata->message = buf.data;
-	}
-	else if (sets_secret && edata->message && debug_query_string[0] != '\0' &&
-			 (p = strstr(edata->message, debug_query_string)) != NULL)
-	{
-		StringInfoData buf;
+		/* a statement that does not name set_secret is cut where quoted */
+		if (sets_secret && debug_query_string[0] != '\0' &&
+			find_ci(debug_query_string, "set_secret") == NULL)
+			stmt = strstr(edata->message, debug_query_string);
+		/* cut at whichever comes first */
+		p = (call && (!stmt || call < stmt)) ? call : stmt;
+		if (p != NULL)
+		{
+			StringInfoData buf;
 
-		initStringInfo(&buf);
-		appendBinaryStringInfo(&buf, edata->message, p - edata->message);
-		appendStringInfoString(&buf, "<redacted>");
-		edata->message = buf.data;
+			initStringInfo(&buf);
+			appendBinaryStringInfo(&buf, edata->message, p - edata->message);
+			appendStringInfoString(&buf, p == call ? "set_secret(<redacted>)" : "<redacted>");
+			edata->message = buf.data;
+		}
 	}
 	if (edata->detail_log && find_ci(edata->detail_log, "set_secret") != NULL)
 		edata->detail_log = NULL;

@@ -259,7 +259,24 @@ $node->safe_psql('postgres', 'GRANT EXECUTE ON FUNCTION elt.rotate_secret_key(bo
 ($ret, $out, $err) = $node->psql('postgres', 'SELECT elt.rotate_secret_key()', extra_params => [ '-U', 'plain' ]);
 like($err, qr/permission denied to rotate the secret key/, 'not even when granted EXECUTE');
 
+# indirect calls: EXECUTE of a prepared statement (log_statement names the
+# PREPARE in its detail), and a wrapper function whose duration line and
+# auto_explain plan are logged after set_secret ran
+$node->safe_psql('postgres', q{
+	PREPARE setter(text, text) AS SELECT elt.set_secret($1, $2);
+	EXECUTE setter('via_execute', 'Exec-V4lue-77ab01');
+});
+$node->safe_psql('postgres', q{
+	CREATE FUNCTION set_token(v text) RETURNS void LANGUAGE sql
+		AS $$ SELECT elt.set_secret('via_wrapper', v) $$;
+	SET log_statement = 'none';
+	SELECT set_token('Wrap-V4lue-88cd02');
+});
+
 $log = slurp_file($node->logfile);
+unlike($log, qr/Exec-V4lue-77ab01/, 'EXECUTE of a prepared set_secret is redacted in the log');
+unlike($log, qr/Wrap-V4lue-88cd02/, 'so are the duration and plan of a wrapper function');
+like($log, qr/statement: <redacted>/, 'the log shows where it cut');
 unlike($log, qr/\Q$value\E/, 'the server log never contained the value');
 my $first_key = $old_key_line =~ s/\n//r;
 unlike($log, qr/\Q$first_key\E/, 'nor the key of the key file');
