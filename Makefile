@@ -19,7 +19,7 @@ EXTRA_CLEAN = pg_elt--$(EXTVERSION).sql results output_iso tmp_check log regress
 PG_CPPFLAGS = -I$(srcdir)/src
 PG_CFLAGS = -Wall -Wextra -Werror -Wno-unused-parameter -Wno-sign-compare \
 	-Wno-missing-field-initializers -Wno-cast-function-type
-SHLIB_LINK = -lcurl
+SHLIB_LINK = -lcurl -lcrypto
 
 # Test suites: pg_regress (sql/, expected/), isolation (test/specs,
 # test/expected) and TAP (test/t).  Each brings up its own temporary

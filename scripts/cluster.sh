@@ -2,7 +2,8 @@
 # benchmarks.  Sourced; run as the unprivileged user (see common.sh).
 
 # start_cluster DIR: initdb in DIR/data unless present, start the server on
-# a free port with its socket in DIR, export PGHOST/PGPORT/PGDATABASE.
+# a free port with its socket in DIR, export PGHOST/PGPORT/PGDATABASE.  The
+# secret key file is DIR/pg_elt_secret.key, outside the data directory.
 start_cluster() {
 	local dir="$1"
 	local data="$dir/data"
@@ -24,6 +25,7 @@ unix_socket_directories = '$dir'
 shared_preload_libraries = 'pg_elt'
 pg_elt.database = 'postgres'
 pg_elt.allow_private_networks = on
+pg_elt.secret_key_file = '../pg_elt_secret.key'
 max_worker_processes = 32
 ${CLUSTER_EXTRA_CONF:-}
 CONF

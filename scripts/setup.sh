@@ -1,12 +1,13 @@
 #!/bin/bash
 # Installs what is missing on a Debian 12 machine (PostgreSQL 15 server and
-# development files, libcurl, the Perl modules of PostgreSQL's TAP
-# framework), then builds and installs pg_elt.  Safe to run again.
+# development files, libcurl, OpenSSL's libcrypto, the Perl modules of
+# PostgreSQL's TAP framework), then builds and installs pg_elt.  Safe to run
+# again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/common.sh
 
-PACKAGES="postgresql-15 postgresql-server-dev-15 libcurl4-openssl-dev
+PACKAGES="postgresql-15 postgresql-server-dev-15 libcurl4-openssl-dev libssl-dev
 	libipc-run-perl make gcc python3 curl rsync bc"
 
 missing=""

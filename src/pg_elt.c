@@ -19,6 +19,7 @@
 #include "netguard.h"
 #include "ratelimit.h"
 #include "redact.h"
+#include "secret_key.h"
 #include "secrets.h"
 #include "scheduler.h"
 
@@ -34,6 +35,8 @@ char	   *elt_allowed_hosts = NULL;
 bool		elt_allow_private_networks = false;
 char	   *elt_allowed_private_networks = NULL;
 char	   *elt_user_agent = NULL;
+char	   *elt_secret_key_file = NULL;
+char	   *elt_secret_key_command = NULL;
 
 void		_PG_init(void);
 
@@ -133,6 +136,31 @@ _PG_init(void)
 							   PGC_USERSET,
 							   0,
 							   NULL, NULL, NULL);
+
+	/*
+	 * The key secrets are encrypted under: server-wide, so that every
+	 * session and worker reads the same keys, and superuser-only, including
+	 * to look at (a command may carry a credential).  No default: one inside
+	 * the data directory would put the key into every base backup next to
+	 * the secrets it protects.
+	 */
+	DefineCustomStringVariable("pg_elt.secret_key_file",
+							   "File holding the keys secrets are encrypted under, one per line, the current one first.",
+							   "A relative path is relative to the data directory. Created with mode 0600 when missing.",
+							   &elt_secret_key_file,
+							   "",
+							   PGC_SIGHUP,
+							   GUC_SUPERUSER_ONLY,
+							   NULL, secret_key_assign, NULL);
+
+	DefineCustomStringVariable("pg_elt.secret_key_command",
+							   "Shell command that prints the keys secrets are encrypted under, one per line, the current one first.",
+							   "Used instead of pg_elt.secret_key_file; set only one of the two.",
+							   &elt_secret_key_command,
+							   "",
+							   PGC_SIGHUP,
+							   GUC_SUPERUSER_ONLY,
+							   NULL, secret_key_assign, NULL);
 
 	secrets_init();
 	redact_init();

@@ -36,5 +36,7 @@ extern char *elt_allowed_hosts;
 extern bool elt_allow_private_networks;
 extern char *elt_allowed_private_networks;
 extern char *elt_user_agent;
+extern char *elt_secret_key_file;
+extern char *elt_secret_key_command;
 
 #endif							/* PG_ELT_H */

@@ -3,10 +3,17 @@
  *	  Named secrets: storage, use in requests, and keeping values out of
  *	  every place a role that uses them could look.
  *
- * Values live in elt.secret, which only superusers can read.  The functions
- * here read and write it as the extension's owner, after checking what the
- * calling role may do, and never return a value.  References such as
- * {{secret:NAME}} are replaced in C right before a request is made.
+ * Values live in elt.secret, encrypted under a key from outside the
+ * database (secret_key.c), in a table only superusers can read.  The
+ * functions here read and write it as the extension's owner, after checking
+ * what the calling role may do, and never return a value.  A value is
+ * encrypted before anything is written, and decrypted only when a
+ * reference such as {{secret:NAME}} is replaced, in C, right before a
+ * request is made.
+ *
+ * A role learns nothing about the secrets it may not use: using, dropping
+ * or granting one fails as if it did not exist.  Only set_secret must say
+ * that a name is taken, since names are shared by all roles.
  *
  * The statement that sets a secret necessarily carries its value, so the
  * text is replaced in pg_stat_activity, and a log hook keeps it out of the
@@ -19,6 +26,7 @@
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "fmgr.h"
+#include "funcapi.h"
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
 #include "pgstat.h"
@@ -28,11 +36,13 @@
 #include "utils/elog.h"
 #include "utils/lsyscache.h"
 #include "utils/syscache.h"
+#include "utils/timestamp.h"
 #include "catalog/pg_class.h"
 
 #include "internal_sql.h"
 #include "pg_elt.h"
 #include "redact.h"
+#include "secret_key.h"
 #include "secrets.h"
 
 #define SECRET_REF_OPEN "{{secret:"
@@ -43,8 +53,18 @@ PG_FUNCTION_INFO_V1(elt_set_secret);
 PG_FUNCTION_INFO_V1(elt_drop_secret);
 PG_FUNCTION_INFO_V1(elt_grant_secret);
 PG_FUNCTION_INFO_V1(elt_revoke_secret);
+PG_FUNCTION_INFO_V1(elt_rotate_secret_key);
 
 static emit_log_hook_type prev_emit_log_hook = NULL;
+
+/*
+ * The top-level statement during which set_secret last ran, so that what
+ * is logged after it (durations, errors, plans) is redacted even when the
+ * statement's text does not mention set_secret (a wrapper function, an
+ * EXECUTE of a prepared statement).
+ */
+static const char *secret_statement = NULL;
+static TimestampTz secret_statement_start = 0;
 
 /* Case-insensitive search for a needle in a haystack. */
 static const char *
@@ -58,30 +78,60 @@ find_ci(const char *hay, const char *needle)
 	return NULL;
 }
 
+/* Does the current top-level statement set a secret, as far as we can tell? */
+static bool
+statement_sets_secret(ErrorData *edata)
+{
+	if (debug_query_string == NULL)
+		return false;
+	if (find_ci(debug_query_string, "set_secret") != NULL)
+		return true;
+	/* EXECUTE of a prepared statement: log_statement names its source */
+	if (edata->detail && strncmp(edata->detail, "prepare:", 8) == 0 &&
+		find_ci(edata->detail, "set_secret") != NULL)
+		return true;
+	return debug_query_string == secret_statement &&
+		GetCurrentStatementStartTimestamp() == secret_statement_start;
+}
+
 /*
  * Log hook: a message or statement that mentions set_secret is cut right
  * after "set_secret(", and the statement and its parameters are not
- * printed, so the value reaches no log file.
+ * printed, so the value reaches no log file.  In a statement known to set
+ * a secret, a message that quotes the statement is cut where it starts.
  */
 static void
 secrets_emit_log_hook(ErrorData *edata)
 {
 	const char *p;
+	bool		sets_secret = statement_sets_secret(edata);
 
-	if (debug_query_string && find_ci(debug_query_string, "set_secret") != NULL)
+	if (sets_secret)
 	{
 		edata->hide_stmt = true;
 		if (edata->detail && strncmp(edata->detail, "parameters:", 11) == 0)
 			edata->detail = pstrdup("parameters: <redacted>");
 	}
-	if (edata->message && (p = find_ci(edata->message, "set_secret")) != NULL)
+	if (edata->message)
 	{
-		StringInfoData buf;
+		const char *call = find_ci(edata->message, "set_secret");
+		const char *stmt = NULL;
 
-		initStringInfo(&buf);
-		appendBinaryStringInfo(&buf, edata->message, p - edata->message);
-		appendStringInfoString(&buf, "set_secret(<redacted>)");
-		edata->message = buf.data;
+		/* a statement that does not name set_secret is cut where quoted */
+		if (sets_secret && debug_query_string[0] != '\0' &&
+			find_ci(debug_query_string, "set_secret") == NULL)
+			stmt = strstr(edata->message, debug_query_string);
+		/* cut at whichever comes first */
+		p = (call && (!stmt || call < stmt)) ? call : stmt;
+		if (p != NULL)
+		{
+			StringInfoData buf;
+
+			initStringInfo(&buf);
+			appendBinaryStringInfo(&buf, edata->message, p - edata->message);
+			appendStringInfoString(&buf, p == call ? "set_secret(<redacted>)" : "<redacted>");
+			edata->message = buf.data;
+		}
 	}
 	if (edata->detail_log && find_ci(edata->detail_log, "set_secret") != NULL)
 		edata->detail_log = NULL;
@@ -173,31 +223,83 @@ secret_owner_for_update(const char *name)
 										  SPI_tuptable->tupdesc, 1, &isnull));
 }
 
-/* Raise an error unless the current user may change the secret. */
+/*
+ * May the current user use the secret: as its owner or a member, as a
+ * grantee or a member, or as a superuser.  Must be called inside SPI.
+ */
+static bool
+may_use_secret(const char *name, Oid owner)
+{
+	Oid			user = GetUserId();
+	Oid			types[1] = {TEXTOID};
+	Datum		values[1] = {CStringGetTextDatum(name)};
+	uint64		i;
+
+	if (has_privs_of_role(user, owner))
+		return true;
+	spi_as_owner("SELECT grantee::pg_catalog.oid FROM elt.secret_grant "
+				 "WHERE secret OPERATOR(pg_catalog.=) $1",
+				 1, types, values, NULL, true);
+	for (i = 0; i < SPI_processed; i++)
+		if (has_privs_of_role(user, internal_sql_oid(i, 1)))
+			return true;
+	return false;
+}
+
+/*
+ * The error for a secret the current user may not use, the same as for a
+ * missing one, so that it reveals no name.
+ */
+static void
+report_no_such_secret(const char *name)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_UNDEFINED_OBJECT),
+			 errmsg("secret \"%s\" does not exist", name),
+			 errhint("A secret can be used by its owner and by the roles it is granted to with elt.grant_secret().")));
+}
+
+/*
+ * Raise an error unless the current user may change the secret (owner is
+ * InvalidOid when it does not exist).  A role that may use it already
+ * knows it exists and is told it may not change it; any other role is told
+ * it does not exist.  The owner is never named.
+ */
 static void
 check_may_change(const char *name, Oid owner)
 {
-	if (!has_privs_of_role(GetUserId(), owner))
+	if (!OidIsValid(owner))
+		report_no_such_secret(name);
+	if (has_privs_of_role(GetUserId(), owner))
+		return;
+	if (may_use_secret(name, owner))
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("permission denied to change secret \"%s\"", name),
-				 errdetail("Only its owner, role \"%s\", can change it.",
-						   GetUserNameFromId(owner, false))));
+				 errdetail("Only its owner can change it.")));
+	report_no_such_secret(name);
 }
 
 /*
  * elt.set_secret(name, value): create or replace a secret owned by the
- * current role.  The statement's text is replaced in pg_stat_activity.
+ * current role.  The value is encrypted before anything is written, so the
+ * table, the WAL and the plans of our own statements only see ciphertext.
+ * The statement's text is replaced in pg_stat_activity.
  */
 Datum
 elt_set_secret(PG_FUNCTION_ARGS)
 {
 	char	   *name;
+	text	   *value;
+	bytea	   *stored;
+	char		key_id[SECRET_KEY_ID_HEX_LEN];
 	Oid			owner;
-	Oid			types[3] = {TEXTOID, TEXTOID, OIDOID};
-	Datum		values[3];
+	Oid			types[4] = {TEXTOID, BYTEAOID, OIDOID, TEXTOID};
+	Datum		values[4];
 
 	pgstat_report_activity(STATE_RUNNING, "SELECT elt.set_secret(<redacted>)");
+	secret_statement = debug_query_string;
+	secret_statement_start = GetCurrentStatementStartTimestamp();
 
 	if (PG_ARGISNULL(0))
 		ereport(ERROR,
@@ -213,19 +315,41 @@ elt_set_secret(PG_FUNCTION_ARGS)
 
 	SPI_connect();
 	owner = secret_owner_for_update(name);
-	values[0] = CStringGetTextDatum(name);
-	values[1] = PointerGetDatum(PG_GETARG_TEXT_PP(1));
-	values[2] = ObjectIdGetDatum(GetUserId());
-	if (OidIsValid(owner))
+	if (OidIsValid(owner) && !has_privs_of_role(GetUserId(), owner))
 	{
-		check_may_change(name, owner);
-		spi_as_owner("UPDATE elt.secret SET value = $2, updated_at = pg_catalog.now() "
-					 "WHERE name OPERATOR(pg_catalog.=) $1",
-					 2, types, values, NULL, false);
+		if (may_use_secret(name, owner))
+			ereport(ERROR,
+					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+					 errmsg("permission denied to change secret \"%s\"", name),
+					 errdetail("Only its owner can change it.")));
+		ereport(ERROR,
+				(errcode(ERRCODE_DUPLICATE_OBJECT),
+				 errmsg("secret name \"%s\" is already taken", name),
+				 errdetail("Secret names are shared by all roles of the database."),
+				 errhint("Choose another name.")));
 	}
+
+	/* read the keys afresh: another session may have rotated them */
+	secret_key_refresh();
+	value = PG_GETARG_TEXT_PP(1);
+	stored = secret_encrypt(name, VARDATA_ANY(value), VARSIZE_ANY_EXHDR(value),
+							key_id);
+	if ((Pointer) value != PG_GETARG_POINTER(1))
+		explicit_bzero(VARDATA_ANY(value), VARSIZE_ANY_EXHDR(value));
+
+	values[0] = CStringGetTextDatum(name);
+	values[1] = PointerGetDatum(stored);
+	values[2] = ObjectIdGetDatum(GetUserId());
+	values[3] = CStringGetTextDatum(key_id);
+	if (OidIsValid(owner))
+		spi_as_owner("UPDATE elt.secret SET ciphertext = $2, key_id = $4, "
+					 "updated_at = pg_catalog.now() "
+					 "WHERE name OPERATOR(pg_catalog.=) $1",
+					 4, types, values, NULL, false);
 	else
-		spi_as_owner("INSERT INTO elt.secret (name, value, owner) VALUES ($1, $2, $3)",
-					 3, types, values, NULL, false);
+		spi_as_owner("INSERT INTO elt.secret (name, ciphertext, owner, key_id) "
+					 "VALUES ($1, $2, $3, $4)",
+					 4, types, values, NULL, false);
 	SPI_finish();
 	PG_RETURN_VOID();
 }
@@ -246,10 +370,6 @@ elt_drop_secret(PG_FUNCTION_ARGS)
 	name = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	SPI_connect();
 	owner = secret_owner_for_update(name);
-	if (!OidIsValid(owner))
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_OBJECT),
-				 errmsg("secret \"%s\" does not exist", name)));
 	check_may_change(name, owner);
 	values[0] = CStringGetTextDatum(name);
 	spi_as_owner("DELETE FROM elt.secret WHERE name OPERATOR(pg_catalog.=) $1",
@@ -268,10 +388,6 @@ change_grant(const char *name, Oid grantee, bool grant)
 
 	SPI_connect();
 	owner = secret_owner_for_update(name);
-	if (!OidIsValid(owner))
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_OBJECT),
-				 errmsg("secret \"%s\" does not exist", name)));
 	check_may_change(name, owner);
 	values[0] = CStringGetTextDatum(name);
 	values[1] = ObjectIdGetDatum(grantee);
@@ -301,9 +417,91 @@ elt_revoke_secret(PG_FUNCTION_ARGS)
 }
 
 /*
+ * elt.rotate_secret_key(new_key): re-encrypt every secret of this database
+ * under the current key, after making a new one when new_key is set and the
+ * keys come from a key file.  The old keys stay in the file, so a failure
+ * or a rollback leaves every secret decryptable.  A secret that cannot be
+ * decrypted is left as it was, with a warning, and counted.
+ */
+Datum
+elt_rotate_secret_key(PG_FUNCTION_ARGS)
+{
+	bool		new_key = PG_GETARG_BOOL(0);
+	char		key_id[SECRET_KEY_ID_HEX_LEN];
+	int64		reencrypted = 0;
+	int64		undecryptable = 0;
+	TupleDesc	tupdesc;
+	Datum		result[3];
+	bool		nulls[3] = {false, false, false};
+	SPITupleTable *rows;
+	uint64		nrows;
+	uint64		i;
+
+	if (!superuser())
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied to rotate the secret key"),
+				 errdetail("Only superusers may rotate the secret key.")));
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+
+	secret_key_rotate(new_key, key_id);
+
+	SPI_connect();
+	spi_as_owner("SELECT name, ciphertext FROM elt.secret "
+				 "ORDER BY name FOR UPDATE",
+				 0, NULL, NULL, NULL, false);
+	rows = SPI_tuptable;
+	nrows = SPI_processed;
+	for (i = 0; i < nrows; i++)
+	{
+		bool		isnull;
+		char	   *name = SPI_getvalue(rows->vals[i], rows->tupdesc, 1);
+		bytea	   *old = DatumGetByteaPP(SPI_getbinval(rows->vals[i],
+														rows->tupdesc, 2,
+														&isnull));
+		char	   *plain = secret_decrypt(name, old, true);
+		char		new_id[SECRET_KEY_ID_HEX_LEN];
+		Oid			types[3] = {TEXTOID, BYTEAOID, TEXTOID};
+		Datum		values[3];
+		size_t		len;
+
+		if (plain == NULL)
+		{
+			char		old_id[SECRET_KEY_ID_HEX_LEN];
+
+			secret_stored_key_id(old, old_id);
+			ereport(WARNING,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("secret \"%s\" cannot be decrypted and was left as it was", name),
+					 errdetail("It is encrypted under key %s.", old_id[0] ? old_id : "(none)")));
+			undecryptable++;
+			continue;
+		}
+		len = strlen(plain);
+		values[0] = CStringGetTextDatum(name);
+		values[1] = PointerGetDatum(secret_encrypt(name, plain, len, new_id));
+		values[2] = CStringGetTextDatum(new_id);
+		explicit_bzero(plain, len);
+		pfree(plain);
+		spi_as_owner("UPDATE elt.secret SET ciphertext = $2, key_id = $3 "
+					 "WHERE name OPERATOR(pg_catalog.=) $1",
+					 3, types, values, NULL, false);
+		reencrypted++;
+	}
+	SPI_finish();
+
+	result[0] = CStringGetTextDatum(key_id);
+	result[1] = Int64GetDatum(reencrypted);
+	result[2] = Int64GetDatum(undecryptable);
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, result, nulls)));
+}
+
+/*
  * Fetch a secret's value for use by the current user, checking that it
  * exists and that the user is its owner (or a member), a grantee (or a
- * member), or a superuser.  The result is palloc'd in the caller's context.
+ * member), or a superuser, and decrypt it.  A secret the user may not use
+ * is reported as missing.  The result is palloc'd in the caller's context.
  */
 static char *
 secret_value_for_use(const char *name)
@@ -320,15 +518,12 @@ secret_value_for_use(const char *name)
 
 	values[0] = CStringGetTextDatum(name);
 	SPI_connect();
-	spi_as_owner("SELECT s.owner::pg_catalog.oid, s.value, g.grantee::pg_catalog.oid FROM elt.secret s "
+	spi_as_owner("SELECT s.owner::pg_catalog.oid, s.ciphertext, g.grantee::pg_catalog.oid FROM elt.secret s "
 				 "LEFT JOIN elt.secret_grant g ON g.secret OPERATOR(pg_catalog.=) s.name "
 				 "WHERE s.name OPERATOR(pg_catalog.=) $1",
 				 1, types, values, NULL, true);
 	if (SPI_processed == 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_OBJECT),
-				 errmsg("secret \"%s\" does not exist", name),
-				 errhint("Create it with elt.set_secret().")));
+		report_no_such_secret(name);
 
 	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
 	allowed = superuser_arg(user) || has_privs_of_role(user, DatumGetObjectId(d));
@@ -339,16 +534,13 @@ secret_value_for_use(const char *name)
 			allowed = true;
 	}
 	if (!allowed)
-		ereport(ERROR,
-				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-				 errmsg("permission denied for secret \"%s\"", name),
-				 errhint("The secret's owner can allow it with elt.grant_secret().")));
+		report_no_such_secret(name);
 
 	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull);
 	{
 		MemoryContext spi = MemoryContextSwitchTo(caller);
 
-		result = TextDatumGetCString(d);
+		result = secret_decrypt(name, DatumGetByteaPP(d), false);
 		MemoryContextSwitchTo(spi);
 	}
 	SPI_finish();

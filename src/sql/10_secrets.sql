@@ -1,16 +1,23 @@
 -- Secrets ----------------------------------------------------------------
 
--- Values are readable by superusers only: no grant on this table, and the
--- functions below are written in C so that they never hand a value back.
+-- Values are stored encrypted (AES-256-GCM) under a key kept outside the
+-- database (pg_elt.secret_key_file or pg_elt.secret_key_command), so only
+-- ciphertext reaches the table, the WAL, backups and dumps.  The table has
+-- no grant either, and the functions below are written in C so that they
+-- never hand a value back.
 CREATE TABLE elt.secret (
 	name		text PRIMARY KEY,
 	owner		regrole NOT NULL,
-	value		text NOT NULL,
+	ciphertext	bytea NOT NULL,
+	key_id		text NOT NULL,
 	created_at	timestamptz NOT NULL DEFAULT now(),
 	updated_at	timestamptz NOT NULL DEFAULT now()
 );
 REVOKE ALL ON elt.secret FROM PUBLIC;
-COMMENT ON TABLE elt.secret IS 'Named secrets; values are readable by superusers only';
+COMMENT ON TABLE elt.secret IS 'Named secrets, encrypted; readable by superusers only';
+COMMENT ON COLUMN elt.secret.ciphertext IS
+'Version, key id, nonce, AES-256-GCM ciphertext and tag; the name is authenticated with it';
+COMMENT ON COLUMN elt.secret.key_id IS 'Id of the key the value is encrypted under';
 
 CREATE TABLE elt.secret_grant (
 	secret		text NOT NULL REFERENCES elt.secret (name) ON DELETE CASCADE,
@@ -62,7 +69,16 @@ AS 'MODULE_PATHNAME', 'elt_revoke_secret'
 LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
 COMMENT ON FUNCTION elt.revoke_secret(text, regrole) IS 'Take back elt.grant_secret';
 
+CREATE FUNCTION elt.rotate_secret_key(new_key boolean DEFAULT true,
+	OUT key_id text, OUT reencrypted bigint, OUT undecryptable bigint)
+RETURNS record
+AS 'MODULE_PATHNAME', 'elt_rotate_secret_key'
+LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
+COMMENT ON FUNCTION elt.rotate_secret_key(boolean) IS
+'Re-encrypt every secret of this database under the current key, after making a new one (new_key, with a key file)';
+
 REVOKE ALL ON FUNCTION elt.set_secret(text, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION elt.rotate_secret_key(boolean) FROM PUBLIC;
 REVOKE ALL ON FUNCTION elt.drop_secret(text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION elt.grant_secret(text, regrole) FROM PUBLIC;
 REVOKE ALL ON FUNCTION elt.revoke_secret(text, regrole) FROM PUBLIC;

@@ -16,6 +16,7 @@ sub mock_base
 }
 
 # A started node with pg_elt preloaded and created in database postgres.
+# Its secret key file is next to its data directory, not in it.
 sub new_node
 {
 	my ($name, $extra) = @_;
@@ -26,6 +27,7 @@ sub new_node
 shared_preload_libraries = 'pg_elt'
 pg_elt.allow_private_networks = on
 pg_elt.database = 'postgres'
+pg_elt.secret_key_file = '../pg_elt_secret.key'
 max_worker_processes = 32
 CONF
 	$node->start;
