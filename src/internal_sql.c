@@ -78,6 +78,39 @@ internal_sql_exec_as(Oid as_role, const char *sql, int nargs, Oid *types,
 	return rc;
 }
 
+/*
+ * internal_sql_exec_as with a plan prepared on first use and kept for the
+ * life of the backend.  The plan cache replans by itself when a relation
+ * it uses changes.
+ */
+int
+internal_sql_exec_plan(InternalSqlPlan *cache, Oid as_role, const char *sql,
+					   int nargs, Oid *types, Datum *values, const char *nulls,
+					   bool read_only, int expected)
+{
+	InternalSqlScope scope;
+	int			rc;
+
+	internal_sql_begin(&scope, as_role);
+	if (cache->plan == NULL)
+	{
+		SPIPlanPtr	plan = SPI_prepare(sql, nargs, types);
+
+		if (plan == NULL)
+			elog(ERROR, "pg_elt internal statement could not be prepared (%s): %s",
+				 SPI_result_code_string(SPI_result), sql);
+		if (SPI_keepplan(plan) != 0)
+			elog(ERROR, "pg_elt internal statement could not be kept: %s", sql);
+		cache->plan = plan;
+	}
+	rc = SPI_execute_plan(cache->plan, values, nulls, read_only, 0);
+	internal_sql_end(&scope);
+	if (rc < 0 || (expected != INTERNAL_SQL_ANY && rc != expected))
+		elog(ERROR, "pg_elt internal statement failed (%s): %s",
+			 SPI_result_code_string(rc), sql);
+	return rc;
+}
+
 bool
 internal_sql_isnull(uint64 row, int col)
 {

@@ -40,6 +40,21 @@ extern int	internal_sql_exec_as(Oid as_role, const char *sql, int nargs,
 								 Oid *types, Datum *values, const char *nulls,
 								 bool read_only, int expected);
 
+/*
+ * A statement prepared once per backend and kept (for hot paths such as
+ * secret look-ups); planned and run with search_path pinned, so the plan
+ * never depends on a caller's path.
+ */
+typedef struct InternalSqlPlan
+{
+	SPIPlanPtr	plan;
+} InternalSqlPlan;
+
+extern int	internal_sql_exec_plan(InternalSqlPlan *cache, Oid as_role,
+								   const char *sql, int nargs, Oid *types,
+								   Datum *values, const char *nulls,
+								   bool read_only, int expected);
+
 /* Column getters over SPI_tuptable; a NULL reads as the given default. */
 extern bool internal_sql_isnull(uint64 row, int col);
 extern int64 internal_sql_int64(uint64 row, int col, int64 dflt);

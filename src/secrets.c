@@ -506,6 +506,7 @@ elt_rotate_secret_key(PG_FUNCTION_ARGS)
 static char *
 secret_value_for_use(const char *name)
 {
+	static InternalSqlPlan use_plan;
 	Oid			types[1] = {TEXTOID};
 	Datum		values[1];
 	MemoryContext caller = CurrentMemoryContext;
@@ -518,10 +519,11 @@ secret_value_for_use(const char *name)
 
 	values[0] = CStringGetTextDatum(name);
 	SPI_connect();
-	spi_as_owner("SELECT s.owner::pg_catalog.oid, s.ciphertext, g.grantee::pg_catalog.oid FROM elt.secret s "
-				 "LEFT JOIN elt.secret_grant g ON g.secret OPERATOR(pg_catalog.=) s.name "
-				 "WHERE s.name OPERATOR(pg_catalog.=) $1",
-				 1, types, values, NULL, true);
+	internal_sql_exec_plan(&use_plan, secret_table_owner(),
+						   "SELECT s.owner::pg_catalog.oid, s.ciphertext, g.grantee::pg_catalog.oid FROM elt.secret s "
+						   "LEFT JOIN elt.secret_grant g ON g.secret OPERATOR(pg_catalog.=) s.name "
+						   "WHERE s.name OPERATOR(pg_catalog.=) $1",
+						   1, types, values, NULL, true, SPI_OK_SELECT);
 	if (SPI_processed == 0)
 		report_no_such_secret(name);
 
