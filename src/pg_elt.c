@@ -17,9 +17,9 @@
 
 #include "pg_elt.h"
 #include "netguard.h"
-#include "ratelimit.h"
 #include "secrets.h"
 #include "scheduler.h"
+#include "shmem.h"
 
 PG_MODULE_MAGIC;
 
@@ -134,7 +134,7 @@ _PG_init(void)
 							   NULL, NULL, NULL);
 
 	secrets_init();
-	ratelimit_init();
+	shmem_init();
 	scheduler_init();
 
 	MarkGUCPrefixReserved("pg_elt");
