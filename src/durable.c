@@ -28,6 +28,7 @@
 #include "durable.h"
 #include "internal_sql.h"
 #include "pg_elt.h"
+#include "workers.h"
 
 /* The segment: header, then the SQL and each non-null argument, NUL-ended. */
 typedef struct DurableShared
@@ -58,7 +59,8 @@ durable_exec(const char *what, const char *sql, int nargs, const Oid *types,
 	Size		off;
 	dsm_segment *seg;
 	DurableShared *ds;
-	BackgroundWorker worker;
+	EltWorkerSpec spec = {0};
+	char		name[BGW_MAXLEN];
 	BackgroundWorkerHandle *handle;
 	BgwHandleStatus status;
 	pid_t		pid;
@@ -93,18 +95,14 @@ durable_exec(const char *what, const char *sql, int nargs, const Oid *types,
 		}
 	}
 
-	memset(&worker, 0, sizeof(worker));
-	worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
-	worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
-	worker.bgw_restart_time = BGW_NEVER_RESTART;
-	strlcpy(worker.bgw_library_name, "pg_elt", BGW_MAXLEN);
-	strlcpy(worker.bgw_function_name, "elt_durable_main", BGW_MAXLEN);
-	snprintf(worker.bgw_name, BGW_MAXLEN, "pg_elt record writer for PID %d", MyProcPid);
-	strlcpy(worker.bgw_type, "pg_elt record writer", BGW_MAXLEN);
-	worker.bgw_main_arg = UInt32GetDatum(dsm_segment_handle(seg));
-	worker.bgw_notify_pid = MyProcPid;
+	snprintf(name, sizeof(name), "pg_elt record writer for PID %d", MyProcPid);
+	spec.function = "elt_durable_main";
+	spec.name = name;
+	spec.type = "pg_elt record writer";
+	spec.main_arg = UInt32GetDatum(dsm_segment_handle(seg));
+	spec.notify_pid = MyProcPid;
 
-	if (!RegisterDynamicBackgroundWorker(&worker, &handle))
+	if (!workers_register(&spec, &handle))
 	{
 		dsm_detach(seg);
 		ereport(WARNING,

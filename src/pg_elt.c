@@ -17,11 +17,11 @@
 
 #include "pg_elt.h"
 #include "netguard.h"
-#include "ratelimit.h"
 #include "redact.h"
 #include "secret_key.h"
 #include "secrets.h"
 #include "scheduler.h"
+#include "shmem.h"
 
 PG_MODULE_MAGIC;
 
@@ -164,7 +164,7 @@ _PG_init(void)
 
 	secrets_init();
 	redact_init();
-	ratelimit_init();
+	shmem_init();
 	scheduler_init();
 
 	MarkGUCPrefixReserved("pg_elt");

@@ -9,8 +9,6 @@
 
 #include "datatype/timestamp.h"
 
-extern void ratelimit_init(void);
-
 /*
  * Reserve the next request slot of a source limited to rps requests per
  * second, across all sessions of this database.  Returns the time at

@@ -26,38 +26,36 @@
 
 #include <signal.h>
 
-#include "access/htup_details.h"
 #include "access/xact.h"
 #include "catalog/pg_authid.h"
 #include "catalog/pg_type.h"
-#include "commands/async.h"
 #include "commands/dbcommands.h"
 #include "executor/spi.h"
 #include "fmgr.h"
-#include "lib/stringinfo.h"
 #include "miscadmin.h"
 #include "parser/parser.h"
 #include "pgstat.h"
 #include "postmaster/bgworker.h"
+#include "storage/dsm.h"
 #include "storage/ipc.h"
 #include "storage/latch.h"
 #include "tcop/tcopprot.h"
-#include "internal_sql.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
-#include "utils/json.h"
 #include "utils/memutils.h"
 #include "utils/resowner.h"
 #include "utils/snapmgr.h"
-#include "utils/syscache.h"
 #include "utils/timeout.h"
 #include "utils/timestamp.h"
 
+#include "internal_sql.h"
 #include "pg_elt.h"
 #include "redact.h"
+#include "run_history.h"
 #include "runner.h"
-#include "scheduler.h"
+#include "shmem.h"
+#include "workers.h"
 
 /* Longest wait between two attempts of a step */
 #define MAX_BACKOFF_MS (3600 * 1000L)
@@ -117,55 +115,6 @@ PG_FUNCTION_INFO_V1(elt_current_run);
 PG_FUNCTION_INFO_V1(elt_check_command);
 
 /*
- * Why the owner of a pipeline cannot run it, or NULL when it can.  A run
- * worker connects as the owner, so the role must exist and be able to log
- * in.  Needs a transaction.
- */
-const char *
-runner_owner_problem(Oid owner)
-{
-	HeapTuple	tup;
-	const char *problem = NULL;
-
-	tup = SearchSysCache1(AUTHOID, ObjectIdGetDatum(owner));
-	if (!HeapTupleIsValid(tup))
-		return psprintf("role with OID %u that owned the pipeline no longer exists", owner);
-	if (!((Form_pg_authid) GETSTRUCT(tup))->rolcanlogin)
-		problem = psprintf("role \"%s\" owns the pipeline but cannot log in, and runs execute as the pipeline's owner",
-						   NameStr(((Form_pg_authid) GETSTRUCT(tup))->rolname));
-	ReleaseSysCache(tup);
-	return problem;
-}
-
-/*
- * Register a run worker.  Returns false when no background worker slot is
- * free.
- */
-bool
-runner_start_worker(const RunWorkerArgs *args, pid_t notify_pid,
-					BackgroundWorkerHandle **handle)
-{
-	BackgroundWorker worker;
-
-	StaticAssertStmt(sizeof(RunWorkerArgs) <= BGW_EXTRALEN, "RunWorkerArgs too large");
-	memset(&worker, 0, sizeof(worker));
-	worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
-	worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
-	worker.bgw_restart_time = BGW_NEVER_RESTART;
-	snprintf(worker.bgw_library_name, BGW_MAXLEN, "pg_elt");
-	snprintf(worker.bgw_function_name, BGW_MAXLEN, "elt_run_worker_main");
-	if (args->run_id != 0)
-		snprintf(worker.bgw_name, BGW_MAXLEN, "pg_elt run %lld", (long long) args->run_id);
-	else
-		snprintf(worker.bgw_name, BGW_MAXLEN, "pg_elt manual run of pipeline %lld",
-				 (long long) args->pipeline_id);
-	snprintf(worker.bgw_type, BGW_MAXLEN, "pg_elt run worker");
-	memcpy(worker.bgw_extra, args, sizeof(RunWorkerArgs));
-	worker.bgw_notify_pid = notify_pid;
-	return RegisterDynamicBackgroundWorker(&worker, handle);
-}
-
-/*
  * Become the bootstrap superuser with a search_path that user objects
  * cannot shadow, to write history.  Undone by admin_end, or by the abort
  * of the transaction.
@@ -186,74 +135,6 @@ admin_end(AdminState *st)
 {
 	AtEOXact_GUC(true, st->nestlevel);
 	SetUserIdAndSecContext(st->userid, st->sec_context);
-}
-
-/*
- * Run one statement of our own (history, definitions), failing loudly if
- * it does not do what it must.
- */
-static void
-exec_sql(const char *sql, int nargs, Oid *types, Datum *values,
-		 const char *nulls, int expected)
-{
-	(void) internal_sql_exec(sql, nargs, types, values, nulls, false, expected);
-}
-
-/*
- * Send the end of a run to listeners of channel elt_run (and of the
- * pipeline's own "notify" channel), as JSON.
- */
-static void
-notify_run_end(int64 run_id, const char *pipeline, const char *status,
-			   const char *channel)
-{
-	StringInfoData buf;
-
-	initStringInfo(&buf);
-	appendStringInfo(&buf, "{\"run_id\": %lld, \"pipeline\": ", (long long) run_id);
-	escape_json(&buf, pipeline);
-	appendStringInfoString(&buf, ", \"status\": ");
-	escape_json(&buf, status);
-	appendStringInfoChar(&buf, '}');
-	Async_Notify("elt_run", buf.data);
-	if (channel != NULL && channel[0] != '\0')
-		Async_Notify(channel, buf.data);
-}
-
-/*
- * Move a run from from_status to its final status and tell listeners.
- * Runs with SPI connected, as a role that may write history.  Does
- * nothing when the run is no longer in from_status, so a run is finished
- * exactly once.
- */
-void
-runner_finish_run(int64 run_id, const char *status, const char *error,
-				  const char *from_status)
-{
-	Oid			types[4] = {INT8OID, TEXTOID, TEXTOID, TEXTOID};
-	Datum		values[4];
-	char		nulls[4] = {' ', ' ', error ? ' ' : 'n', ' '};
-
-	values[0] = Int64GetDatum(run_id);
-	values[1] = CStringGetTextDatum(status);
-	values[2] = error ? CStringGetTextDatum(error) : (Datum) 0;
-	values[3] = CStringGetTextDatum(from_status);
-	exec_sql("UPDATE elt.run r SET status = $2, finished_at = clock_timestamp(), error = $3 "
-			 "FROM elt.pipeline p "
-			 "WHERE r.run_id = $1 AND r.status = $4 AND p.pipeline_id = r.pipeline_id "
-			 "RETURNING r.pipeline, p.options->>'notify'",
-			 4, types, values, nulls, SPI_OK_UPDATE_RETURNING);
-	if (SPI_processed == 1)
-	{
-		char	   *pipeline = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
-		char	   *channel = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
-
-		/* an attempt cut short with its run (crash, restart) ends with it */
-		exec_sql("UPDATE elt.step_run SET status = $2, finished_at = clock_timestamp(), error = $3 "
-				 "WHERE run_id = $1 AND status = 'running'",
-				 3, types, values, nulls, SPI_OK_UPDATE);
-		notify_run_end(run_id, pipeline, status, channel);
-	}
 }
 
 /* ---------------------------------------------------------------------
@@ -301,18 +182,6 @@ worker_admin_commit(AdminState *st)
 }
 
 /*
- * Interval in milliseconds from a numeric column, 0 when null.
- */
-static int64
-get_ms(HeapTuple tup, TupleDesc desc, int col)
-{
-	bool		isnull;
-	Datum		d = SPI_getbinval(tup, desc, col, &isnull);
-
-	return isnull ? 0 : DatumGetInt64(d);
-}
-
-/*
  * Read the pipeline's settings and steps into the run's memory.
  */
 static bool
@@ -320,43 +189,40 @@ load_definition(RunDef *run, MemoryContext cxt)
 {
 	Oid			types[1] = {INT8OID};
 	Datum		values[1] = {Int64GetDatum(run->pipeline_id)};
-	SPITupleTable *tab;
 	MemoryContext old;
 	int			i;
 
-	exec_sql("SELECT name, coalesce((options->>'retries')::int, 0), "
-			 "coalesce((extract(epoch FROM (options->>'retry_delay')::interval) * 1000)::bigint, 1000), "
-			 "(extract(epoch FROM (options->>'timeout')::interval) * 1000)::bigint "
-			 "FROM elt.pipeline WHERE pipeline_id = $1",
-			 1, types, values, NULL, SPI_OK_SELECT);
+	internal_sql_exec("SELECT name, coalesce((options->>'retries')::int, 0), "
+					  "coalesce((extract(epoch FROM (options->>'retry_delay')::interval) * 1000)::bigint, 1000), "
+					  "(extract(epoch FROM (options->>'timeout')::interval) * 1000)::bigint "
+					  "FROM elt.pipeline WHERE pipeline_id = $1",
+					  1, types, values, NULL, false, SPI_OK_SELECT);
 	if (SPI_processed != 1)
 		return false;
-	tab = SPI_tuptable;
 	old = MemoryContextSwitchTo(cxt);
-	run->pipeline = SPI_getvalue(tab->vals[0], tab->tupdesc, 1);
-	run->retries = (int) get_ms(tab->vals[0], tab->tupdesc, 2);
-	run->retry_delay_ms = get_ms(tab->vals[0], tab->tupdesc, 3);
-	run->timeout_ms = get_ms(tab->vals[0], tab->tupdesc, 4);
+	run->pipeline = internal_sql_text(0, 1);
+	run->retries = internal_sql_int32(0, 2, 0);
+	run->retry_delay_ms = internal_sql_int64(0, 3, 0);
+	run->timeout_ms = internal_sql_int64(0, 4, 0);
 	MemoryContextSwitchTo(old);
 
-	exec_sql("SELECT name, command, depends_on, retries, "
-			 "(extract(epoch FROM timeout) * 1000)::bigint "
-			 "FROM elt.step WHERE pipeline_id = $1 ORDER BY position, name",
-			 1, types, values, NULL, SPI_OK_SELECT);
-	tab = SPI_tuptable;
+	internal_sql_exec("SELECT name, command, depends_on, retries, "
+					  "(EXTRACT(epoch FROM timeout) OPERATOR(pg_catalog.*) 1000)::pg_catalog.int8 "
+					  "FROM elt.step WHERE pipeline_id OPERATOR(pg_catalog.=) $1 "
+					  "ORDER BY position, name",
+					  1, types, values, NULL, false, SPI_OK_SELECT);
 	old = MemoryContextSwitchTo(cxt);
 	run->nsteps = SPI_processed;
 	run->steps = palloc0(sizeof(StepDef) * (run->nsteps + 1));
 	for (i = 0; i < run->nsteps; i++)
 	{
 		StepDef    *step = &run->steps[i];
-		HeapTuple	tup = tab->vals[i];
 		bool		isnull;
 		Datum		deps;
 
-		step->name = SPI_getvalue(tup, tab->tupdesc, 1);
-		step->command = SPI_getvalue(tup, tab->tupdesc, 2);
-		deps = SPI_getbinval(tup, tab->tupdesc, 3, &isnull);
+		step->name = internal_sql_text(i, 1);
+		step->command = internal_sql_text(i, 2);
+		deps = internal_sql_datum(i, 3, &isnull);
 		if (!isnull)
 		{
 			Datum	   *elems;
@@ -371,9 +237,8 @@ load_definition(RunDef *run, MemoryContext cxt)
 				if (!enulls[k])
 					step->deps[step->ndeps++] = TextDatumGetCString(elems[k]);
 		}
-		(void) SPI_getbinval(tup, tab->tupdesc, 4, &isnull);
-		step->retries = isnull ? run->retries : (int) DatumGetInt32(SPI_getbinval(tup, tab->tupdesc, 4, &isnull));
-		step->timeout_ms = get_ms(tup, tab->tupdesc, 5);
+		step->retries = internal_sql_int32(i, 4, run->retries);
+		step->timeout_ms = internal_sql_int64(i, 5, 0);
 		if (step->timeout_ms == 0)
 			step->timeout_ms = run->timeout_ms;
 	}
@@ -404,13 +269,16 @@ record_step(RunDef *run, StepDef *step, int attempt, const char *status,
 	/* the start is durable, so a crash cannot erase an attempt */
 	worker_admin_begin(&st, start);
 	if (start)
-		exec_sql("INSERT INTO elt.step_run (run_id, step, attempt, status, started_at, error) "
-				 "VALUES ($1, $2, $3, $4, CASE WHEN $4 = 'running' THEN clock_timestamp() END, $5)",
-				 5, types, values, nulls, SPI_OK_INSERT);
+		internal_sql_exec("INSERT INTO elt.step_run (run_id, step, attempt, status, started_at, error) "
+						  "VALUES ($1, $2, $3, $4, CASE WHEN $4 OPERATOR(pg_catalog.=) 'running' "
+						  "THEN pg_catalog.clock_timestamp() END, $5)",
+						  5, types, values, nulls, false, SPI_OK_INSERT);
 	else
-		exec_sql("UPDATE elt.step_run SET status = $4, finished_at = clock_timestamp(), "
-				 "error = $5, rows = $6 WHERE run_id = $1 AND step = $2 AND attempt = $3",
-				 6, types, values, nulls, SPI_OK_UPDATE);
+		internal_sql_exec("UPDATE elt.step_run SET status = $4, "
+						  "finished_at = pg_catalog.clock_timestamp(), error = $5, rows = $6 "
+						  "WHERE run_id OPERATOR(pg_catalog.=) $1 AND step OPERATOR(pg_catalog.=) $2 "
+						  "AND attempt OPERATOR(pg_catalog.=) $3",
+						  6, types, values, nulls, false, SPI_OK_UPDATE);
 	worker_admin_commit(&st);
 }
 
@@ -714,20 +582,19 @@ elt_run_worker_main(Datum main_arg)
 		Oid			types[2] = {INT8OID, INT4OID};
 		Datum		values[2] = {Int64GetDatum(args.run_id), Int32GetDatum(MyProcPid)};
 
-		exec_sql("UPDATE elt.run SET status = 'running', "
-				 "started_at = greatest(clock_timestamp(), scheduled_at), pid = $2 "
-				 "WHERE run_id = $1 AND status = 'queued' "
-				 "RETURNING pipeline_id, scheduled_at",
-				 2, types, values, NULL, SPI_OK_UPDATE_RETURNING);
+		internal_sql_exec("UPDATE elt.run SET status = 'running', "
+						  "started_at = greatest(pg_catalog.clock_timestamp(), scheduled_at), pid = $2 "
+						  "WHERE run_id OPERATOR(pg_catalog.=) $1 "
+						  "AND status OPERATOR(pg_catalog.=) 'queued' "
+						  "RETURNING pipeline_id, scheduled_at",
+						  2, types, values, NULL, false, SPI_OK_UPDATE_RETURNING);
 		ok = (SPI_processed == 1);
 		if (ok)
 		{
 			bool		isnull;
 
-			run.pipeline_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
-														  SPI_tuptable->tupdesc, 1, &isnull));
-			run.scheduled_at = DatumGetTimestampTz(SPI_getbinval(SPI_tuptable->vals[0],
-																 SPI_tuptable->tupdesc, 2, &isnull));
+			run.pipeline_id = internal_sql_int64(0, 1, 0);
+			run.scheduled_at = DatumGetTimestampTz(internal_sql_datum(0, 2, &isnull));
 			if (isnull)
 				run.scheduled_at = 0;
 		}
@@ -737,18 +604,15 @@ elt_run_worker_main(Datum main_arg)
 		Oid			types[2] = {INT8OID, INT4OID};
 		Datum		values[2] = {Int64GetDatum(args.pipeline_id), Int32GetDatum(MyProcPid)};
 
-		exec_sql("INSERT INTO elt.run (pipeline_id, pipeline, owner, trigger, status, started_at, pid) "
-				 "SELECT pipeline_id, name, owner, 'manual', 'running', clock_timestamp(), $2 "
-				 "FROM elt.pipeline WHERE pipeline_id = $1 RETURNING run_id",
-				 2, types, values, NULL, SPI_OK_INSERT_RETURNING);
+		internal_sql_exec("INSERT INTO elt.run (pipeline_id, pipeline, owner, trigger, status, started_at, pid) "
+						  "SELECT pipeline_id, name, owner, 'manual', 'running', "
+						  "pg_catalog.clock_timestamp(), $2 "
+						  "FROM elt.pipeline WHERE pipeline_id OPERATOR(pg_catalog.=) $1 "
+						  "RETURNING run_id",
+						  2, types, values, NULL, false, SPI_OK_INSERT_RETURNING);
 		ok = (SPI_processed == 1);
 		if (ok)
-		{
-			bool		isnull;
-
-			run.run_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
-													 SPI_tuptable->tupdesc, 1, &isnull));
-		}
+			run.run_id = internal_sql_int64(0, 1, 0);
 		else
 			set_result(false, false, NULL, "the pipeline no longer exists");
 	}
@@ -797,12 +661,12 @@ elt_run_worker_main(Datum main_arg)
 		status = execute_run(&run, runcxt, &error);
 
 	worker_admin_begin(&st, true);
-	runner_finish_run(run.run_id, status, error, "running");
+	run_history_finish(run.run_id, status, error, "running");
 	worker_admin_commit(&st);
 	set_result(true, true, status, error);
 	run_slot_release();
 	current_run_id = 0;
-	scheduler_wake_now();
+	shmem_wake_launcher();
 	proc_exit(0);
 }
 
@@ -823,29 +687,27 @@ lookup_pipeline(const char *name, Oid *owner, int64 *nsteps, bool *changed_here,
 {
 	Oid			types[1] = {TEXTOID};
 	Datum		values[1] = {CStringGetTextDatum(name)};
-	HeapTuple	tup;
-	TupleDesc	desc;
 	bool		isnull;
 	int64		id;
 	Datum		xmins;
 
-	exec_sql("SELECT p.pipeline_id, p.owner::oid, "
-			 "(SELECT count(*) FROM elt.step s WHERE s.pipeline_id = p.pipeline_id), "
-			 "ARRAY(SELECT s.xmin FROM elt.step s WHERE s.pipeline_id = p.pipeline_id) "
-			 "   OPERATOR(pg_catalog.||) p.xmin, p.paused "
-			 "FROM elt.pipeline p WHERE p.name OPERATOR(pg_catalog.=) $1",
-			 1, types, values, NULL, SPI_OK_SELECT);
+	internal_sql_exec("SELECT p.pipeline_id, p.owner::pg_catalog.oid, "
+					  "(SELECT pg_catalog.count(*) FROM elt.step s "
+					  " WHERE s.pipeline_id OPERATOR(pg_catalog.=) p.pipeline_id), "
+					  "ARRAY(SELECT s.xmin FROM elt.step s "
+					  "      WHERE s.pipeline_id OPERATOR(pg_catalog.=) p.pipeline_id) "
+					  "   OPERATOR(pg_catalog.||) p.xmin, p.paused "
+					  "FROM elt.pipeline p WHERE p.name OPERATOR(pg_catalog.=) $1",
+					  1, types, values, NULL, false, SPI_OK_SELECT);
 	if (SPI_processed == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("pipeline \"%s\" does not exist", name)));
-	tup = SPI_tuptable->vals[0];
-	desc = SPI_tuptable->tupdesc;
-	id = DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull));
-	*owner = DatumGetObjectId(SPI_getbinval(tup, desc, 2, &isnull));
-	*nsteps = DatumGetInt64(SPI_getbinval(tup, desc, 3, &isnull));
-	*paused = DatumGetBool(SPI_getbinval(tup, desc, 5, &isnull));
-	xmins = SPI_getbinval(tup, desc, 4, &isnull);
+	id = internal_sql_int64(0, 1, 0);
+	*owner = internal_sql_oid(0, 2);
+	*nsteps = internal_sql_int64(0, 3, 0);
+	*paused = internal_sql_bool(0, 5, false);
+	xmins = internal_sql_datum(0, 4, &isnull);
 	*changed_here = false;
 	if (!isnull)
 	{
@@ -889,7 +751,7 @@ elt_run_pipeline(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("pipeline name must not be null")));
 	name = text_to_cstring(PG_GETARG_TEXT_PP(0));
-	scheduler_require_shared("elt.run_pipeline()");
+	shmem_require_preload("elt.run_pipeline()");
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
@@ -907,7 +769,7 @@ elt_run_pipeline(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("pipeline \"%s\" has no steps", name),
 				 errhint("Add steps with elt.add_step().")));
-	problem = runner_owner_problem(owner);
+	problem = workers_run_owner_problem(owner);
 	if (problem != NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION),
@@ -924,7 +786,7 @@ elt_run_pipeline(PG_FUNCTION_ARGS)
 	args.run_id = 0;
 	args.pipeline_id = pipeline_id;
 	args.result = dsm_segment_handle(seg);
-	if (!runner_start_worker(&args, MyProcPid, &handle))
+	if (!workers_start_run(&args, MyProcPid, &handle))
 		ereport(ERROR,
 				(errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
 				 errmsg("could not start a run worker for pipeline \"%s\"", name),
@@ -1004,7 +866,6 @@ elt_trigger(PG_FUNCTION_ARGS)
 	int64		pipeline_id;
 	int64		run_id;
 	AdminState	st;
-	bool		isnull;
 	const char *dbname;
 
 	if (PG_ARGISNULL(0))
@@ -1032,16 +893,17 @@ elt_trigger(PG_FUNCTION_ARGS)
 		Oid			types[1] = {INT8OID};
 		Datum		values[1] = {Int64GetDatum(pipeline_id)};
 
-		exec_sql("INSERT INTO elt.run (pipeline_id, pipeline, owner, trigger, status) "
-				 "SELECT pipeline_id, name, owner, 'trigger', 'queued' "
-				 "FROM elt.pipeline WHERE pipeline_id = $1 RETURNING run_id",
-				 1, types, values, NULL, SPI_OK_INSERT_RETURNING);
-		run_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+		internal_sql_exec("INSERT INTO elt.run (pipeline_id, pipeline, owner, trigger, status) "
+						  "SELECT pipeline_id, name, owner, 'trigger', 'queued' "
+						  "FROM elt.pipeline WHERE pipeline_id OPERATOR(pg_catalog.=) $1 "
+						  "RETURNING run_id",
+						  1, types, values, NULL, false, SPI_OK_INSERT_RETURNING);
+		run_id = internal_sql_int64(0, 1, 0);
 	}
 	admin_end(&st);
 	SPI_finish();
 
-	scheduler_wake_at_commit();
+	shmem_wake_launcher_at_commit();
 	if (paused)
 		ereport(NOTICE,
 				(errmsg("pipeline \"%s\" is paused: run %lld starts when it is resumed",
@@ -1070,18 +932,18 @@ elt_cancel(PG_FUNCTION_ARGS)
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	exec_sql("SELECT status FROM elt.run WHERE run_id OPERATOR(pg_catalog.=) $1",
-			 1, types, values, NULL, SPI_OK_SELECT);
+	internal_sql_exec("SELECT status FROM elt.run WHERE run_id OPERATOR(pg_catalog.=) $1",
+					  1, types, values, NULL, false, SPI_OK_SELECT);
 	if (SPI_processed == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("run %lld does not exist", (long long) run_id)));
-	status = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+	status = internal_sql_text(0, 1);
 
 	if (strcmp(status, "queued") == 0)
 	{
 		admin_begin(&st);
-		runner_finish_run(run_id, "cancelled", "cancelled before it started", "queued");
+		run_history_finish(run_id, "cancelled", "cancelled before it started", "queued");
 		admin_end(&st);
 	}
 	else if (strcmp(status, "running") == 0)
@@ -1106,8 +968,8 @@ elt_cancel(PG_FUNCTION_ARGS)
 		else
 		{
 			admin_begin(&st);
-			runner_finish_run(run_id, "cancelled",
-							  "cancelled after its run worker had exited", "running");
+			run_history_finish(run_id, "cancelled",
+							   "cancelled after its run worker had exited", "running");
 			admin_end(&st);
 		}
 	}

@@ -12,11 +12,9 @@
  * installed in its database it waits, quietly, for CREATE EXTENSION (whose
  * script wakes it too).
  *
- * Shared memory holds the launcher's latch and one slot per executing run
- * (run id, worker pid, cancel flag): elt.cancel() finds the worker there,
- * and a run marked 'running' without a slot has lost its worker, which is
- * how runs cut short by a crash or restart are recognised and failed
- * instead of being run again.
+ * Its latch and the slots of executing runs are in shared memory
+ * (shmem.c): a run marked 'running' without a slot has lost its worker,
+ * and the launcher fails it (run_history.c) instead of running it again.
  */
 #include "postgres.h"
 
@@ -34,21 +32,20 @@
 #include "storage/ipc.h"
 #include "storage/latch.h"
 #include "storage/proc.h"
-#include "storage/shmem.h"
 #include "tcop/tcopprot.h"
-#include "internal_sql.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 
+#include "internal_sql.h"
 #include "pg_elt.h"
 #include "cron.h"
-#include "runner.h"
+#include "run_history.h"
 #include "scheduler.h"
-
-EltShared  *elt_shared = NULL;
+#include "shmem.h"
+#include "workers.h"
 
 /* Start a scheduled run's worker this long before its due time */
 #define LAUNCH_LEAD_MS 30
@@ -59,14 +56,6 @@ EltShared  *elt_shared = NULL;
 /* At most this many missed runs are queued by catchup at once */
 #define MAX_CATCHUP_RUNS 1000
 #define MAX_LAUNCHED 256
-
-static shmem_request_hook_type prev_shmem_request_hook = NULL;
-static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
-
-static int	my_slot = -1;
-static bool slot_exit_registered = false;
-static bool wake_pending = false;
-static bool xact_callback_registered = false;
 
 /* Launcher-local state */
 typedef struct LaunchedRun
@@ -81,7 +70,6 @@ static int	nlaunched = 0;
 static bool first_pass = true;
 static bool waiting_logged = false;
 static char *last_timezone = NULL;
-static TimestampTz last_prune = 0;
 static TimestampTz last_register_warning = 0;
 static MemoryContext pass_cxt = NULL;	/* reset at each pass */
 
@@ -89,136 +77,24 @@ PG_FUNCTION_INFO_V1(elt_wake_scheduler);
 PG_FUNCTION_INFO_V1(elt_scheduler_pid);
 
 /*
- * Ask for the shared state (PostgreSQL 15 requires this to happen in the
- * shmem_request_hook).
- */
-static void
-elt_shmem_request(void)
-{
-	if (prev_shmem_request_hook)
-		prev_shmem_request_hook();
-	RequestAddinShmemSpace(MAXALIGN(sizeof(EltShared)));
-	RequestNamedLWLockTranche("pg_elt", 1);
-}
-
-/*
- * Create or attach the shared state, at server start and after every crash
- * restart (which forgets all runs: their rows are failed by the launcher).
- */
-static void
-elt_shmem_startup(void)
-{
-	bool		found;
-
-	if (prev_shmem_startup_hook)
-		prev_shmem_startup_hook();
-	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
-	elt_shared = ShmemInitStruct("pg_elt", sizeof(EltShared), &found);
-	if (!found)
-	{
-		memset(elt_shared, 0, sizeof(EltShared));
-		elt_shared->lock = &(GetNamedLWLockTranche("pg_elt"))->lock;
-	}
-	LWLockRelease(AddinShmemInitLock);
-}
-
-/*
  * Called from _PG_init: define this area's settings and, under
- * shared_preload_libraries, the shared memory and the launcher.
+ * shared_preload_libraries, register the launcher.
  */
 void
 scheduler_init(void)
 {
-	BackgroundWorker worker;
+	EltWorkerSpec spec = {0};
 
 	cron_define_gucs();
 
 	if (!process_shared_preload_libraries_in_progress)
 		return;
 
-	prev_shmem_request_hook = shmem_request_hook;
-	shmem_request_hook = elt_shmem_request;
-	prev_shmem_startup_hook = shmem_startup_hook;
-	shmem_startup_hook = elt_shmem_startup;
-
-	memset(&worker, 0, sizeof(worker));
-	worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
-	worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
-	worker.bgw_restart_time = 10;
-	snprintf(worker.bgw_library_name, BGW_MAXLEN, "pg_elt");
-	snprintf(worker.bgw_function_name, BGW_MAXLEN, "elt_launcher_main");
-	snprintf(worker.bgw_name, BGW_MAXLEN, "pg_elt scheduler");
-	snprintf(worker.bgw_type, BGW_MAXLEN, "pg_elt scheduler");
-	RegisterBackgroundWorker(&worker);
-}
-
-/*
- * Refuse, with a clear message, what cannot work without the shared state.
- */
-void
-scheduler_require_shared(const char *what)
-{
-	if (elt_shared == NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("%s requires pg_elt to be loaded by shared_preload_libraries", what),
-				 errhint("Add pg_elt to shared_preload_libraries in postgresql.conf and restart the server.")));
-}
-
-/*
- * Wake the launcher now (it re-reads the definitions).
- */
-void
-scheduler_wake_now(void)
-{
-	Latch	   *latch;
-
-	if (elt_shared == NULL)
-		return;
-	latch = elt_shared->launcher_latch;
-	if (latch != NULL)
-		SetLatch(latch);
-}
-
-/*
- * Transaction callback: wake the launcher once the change that asked for it
- * is committed, so that it sees the change.
- */
-static void
-wake_xact_callback(XactEvent event, void *arg)
-{
-	switch (event)
-	{
-		case XACT_EVENT_COMMIT:
-		case XACT_EVENT_PARALLEL_COMMIT:
-			if (wake_pending)
-			{
-				wake_pending = false;
-				scheduler_wake_now();
-			}
-			break;
-		case XACT_EVENT_ABORT:
-		case XACT_EVENT_PARALLEL_ABORT:
-			wake_pending = false;
-			break;
-		default:
-			break;
-	}
-}
-
-/*
- * Arrange for the launcher to be woken when the current transaction
- * commits.
- */
-void
-scheduler_wake_at_commit(void)
-{
-	if (!xact_callback_registered)
-	{
-		RegisterXactCallback(wake_xact_callback, NULL);
-		xact_callback_registered = true;
-	}
-	wake_pending = true;
+	spec.function = "elt_launcher_main";
+	spec.name = "pg_elt scheduler";
+	spec.type = "pg_elt scheduler";
+	spec.restart_secs = 10;
+	(void) workers_register(&spec, NULL);
 }
 
 /*
@@ -228,7 +104,7 @@ scheduler_wake_at_commit(void)
 Datum
 elt_wake_scheduler(PG_FUNCTION_ARGS)
 {
-	scheduler_wake_at_commit();
+	shmem_wake_launcher_at_commit();
 	PG_RETURN_VOID();
 }
 
@@ -249,136 +125,6 @@ elt_scheduler_pid(PG_FUNCTION_ARGS)
 	if (pid == 0)
 		PG_RETURN_NULL();
 	PG_RETURN_INT32(pid);
-}
-
-/*
- * on_shmem_exit callback: free this process's run slot, whatever the way
- * it exits.
- */
-static void
-run_slot_exit(int code, Datum arg)
-{
-	run_slot_release();
-}
-
-/*
- * Claim a slot for the run this process executes.  Returns false when all
- * slots are taken.
- */
-bool
-run_slot_claim(int64 run_id)
-{
-	int			i;
-
-	if (elt_shared == NULL)
-		return false;
-	if (!slot_exit_registered)
-	{
-		on_shmem_exit(run_slot_exit, (Datum) 0);
-		slot_exit_registered = true;
-	}
-	LWLockAcquire(elt_shared->lock, LW_EXCLUSIVE);
-	for (i = 0; i < ELT_MAX_RUN_SLOTS; i++)
-	{
-		EltRunSlot *slot = &elt_shared->slots[i];
-
-		if (slot->run_id == 0)
-		{
-			slot->run_id = run_id;
-			slot->pid = MyProcPid;
-			slot->dboid = MyDatabaseId;
-			slot->cancel_requested = false;
-			my_slot = i;
-			break;
-		}
-	}
-	LWLockRelease(elt_shared->lock);
-	return my_slot >= 0;
-}
-
-/*
- * Free this process's slot, if it holds one.
- */
-void
-run_slot_release(void)
-{
-	if (elt_shared == NULL || my_slot < 0)
-		return;
-	LWLockAcquire(elt_shared->lock, LW_EXCLUSIVE);
-	if (elt_shared->slots[my_slot].pid == MyProcPid)
-		memset(&elt_shared->slots[my_slot], 0, sizeof(EltRunSlot));
-	LWLockRelease(elt_shared->lock);
-	my_slot = -1;
-}
-
-/*
- * Is a worker executing this run right now?
- */
-bool
-run_slot_is_live(int64 run_id, Oid dboid)
-{
-	bool		live = false;
-	int			i;
-
-	if (elt_shared == NULL)
-		return false;
-	LWLockAcquire(elt_shared->lock, LW_SHARED);
-	for (i = 0; i < ELT_MAX_RUN_SLOTS; i++)
-	{
-		EltRunSlot *slot = &elt_shared->slots[i];
-
-		if (slot->run_id == run_id && slot->dboid == dboid)
-		{
-			live = true;
-			break;
-		}
-	}
-	LWLockRelease(elt_shared->lock);
-	return live;
-}
-
-/*
- * Flag a run as cancelled and return the pid of its worker (0 when no
- * worker executes it), which the caller then interrupts.
- */
-pid_t
-run_slot_request_cancel(int64 run_id, Oid dboid)
-{
-	pid_t		pid = 0;
-	int			i;
-
-	if (elt_shared == NULL)
-		return 0;
-	LWLockAcquire(elt_shared->lock, LW_EXCLUSIVE);
-	for (i = 0; i < ELT_MAX_RUN_SLOTS; i++)
-	{
-		EltRunSlot *slot = &elt_shared->slots[i];
-
-		if (slot->run_id == run_id && slot->dboid == dboid)
-		{
-			slot->cancel_requested = true;
-			pid = slot->pid;
-			break;
-		}
-	}
-	LWLockRelease(elt_shared->lock);
-	return pid;
-}
-
-/*
- * Has the run this process executes been cancelled?
- */
-bool
-run_slot_cancel_requested(void)
-{
-	bool		result;
-
-	if (elt_shared == NULL || my_slot < 0)
-		return false;
-	LWLockAcquire(elt_shared->lock, LW_SHARED);
-	result = elt_shared->slots[my_slot].cancel_requested;
-	LWLockRelease(elt_shared->lock);
-	return result;
 }
 
 /*
@@ -418,22 +164,6 @@ launcher_commit(void)
 	MemoryContextSwitchTo(pass_cxt);
 }
 
-/* Run a parameterised statement in the launcher, erroring out on failure. */
-static int
-launcher_exec(const char *sql, int nargs, Oid *types, Datum *values,
-			  const char *nulls, int expected)
-{
-	return internal_sql_exec(sql, nargs, types, values, nulls, false, expected);
-}
-
-static int64
-get_int64(int row, int col, bool *isnull)
-{
-	Datum		d = SPI_getbinval(SPI_tuptable->vals[row], SPI_tuptable->tupdesc, col, isnull);
-
-	return *isnull ? 0 : DatumGetInt64(d);
-}
-
 /*
  * Forget workers that have exited; return the runs they were executing so
  * that their rows can be checked.
@@ -469,48 +199,6 @@ reap_launched(void)
 }
 
 /*
- * Fail the runs that lost their worker: 'running' with no live slot (the
- * server restarted, or the worker died), or 'queued' runs whose worker
- * exited before taking them.  They are never started again.
- */
-static void
-fail_lost_runs(List *stopped)
-{
-	ListCell   *lc;
-	int			i;
-	int			n;
-	int64	   *ids;
-
-	launcher_exec("SELECT run_id FROM elt.run WHERE status = 'running'",
-				  0, NULL, NULL, NULL, SPI_OK_SELECT);
-	n = SPI_processed;
-	ids = palloc(sizeof(int64) * (n + 1));
-	for (i = 0; i < n; i++)
-	{
-		bool		isnull;
-
-		ids[i] = get_int64(i, 1, &isnull);
-	}
-	for (i = 0; i < n; i++)
-	{
-		if (!run_slot_is_live(ids[i], MyDatabaseId))
-			runner_finish_run(ids[i], "failed",
-							  first_pass ?
-							  "the server restarted while the run was in progress" :
-							  "the run worker exited before the run finished; see the server log",
-							  "running");
-	}
-	foreach(lc, stopped)
-	{
-		int64		id = *(int64 *) lfirst(lc);
-
-		runner_finish_run(id, "failed",
-						  "the run worker exited before starting the run; see the server log",
-						  "queued");
-	}
-}
-
-/*
  * Re-evaluate the next fire time of cron schedules that follow
  * pg_elt.timezone, after it changed (or at start, in case it changed
  * while the launcher was down).  Past-due times are kept, so that a missed
@@ -525,20 +213,19 @@ recompute_for_timezone(TimestampTz now)
 	int64	   *ids;
 	TimestampTz *next;
 
-	launcher_exec("SELECT pipeline_id, schedule FROM elt.pipeline "
-				  "WHERE schedule IS NOT NULL AND NOT options ? 'timezone' "
-				  "AND next_run_at > $1",
-				  1, &types[1], (Datum[]) {TimestampTzGetDatum(now)}, NULL, SPI_OK_SELECT);
+	internal_sql_exec("SELECT pipeline_id, schedule FROM elt.pipeline "
+					  "WHERE schedule IS NOT NULL AND NOT options OPERATOR(pg_catalog.?) 'timezone' "
+					  "AND next_run_at OPERATOR(pg_catalog.>) $1",
+					  1, &types[1], (Datum[]) {TimestampTzGetDatum(now)}, NULL, false, SPI_OK_SELECT);
 	n = SPI_processed;
 	ids = palloc(sizeof(int64) * (n + 1));
 	next = palloc(sizeof(TimestampTz) * (n + 1));
 	for (i = 0; i < n; i++)
 	{
-		bool		isnull;
 		CronSchedule s;
-		char	   *schedule = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2);
+		char	   *schedule = internal_sql_text(i, 2);
 
-		ids[i] = get_int64(i, 1, &isnull);
+		ids[i] = internal_sql_int64(i, 1, 0);
 		cron_parse(schedule, &s);
 		next[i] = (s.kind == CRON_FIELDS) ? cron_next(&s, now, cron_lookup_tz(NULL)) : 0;
 	}
@@ -546,9 +233,10 @@ recompute_for_timezone(TimestampTz now)
 	{
 		if (next[i] == 0)
 			continue;
-		launcher_exec("UPDATE elt.pipeline SET next_run_at = $2 WHERE pipeline_id = $1",
-					  2, types, (Datum[]) {Int64GetDatum(ids[i]), TimestampTzGetDatum(next[i])},
-					  NULL, SPI_OK_UPDATE);
+		internal_sql_exec("UPDATE elt.pipeline SET next_run_at = $2 "
+						  "WHERE pipeline_id OPERATOR(pg_catalog.=) $1",
+						  2, types, (Datum[]) {Int64GetDatum(ids[i]), TimestampTzGetDatum(next[i])},
+						  NULL, false, SPI_OK_UPDATE);
 	}
 }
 
@@ -568,12 +256,13 @@ insert_run(int64 pipeline_id, const char *trigger, const char *status,
 	values[2] = CStringGetTextDatum(status);
 	values[3] = TimestampTzGetDatum(scheduled_at);
 	values[4] = error ? CStringGetTextDatum(error) : (Datum) 0;
-	launcher_exec("INSERT INTO elt.run (pipeline_id, pipeline, owner, trigger, status, "
-				  "scheduled_at, finished_at, error) "
-				  "SELECT pipeline_id, name, owner, $2, $3, $4, "
-				  "CASE WHEN $3 = 'skipped' THEN clock_timestamp() END, $5 "
-				  "FROM elt.pipeline WHERE pipeline_id = $1",
-				  5, types, values, nulls, SPI_OK_INSERT);
+	internal_sql_exec("INSERT INTO elt.run (pipeline_id, pipeline, owner, trigger, status, "
+					  "scheduled_at, finished_at, error) "
+					  "SELECT pipeline_id, name, owner, $2, $3, $4, "
+					  "CASE WHEN $3 OPERATOR(pg_catalog.=) 'skipped' "
+					  "THEN pg_catalog.clock_timestamp() END, $5 "
+					  "FROM elt.pipeline WHERE pipeline_id OPERATOR(pg_catalog.=) $1",
+					  5, types, values, nulls, false, SPI_OK_INSERT);
 }
 
 /*
@@ -590,15 +279,15 @@ create_due_runs(TimestampTz now)
 				n;
 	SPITupleTable *due;
 
-	launcher_exec("SELECT p.pipeline_id, p.schedule, p.options->>'timezone', "
-				  "coalesce((p.options->>'catchup')::boolean, false), "
-				  "coalesce(p.options->>'overlap', 'skip'), p.next_run_at, "
-				  "(SELECT max(r.run_id) FROM elt.run r WHERE r.pipeline_id = p.pipeline_id "
-				  " AND r.status IN ('queued', 'running')) "
-				  "FROM elt.pipeline p "
-				  "WHERE NOT p.paused AND p.schedule IS NOT NULL AND p.next_run_at <= $1 "
-				  "ORDER BY p.next_run_at",
-				  1, &types[1], (Datum[]) {TimestampTzGetDatum(horizon)}, NULL, SPI_OK_SELECT);
+	internal_sql_exec("SELECT p.pipeline_id, p.schedule, p.options->>'timezone', "
+					  "coalesce((p.options->>'catchup')::boolean, false), "
+					  "coalesce(p.options->>'overlap', 'skip'), p.next_run_at, "
+					  "(SELECT max(r.run_id) FROM elt.run r WHERE r.pipeline_id = p.pipeline_id "
+					  " AND r.status IN ('queued', 'running')) "
+					  "FROM elt.pipeline p "
+					  "WHERE NOT p.paused AND p.schedule IS NOT NULL AND p.next_run_at <= $1 "
+					  "ORDER BY p.next_run_at",
+					  1, &types[1], (Datum[]) {TimestampTzGetDatum(horizon)}, NULL, false, SPI_OK_SELECT);
 	due = SPI_tuptable;
 	n = SPI_processed;
 	for (i = 0; i < n; i++)
@@ -637,11 +326,12 @@ create_due_runs(TimestampTz now)
 			continue;
 
 		/* move next_run_at first: a concurrent redefinition wins */
-		launcher_exec("UPDATE elt.pipeline SET next_run_at = $3 "
-					  "WHERE pipeline_id = $1 AND next_run_at = $2",
-					  3, types,
-					  (Datum[]) {Int64GetDatum(pipeline_id), TimestampTzGetDatum(old_next),
-				  TimestampTzGetDatum(t)}, (t == DT_NOEND) ? "  n" : NULL, SPI_OK_UPDATE);
+		internal_sql_exec("UPDATE elt.pipeline SET next_run_at = $3 "
+						  "WHERE pipeline_id OPERATOR(pg_catalog.=) $1 "
+						  "AND next_run_at OPERATOR(pg_catalog.=) $2",
+						  3, types,
+						  (Datum[]) {Int64GetDatum(pipeline_id), TimestampTzGetDatum(old_next),
+					  TimestampTzGetDatum(t)}, (t == DT_NOEND) ? "  n" : NULL, false, SPI_OK_UPDATE);
 		if (SPI_processed == 0)
 			continue;
 
@@ -683,25 +373,37 @@ choose_runs_to_start(void)
 	int			i,
 				n;
 	int			room = Min(elt_max_workers, MAX_LAUNCHED) - nlaunched;
-	SPITupleTable *tab;
+	int64	   *run_ids;
+	int64	   *pipeline_ids;
+	Oid		   *owners;
 
 	if (room <= 0)
 		return NIL;
-	launcher_exec("SELECT r.run_id, r.pipeline_id, p.owner::oid "
-				  "FROM elt.run r JOIN elt.pipeline p USING (pipeline_id) "
-				  "WHERE r.status = 'queued' AND NOT p.paused "
-				  "AND NOT EXISTS (SELECT 1 FROM elt.run a WHERE a.pipeline_id = r.pipeline_id "
-				  "                AND a.status = 'running') "
-				  "ORDER BY coalesce(r.scheduled_at, r.queued_at), r.run_id",
-				  0, NULL, NULL, NULL, SPI_OK_SELECT);
-	tab = SPI_tuptable;
+	internal_sql_exec("SELECT r.run_id, r.pipeline_id, p.owner::pg_catalog.oid "
+					  "FROM elt.run r JOIN elt.pipeline p "
+					  "ON p.pipeline_id OPERATOR(pg_catalog.=) r.pipeline_id "
+					  "WHERE r.status OPERATOR(pg_catalog.=) 'queued' AND NOT p.paused "
+					  "AND NOT EXISTS (SELECT 1 FROM elt.run a "
+					  "                WHERE a.pipeline_id OPERATOR(pg_catalog.=) r.pipeline_id "
+					  "                AND a.status OPERATOR(pg_catalog.=) 'running') "
+					  "ORDER BY coalesce(r.scheduled_at, r.queued_at), r.run_id",
+					  0, NULL, NULL, NULL, false, SPI_OK_SELECT);
+	/* read them all first: failing a run below runs statements of its own */
 	n = SPI_processed;
+	run_ids = palloc(sizeof(int64) * (n + 1));
+	pipeline_ids = palloc(sizeof(int64) * (n + 1));
+	owners = palloc(sizeof(Oid) * (n + 1));
+	for (i = 0; i < n; i++)
+	{
+		run_ids[i] = internal_sql_int64(i, 1, 0);
+		pipeline_ids[i] = internal_sql_int64(i, 2, 0);
+		owners[i] = internal_sql_oid(i, 3);
+	}
 	for (i = 0; i < n && list_length(chosen) < room; i++)
 	{
-		bool		isnull;
-		int64		run_id = DatumGetInt64(SPI_getbinval(tab->vals[i], tab->tupdesc, 1, &isnull));
-		int64		pipeline_id = DatumGetInt64(SPI_getbinval(tab->vals[i], tab->tupdesc, 2, &isnull));
-		Oid			owner = DatumGetObjectId(SPI_getbinval(tab->vals[i], tab->tupdesc, 3, &isnull));
+		int64		run_id = run_ids[i];
+		int64		pipeline_id = pipeline_ids[i];
+		Oid			owner = owners[i];
 		const char *problem;
 		RunWorkerArgs *args;
 		int			k;
@@ -717,10 +419,10 @@ choose_runs_to_start(void)
 		if (busy)
 			continue;
 
-		problem = runner_owner_problem(owner);
+		problem = workers_run_owner_problem(owner);
 		if (problem != NULL)
 		{
-			runner_finish_run(run_id, "failed", problem, "queued");
+			run_history_finish(run_id, "failed", problem, "queued");
 			continue;
 		}
 		{
@@ -740,25 +442,6 @@ choose_runs_to_start(void)
 		}
 	}
 	return chosen;
-}
-
-/*
- * Delete history older than pg_elt.history_retention, at most once a
- * minute.
- */
-static void
-prune_history(TimestampTz now)
-{
-	Oid			types[1] = {FLOAT8OID};
-	Datum		values[1] = {Float8GetDatum((double) elt_history_retention)};
-
-	if (now - last_prune < 60 * USECS_PER_SEC)
-		return;
-	last_prune = now;
-	launcher_exec("DELETE FROM elt.run WHERE finished_at < now() - make_interval(secs => $1)",
-				  1, types, values, NULL, SPI_OK_DELETE);
-	launcher_exec("DELETE FROM elt.check_result WHERE checked_at < now() - make_interval(secs => $1)",
-				  1, types, values, NULL, SPI_OK_DELETE);
 }
 
 /*
@@ -792,7 +475,7 @@ launcher_pass(void)
 	}
 	waiting_logged = false;
 
-	fail_lost_runs(stopped);
+	run_history_fail_lost(stopped, first_pass);
 
 	now = GetCurrentTimestamp();
 	if (first_pass || last_timezone == NULL || strcmp(last_timezone, elt_timezone) != 0)
@@ -806,7 +489,7 @@ launcher_pass(void)
 
 	if (elt_scheduler_enabled)
 		create_due_runs(now);
-	prune_history(now);
+	run_history_prune(now);
 	launcher_commit();
 
 	if (!elt_scheduler_enabled)
@@ -818,10 +501,10 @@ launcher_pass(void)
 	/* start workers for queued runs, after the runs are committed */
 	launcher_begin();
 	chosen = choose_runs_to_start();
-	launcher_exec("SELECT min(next_run_at) FROM elt.pipeline "
-				  "WHERE NOT paused AND schedule IS NOT NULL",
-				  0, NULL, NULL, NULL, SPI_OK_SELECT);
-	next = DatumGetTimestampTz(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	internal_sql_exec("SELECT pg_catalog.min(next_run_at) FROM elt.pipeline "
+					  "WHERE NOT paused AND schedule IS NOT NULL",
+					  0, NULL, NULL, NULL, false, SPI_OK_SELECT);
+	next = DatumGetTimestampTz(internal_sql_datum(0, 1, &isnull));
 	if (isnull)
 		next = DT_NOEND;
 	launcher_commit();
@@ -833,7 +516,7 @@ launcher_pass(void)
 		bool		started;
 		MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
 
-		started = runner_start_worker(args, MyProcPid, &handle);
+		started = workers_start_run(args, MyProcPid, &handle);
 		MemoryContextSwitchTo(old);
 		if (!started)
 		{

@@ -7,6 +7,7 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use Time::HiRes qw(time usleep);
 
 my $node = PostgreSQL::Test::Cluster->new('scheduler');
 $node->init(extra => [ '--encoding=UTF8', '--no-locale' ]);
@@ -33,16 +34,20 @@ ok($node->safe_psql('postgres', 'SELECT elt.scheduler_pid() IS NOT NULL') eq 't'
 	'scheduler running');
 
 # 1. A 1-second pipeline runs at least 5 times in 6 seconds, as its owner.
+my $t_tick = time;
 $node->safe_psql('postgres', q{
 SET ROLE alice;
 SELECT elt.create_pipeline('tick', '1 second');
 SELECT elt.add_step('tick', 'hit',
   $$INSERT INTO public.hits (pipeline, run, who) VALUES ('tick', elt.current_run(), current_user)$$);
 });
-sleep 6;
+$node->poll_query_until('postgres',
+	"SELECT count(*) >= 5 FROM public.hits WHERE pipeline = 'tick'")
+  or die "1-second pipeline did not run 5 times";
+my $tick_secs = time - $t_tick;
 $node->safe_psql('postgres', "SELECT elt.pause('tick')");
-my $hits = $node->safe_psql('postgres', "SELECT count(*) FROM public.hits WHERE pipeline = 'tick'");
-cmp_ok($hits, '>=', 5, "1-second pipeline ran $hits times in 6 seconds");
+cmp_ok($tick_secs, '<=', 6,
+	sprintf('1-second pipeline ran 5 times in %.1f seconds', $tick_secs));
 is($node->safe_psql('postgres',
 		"SELECT count(*) FROM public.hits WHERE pipeline = 'tick' AND who <> 'alice'"),
 	'0', 'every run executed as the owner');
@@ -58,14 +63,21 @@ $node->safe_psql('postgres', q{
 SELECT elt.create_pipeline('notified', NULL, '{"notify": "my_channel"}');
 SELECT elt.add_step('notified', 's', 'SELECT 1');
 });
-my ($stdout, $stderr);
-$node->psql('postgres', q{
-LISTEN elt_run;
-LISTEN my_channel;
-SELECT elt.trigger('notified');
-SELECT pg_sleep(2);
-SELECT 1;
-}, stdout => \$stdout, stderr => \$stderr);
+my $listener = $node->background_psql('postgres');
+$listener->query_safe('LISTEN elt_run; LISTEN my_channel');
+my $notified = $listener->query_safe("SELECT elt.trigger('notified')");
+$node->poll_query_until('postgres',
+	"SELECT status = 'succeeded' FROM elt.run WHERE run_id = $notified")
+  or die "triggered run did not succeed";
+# psql prints the notifications that have arrived after its next command
+my $stdout = '';
+for (my $i = 0; $i < 10 * $PostgreSQL::Test::Utils::timeout_default; $i++)
+{
+	$stdout .= $listener->query_safe('SELECT 1');
+	last if $stdout =~ /"elt_run"/ && $stdout =~ /"my_channel"/;
+	usleep(100_000);
+}
+$listener->quit;
 like($stdout, qr/Asynchronous notification "elt_run" with payload "\{"run_id": \d+, "pipeline": "notified", "status": "succeeded"\}"/,
 	'NOTIFY elt_run arrives with the run id and status');
 like($stdout, qr/Asynchronous notification "my_channel"/, "the pipeline's own channel too");
@@ -101,7 +113,13 @@ SELECT elt.add_step('skipper', 's', $$INSERT INTO public.hits (pipeline) VALUES 
 SELECT elt.create_pipeline('queuer', '1 second', '{"overlap": "queue"}');
 SELECT elt.add_step('queuer', 's', $$INSERT INTO public.hits (pipeline) VALUES ('queuer'); SELECT pg_sleep(1.5)$$);
 });
-sleep 6;
+# until both have started runs one after another and met their overlap
+$node->poll_query_until('postgres', q{
+SELECT (SELECT count(*) FROM elt.run WHERE pipeline = 'skipper' AND status = 'skipped') >= 2
+   AND (SELECT count(*) FROM elt.run WHERE pipeline = 'skipper' AND started_at IS NOT NULL) >= 2
+   AND (SELECT count(*) FROM elt.run WHERE pipeline = 'queuer' AND status = 'queued') >= 1
+   AND (SELECT count(*) FROM elt.run WHERE pipeline = 'queuer' AND started_at IS NOT NULL) >= 3})
+  or die "overlapping schedules did not skip and queue";
 $node->safe_psql('postgres', "SELECT elt.pause('skipper'); SELECT elt.pause('queuer')");
 cmp_ok($node->safe_psql('postgres',
 		"SELECT count(*) FROM elt.run WHERE pipeline = 'skipper' AND status = 'skipped'"),
@@ -125,12 +143,21 @@ $node->poll_query_until('postgres',
   or die "runs still active";
 
 # 5. pg_elt.scheduler_enabled = off stops launching without losing state.
+my $reload_at = $node->safe_psql('postgres', 'SELECT clock_timestamp()');
 $node->safe_psql('postgres', q{
 ALTER SYSTEM SET pg_elt.scheduler_enabled = off; SELECT pg_reload_conf();});
-sleep 1;
+# the launcher has woken since the reload (a reload sets its latch)
+$node->poll_query_until('postgres', qq{
+SELECT current_setting('pg_elt.scheduler_enabled') = 'off'
+   AND EXISTS (SELECT 1 FROM pg_stat_activity WHERE backend_type = 'pg_elt scheduler'
+               AND state = 'idle' AND state_change > '$reload_at')})
+  or die "launcher did not reload";
 $node->safe_psql('postgres', "SELECT elt.resume('tick')");
 my $before = $node->safe_psql('postgres', "SELECT count(*) FROM elt.run WHERE pipeline = 'tick'");
-sleep 3;
+# until the resumed schedule has been due, unserved, for 2 seconds
+$node->poll_query_until('postgres', q{
+SELECT next_run_at < clock_timestamp() - interval '2 seconds' FROM elt.pipeline WHERE name = 'tick'})
+  or die "the schedule of tick moved while the scheduler was disabled";
 is($node->safe_psql('postgres', "SELECT count(*) FROM elt.run WHERE pipeline = 'tick'"),
 	$before, 'no runs while the scheduler is disabled');
 $node->safe_psql('postgres', q{
@@ -156,7 +183,11 @@ $node->poll_query_until('postgres', "SELECT status = 'failed' FROM elt.run WHERE
   or die "killed run not failed";
 like($node->safe_psql('postgres', "SELECT error FROM elt.run WHERE run_id = $run"),
 	qr/server restarted while the run was in progress/, 'killed run failed with the reason');
-sleep 2;
+# a run triggered afterwards has been started and finished: the launcher
+# has made its later passes
+my $later = $node->safe_psql('postgres', "SELECT elt.trigger('notified')");
+$node->poll_query_until('postgres', "SELECT status = 'succeeded' FROM elt.run WHERE run_id = $later")
+  or die "a run after the crash did not succeed";
 is($node->safe_psql('postgres', "SELECT count(*) FROM elt.step_run WHERE run_id = $run AND attempt > 0"),
 	'1', 'the killed run was not started again');
 is($node->safe_psql('postgres',

@@ -1,0 +1,156 @@
+/*
+ * run_history.c
+ *	  Ending runs in the history, exactly once, and keeping the history
+ *	  bounded.
+ *
+ * A run ends in one of three places: its worker finishes it, elt.cancel()
+ * cancels it, or the launcher finds that it lost its worker (a crash, a
+ * restart, a worker that exited early) and fails it.  All three go
+ * through run_history_finish, so that the run's last attempt ends with it
+ * and listeners of channel elt_run hear of every end, once.
+ *
+ * Every statement here runs through internal_sql.c with search_path
+ * pinned, as a role that may write history (the caller's business).
+ */
+#include "postgres.h"
+
+#include "catalog/pg_type.h"
+#include "commands/async.h"
+#include "executor/spi.h"
+#include "lib/stringinfo.h"
+#include "miscadmin.h"
+#include "utils/builtins.h"
+#include "utils/json.h"
+
+#include "internal_sql.h"
+#include "pg_elt.h"
+#include "run_history.h"
+#include "shmem.h"
+
+static TimestampTz last_prune = 0;
+
+/*
+ * Send the end of a run to listeners of channel elt_run (and of the
+ * pipeline's own "notify" channel), as JSON.
+ */
+static void
+notify_run_end(int64 run_id, const char *pipeline, const char *status,
+			   const char *channel)
+{
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	appendStringInfo(&buf, "{\"run_id\": %lld, \"pipeline\": ", (long long) run_id);
+	escape_json(&buf, pipeline);
+	appendStringInfoString(&buf, ", \"status\": ");
+	escape_json(&buf, status);
+	appendStringInfoChar(&buf, '}');
+	Async_Notify("elt_run", buf.data);
+	if (channel != NULL && channel[0] != '\0')
+		Async_Notify(channel, buf.data);
+}
+
+/*
+ * Move a run from from_status to its final status and tell listeners.
+ * Runs with SPI connected, as a role that may write history.  Does
+ * nothing when the run is no longer in from_status, so a run is finished
+ * exactly once.
+ */
+void
+run_history_finish(int64 run_id, const char *status, const char *error,
+				   const char *from_status)
+{
+	Oid			types[4] = {INT8OID, TEXTOID, TEXTOID, TEXTOID};
+	Datum		values[4];
+	char		nulls[4] = {' ', ' ', error ? ' ' : 'n', ' '};
+
+	values[0] = Int64GetDatum(run_id);
+	values[1] = CStringGetTextDatum(status);
+	values[2] = error ? CStringGetTextDatum(error) : (Datum) 0;
+	values[3] = CStringGetTextDatum(from_status);
+	internal_sql_exec("UPDATE elt.run r SET status = $2, "
+					  "finished_at = pg_catalog.clock_timestamp(), error = $3 "
+					  "FROM elt.pipeline p "
+					  "WHERE r.run_id OPERATOR(pg_catalog.=) $1 "
+					  "AND r.status OPERATOR(pg_catalog.=) $4 "
+					  "AND p.pipeline_id OPERATOR(pg_catalog.=) r.pipeline_id "
+					  "RETURNING r.pipeline, p.options OPERATOR(pg_catalog.->>) 'notify'",
+					  4, types, values, nulls, false, SPI_OK_UPDATE_RETURNING);
+	if (SPI_processed == 1)
+	{
+		char	   *pipeline = internal_sql_text(0, 1);
+		char	   *channel = internal_sql_text(0, 2);
+
+		/* an attempt cut short with its run (crash, restart) ends with it */
+		internal_sql_exec("UPDATE elt.step_run SET status = $2, "
+						  "finished_at = pg_catalog.clock_timestamp(), error = $3 "
+						  "WHERE run_id OPERATOR(pg_catalog.=) $1 "
+						  "AND status OPERATOR(pg_catalog.=) 'running'",
+						  3, types, values, nulls, false, SPI_OK_UPDATE);
+		notify_run_end(run_id, pipeline, status, channel);
+	}
+}
+
+/*
+ * Fail the runs that lost their worker: 'running' with no live slot (the
+ * server restarted, or the worker died), or the 'queued' runs in stopped
+ * (run ids, int64 *) whose worker exited before taking them.  They are
+ * never started again.  server_restarted says which of the two reasons a
+ * running run is given: at the launcher's first pass no worker can have
+ * survived.
+ */
+void
+run_history_fail_lost(List *stopped, bool server_restarted)
+{
+	ListCell   *lc;
+	int			i;
+	int			n;
+	int64	   *ids;
+
+	internal_sql_exec("SELECT run_id FROM elt.run "
+					  "WHERE status OPERATOR(pg_catalog.=) 'running'",
+					  0, NULL, NULL, NULL, false, SPI_OK_SELECT);
+	n = SPI_processed;
+	ids = palloc(sizeof(int64) * (n + 1));
+	for (i = 0; i < n; i++)
+		ids[i] = internal_sql_int64(i, 1, 0);
+	for (i = 0; i < n; i++)
+	{
+		if (!run_slot_is_live(ids[i], MyDatabaseId))
+			run_history_finish(ids[i], "failed",
+							   server_restarted ?
+							   "the server restarted while the run was in progress" :
+							   "the run worker exited before the run finished; see the server log",
+							   "running");
+	}
+	foreach(lc, stopped)
+	{
+		int64		id = *(int64 *) lfirst(lc);
+
+		run_history_finish(id, "failed",
+						   "the run worker exited before starting the run; see the server log",
+						   "queued");
+	}
+}
+
+/*
+ * Delete history older than pg_elt.history_retention, at most once a
+ * minute.  (OPERATOR() binds like any other operator, tighter than a
+ * comparison but left to right among its kind: hence the parentheses.)
+ */
+void
+run_history_prune(TimestampTz now)
+{
+	Oid			types[1] = {FLOAT8OID};
+	Datum		values[1] = {Float8GetDatum((double) elt_history_retention)};
+
+	if (now - last_prune < 60 * USECS_PER_SEC)
+		return;
+	last_prune = now;
+	internal_sql_exec("DELETE FROM elt.run WHERE finished_at OPERATOR(pg_catalog.<) "
+					  "(pg_catalog.now() OPERATOR(pg_catalog.-) pg_catalog.make_interval(secs => $1))",
+					  1, types, values, NULL, false, SPI_OK_DELETE);
+	internal_sql_exec("DELETE FROM elt.check_result WHERE checked_at OPERATOR(pg_catalog.<) "
+					  "(pg_catalog.now() OPERATOR(pg_catalog.-) pg_catalog.make_interval(secs => $1))",
+					  1, types, values, NULL, false, SPI_OK_DELETE);
+}

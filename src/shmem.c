@@ -1,0 +1,283 @@
+/*
+ * shmem.c
+ *	  pg_elt's shared memory, and the operations on it that several parts
+ *	  need: waking the launcher, and the slots of executing runs.
+ *
+ * Shared memory holds the launcher's latch and one slot per executing run
+ * (run id, worker pid, cancel flag): elt.cancel() finds the worker there,
+ * and a run marked 'running' without a slot has lost its worker, which is
+ * how runs cut short by a crash or restart are recognised and failed
+ * instead of being run again.  It also holds the rate-limit table of
+ * ratelimit.c, since an API's quota is shared by every backend.
+ *
+ * It exists only when pg_elt is loaded by shared_preload_libraries; every
+ * operation here is then a no-op (or says "no"), and what cannot work
+ * without it calls shmem_require_preload.
+ */
+#include "postgres.h"
+
+#include "access/xact.h"
+#include "miscadmin.h"
+#include "storage/ipc.h"
+#include "storage/shmem.h"
+
+#include "shmem.h"
+
+EltShared  *elt_shared = NULL;
+
+static shmem_request_hook_type prev_shmem_request_hook = NULL;
+static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
+
+static int	my_slot = -1;
+static bool slot_exit_registered = false;
+static bool wake_pending = false;
+static bool xact_callback_registered = false;
+
+/*
+ * Ask for the shared state (PostgreSQL 15 requires this to happen in the
+ * shmem_request_hook).
+ */
+static void
+elt_shmem_request(void)
+{
+	if (prev_shmem_request_hook)
+		prev_shmem_request_hook();
+	RequestAddinShmemSpace(MAXALIGN(sizeof(EltShared)));
+	RequestNamedLWLockTranche("pg_elt", 1);
+}
+
+/*
+ * Create or attach the shared state, at server start and after every crash
+ * restart (which forgets all runs: their rows are failed by the launcher,
+ * and all rate reservations, which only makes the next requests early).
+ */
+static void
+elt_shmem_startup(void)
+{
+	bool		found;
+
+	if (prev_shmem_startup_hook)
+		prev_shmem_startup_hook();
+	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
+	elt_shared = ShmemInitStruct("pg_elt", sizeof(EltShared), &found);
+	if (!found)
+	{
+		memset(elt_shared, 0, sizeof(EltShared));
+		elt_shared->lock = &(GetNamedLWLockTranche("pg_elt"))->lock;
+		SpinLockInit(&elt_shared->rate_mutex);
+	}
+	LWLockRelease(AddinShmemInitLock);
+}
+
+/*
+ * Called from _PG_init: shared memory exists only under preloading.
+ */
+void
+shmem_init(void)
+{
+	if (!process_shared_preload_libraries_in_progress)
+		return;
+	prev_shmem_request_hook = shmem_request_hook;
+	shmem_request_hook = elt_shmem_request;
+	prev_shmem_startup_hook = shmem_startup_hook;
+	shmem_startup_hook = elt_shmem_startup;
+}
+
+/*
+ * Refuse, with a clear message, what cannot work without the shared state.
+ */
+void
+shmem_require_preload(const char *what)
+{
+	if (elt_shared == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("%s requires pg_elt to be loaded by shared_preload_libraries", what),
+				 errhint("Add pg_elt to shared_preload_libraries in postgresql.conf and restart the server.")));
+}
+
+/*
+ * Wake the launcher now (it re-reads the definitions).
+ */
+void
+shmem_wake_launcher(void)
+{
+	Latch	   *latch;
+
+	if (elt_shared == NULL)
+		return;
+	latch = elt_shared->launcher_latch;
+	if (latch != NULL)
+		SetLatch(latch);
+}
+
+/*
+ * Transaction callback: wake the launcher once the change that asked for it
+ * is committed, so that it sees the change.
+ */
+static void
+wake_xact_callback(XactEvent event, void *arg)
+{
+	switch (event)
+	{
+		case XACT_EVENT_COMMIT:
+		case XACT_EVENT_PARALLEL_COMMIT:
+			if (wake_pending)
+			{
+				wake_pending = false;
+				shmem_wake_launcher();
+			}
+			break;
+		case XACT_EVENT_ABORT:
+		case XACT_EVENT_PARALLEL_ABORT:
+			wake_pending = false;
+			break;
+		default:
+			break;
+	}
+}
+
+/*
+ * Arrange for the launcher to be woken when the current transaction
+ * commits.
+ */
+void
+shmem_wake_launcher_at_commit(void)
+{
+	if (!xact_callback_registered)
+	{
+		RegisterXactCallback(wake_xact_callback, NULL);
+		xact_callback_registered = true;
+	}
+	wake_pending = true;
+}
+
+/*
+ * on_shmem_exit callback: free this process's run slot, whatever the way
+ * it exits.
+ */
+static void
+run_slot_exit(int code, Datum arg)
+{
+	run_slot_release();
+}
+
+/*
+ * Claim a slot for the run this process executes.  Returns false when all
+ * slots are taken.
+ */
+bool
+run_slot_claim(int64 run_id)
+{
+	int			i;
+
+	if (elt_shared == NULL)
+		return false;
+	if (!slot_exit_registered)
+	{
+		on_shmem_exit(run_slot_exit, (Datum) 0);
+		slot_exit_registered = true;
+	}
+	LWLockAcquire(elt_shared->lock, LW_EXCLUSIVE);
+	for (i = 0; i < ELT_MAX_RUN_SLOTS; i++)
+	{
+		EltRunSlot *slot = &elt_shared->slots[i];
+
+		if (slot->run_id == 0)
+		{
+			slot->run_id = run_id;
+			slot->pid = MyProcPid;
+			slot->dboid = MyDatabaseId;
+			slot->cancel_requested = false;
+			my_slot = i;
+			break;
+		}
+	}
+	LWLockRelease(elt_shared->lock);
+	return my_slot >= 0;
+}
+
+/*
+ * Free this process's slot, if it holds one.
+ */
+void
+run_slot_release(void)
+{
+	if (elt_shared == NULL || my_slot < 0)
+		return;
+	LWLockAcquire(elt_shared->lock, LW_EXCLUSIVE);
+	if (elt_shared->slots[my_slot].pid == MyProcPid)
+		memset(&elt_shared->slots[my_slot], 0, sizeof(EltRunSlot));
+	LWLockRelease(elt_shared->lock);
+	my_slot = -1;
+}
+
+/*
+ * Is a worker executing this run right now?
+ */
+bool
+run_slot_is_live(int64 run_id, Oid dboid)
+{
+	bool		live = false;
+	int			i;
+
+	if (elt_shared == NULL)
+		return false;
+	LWLockAcquire(elt_shared->lock, LW_SHARED);
+	for (i = 0; i < ELT_MAX_RUN_SLOTS; i++)
+	{
+		EltRunSlot *slot = &elt_shared->slots[i];
+
+		if (slot->run_id == run_id && slot->dboid == dboid)
+		{
+			live = true;
+			break;
+		}
+	}
+	LWLockRelease(elt_shared->lock);
+	return live;
+}
+
+/*
+ * Flag a run as cancelled and return the pid of its worker (0 when no
+ * worker executes it), which the caller then interrupts.
+ */
+pid_t
+run_slot_request_cancel(int64 run_id, Oid dboid)
+{
+	pid_t		pid = 0;
+	int			i;
+
+	if (elt_shared == NULL)
+		return 0;
+	LWLockAcquire(elt_shared->lock, LW_EXCLUSIVE);
+	for (i = 0; i < ELT_MAX_RUN_SLOTS; i++)
+	{
+		EltRunSlot *slot = &elt_shared->slots[i];
+
+		if (slot->run_id == run_id && slot->dboid == dboid)
+		{
+			slot->cancel_requested = true;
+			pid = slot->pid;
+			break;
+		}
+	}
+	LWLockRelease(elt_shared->lock);
+	return pid;
+}
+
+/*
+ * Has the run this process executes been cancelled?
+ */
+bool
+run_slot_cancel_requested(void)
+{
+	bool		result;
+
+	if (elt_shared == NULL || my_slot < 0)
+		return false;
+	LWLockAcquire(elt_shared->lock, LW_SHARED);
+	result = elt_shared->slots[my_slot].cancel_requested;
+	LWLockRelease(elt_shared->lock);
+	return result;
+}

@@ -1,0 +1,78 @@
+/*
+ * shmem.h
+ *	  pg_elt's shared memory: the launcher's latch, one slot per executing
+ *	  run, and the rate-limit table, with the one pair of hooks that
+ *	  creates them.
+ *
+ * Everything pg_elt keeps in shared memory is laid out here, so its size
+ * and its locking can be read in one place.  Parts that use it (the
+ * launcher, run workers, sessions that cancel or trigger runs, extracts
+ * that reserve requests) depend on this file, never on each other.
+ */
+#ifndef ELT_SHMEM_H
+#define ELT_SHMEM_H
+
+#include "postgres.h"
+
+#include "datatype/timestamp.h"
+#include "storage/latch.h"
+#include "storage/lwlock.h"
+#include "storage/spin.h"
+
+/* At most this many runs execute at once in the whole cluster */
+#define ELT_MAX_RUN_SLOTS 512
+
+/* At most this many rate-limited sources are tracked at once */
+#define ELT_RATE_SLOTS 128
+
+/*
+ * One executing run.  Claimed by the run worker when it starts the run and
+ * released when it exits, so a run whose status says 'running' but has no
+ * slot has lost its worker.
+ */
+typedef struct EltRunSlot
+{
+	int64		run_id;			/* 0 when free */
+	pid_t		pid;
+	Oid			dboid;
+	bool		cancel_requested;
+} EltRunSlot;
+
+/* The earliest start of the next request to one rate-limited source */
+typedef struct EltRateSlot
+{
+	Oid			dbid;
+	char		source[NAMEDATALEN];
+	TimestampTz next;			/* earliest start of the next request */
+	TimestampTz used;			/* last reservation, for reuse of slots */
+} EltRateSlot;
+
+typedef struct EltShared
+{
+	LWLock	   *lock;			/* protects the launcher fields and slots */
+	pid_t		launcher_pid;
+	Latch	   *launcher_latch;
+	int			launcher_failed_starts; /* in a row, e.g. no such database */
+	EltRunSlot	slots[ELT_MAX_RUN_SLOTS];
+
+	slock_t		rate_mutex;		/* protects rate_slots: held for a few
+								 * instructions per request */
+	EltRateSlot rate_slots[ELT_RATE_SLOTS];
+} EltShared;
+
+/* NULL unless pg_elt was loaded by shared_preload_libraries */
+extern EltShared *elt_shared;
+
+extern void shmem_init(void);
+extern void shmem_require_preload(const char *what);
+
+extern void shmem_wake_launcher(void);
+extern void shmem_wake_launcher_at_commit(void);
+
+extern bool run_slot_claim(int64 run_id);
+extern void run_slot_release(void);
+extern bool run_slot_is_live(int64 run_id, Oid dboid);
+extern pid_t run_slot_request_cancel(int64 run_id, Oid dboid);
+extern bool run_slot_cancel_requested(void);
+
+#endif							/* ELT_SHMEM_H */
