@@ -601,16 +601,6 @@ model_query_text(const char *sql)
 }
 
 /*
- * Whether a table has no rows (a first build takes the bulk path).
- */
-bool
-model_relation_is_empty(ModelRelation *rel)
-{
-	return model_query_int64(psprintf("SELECT (NOT EXISTS (SELECT FROM %s))::int8",
-									  rel->qualified)) == 1;
-}
-
-/*
  * A fresh name for a temporary work table of this session.
  */
 char *
