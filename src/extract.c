@@ -573,7 +573,7 @@ page_begin_load(Extract *ex, ApiPage *p)
 	MemoryContextSwitchTo(ex->oldcxt);
 	records_reset(ex->splitter);
 	ex->page_records = 0;
-	cursor_clear(&ex->page_max);
+	extract_cursor_clear(&ex->page_max);
 	p->loading = true;
 }
 
@@ -812,7 +812,7 @@ finish_head(Extract *ex, ApiPage *p)
 	ex->records += ex->page_records;
 	ex->bytes += req->bytes_received;
 	old = MemoryContextSwitchTo(ex->cxt);
-	cursor_merge(&ex->batch_max, &ex->page_max);
+	extract_cursor_merge(&ex->batch_max, &ex->page_max);
 	MemoryContextSwitchTo(old);
 	ex->page_records = 0;
 	report_progress(ex);
@@ -1051,7 +1051,7 @@ on_record(void *arg, const char *rec, size_t len, int64 offset)
 	ex->cur_offset = -1;
 	ex->page_records++;
 	if (ex->cursor_field)
-		cursor_track(&ex->page_max, ex->cursor_field, jb);
+		extract_cursor_track(&ex->page_max, ex->cursor_field, jb);
 	if ((ex->page_records & 1023) == 0)
 	{
 		CHECK_FOR_INTERRUPTS();
@@ -1187,7 +1187,7 @@ elt_extract(PG_FUNCTION_ARGS)
 	if (ex->kind == PAGING_NEXT_URL)
 		ex->cap_next = records_add_capture(ex->splitter, ex->next_path);
 	ex->cursor_sent = ex->cursor_field ?
-		cursor_to_send(full_refresh ? NULL : ex->cursor_before, ex->inc_initial,
+		extract_cursor_to_send(full_refresh ? NULL : ex->cursor_before, ex->inc_initial,
 					   ex->lag, ex->lag_is_number) : NULL;
 	internal_sql_exec("SELECT pg_catalog.nextval('elt.batch_id_seq'::pg_catalog.regclass)",
 					  0, NULL, NULL, NULL, false, SPI_OK_SELECT);
@@ -1250,7 +1250,7 @@ elt_extract(PG_FUNCTION_ARGS)
 
 		/* the new cursor: the highest value loaded (never lower, unless a full refresh) */
 		if (ex->cursor_field)
-			cursor_after = cursor_new_value(&ex->batch_max,
+			cursor_after = extract_cursor_new_value(&ex->batch_max,
 											full_refresh ? NULL : ex->cursor_before);
 		vals[1] = Int32GetDatum(ex->pages);
 		vals[2] = Int64GetDatum(ex->records);
