@@ -5,6 +5,15 @@ PG_BINDIR=/usr/lib/postgresql/$PG_MAJOR/bin
 PG_CONFIG=${PG_CONFIG:-$PG_BINDIR/pg_config}
 export PG_CONFIG
 
+# Builds for development and CI treat compiler warnings as errors; the
+# Makefile itself does not, for packagers with other compilers.  PGXS adds
+# COPT to its compiler flags.
+case " ${COPT:-} " in
+*" -Werror "*) ;;
+*) COPT="${COPT:+$COPT }-Werror" ;;
+esac
+export COPT
+
 # Run a command as root: directly when we are root, through sudo otherwise.
 as_root() {
 	if [ "$(id -u)" -eq 0 ]; then

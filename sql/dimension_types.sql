@@ -119,6 +119,8 @@ CREATE VIEW stg_shop_v AS SELECT * FROM stg_shop;
 SELECT * FROM elt.merge_dimension('dim_ty.stg_shop_v', 'dim_ty.stg_shop', '{shop}');
 SELECT * FROM elt.merge_dimension('dim_ty.dim_x', 'SELEC * FROM dim_ty.stg_shop', '{shop}');
 SELECT * FROM elt.merge_dimension('dim_ty.dim_x', 'SELECT * FROM dim_ty.stg_shop WHERE', '{shop}');
+-- The grammar's other refusals are errors in the argument too.
+SELECT * FROM elt.merge_dimension('dim_ty.dim_x', 'SELECT * FROM dim_ty.stg_shop LIMIT 1, 2', '{shop}');
 SELECT count(*) AS stg_shop_rows FROM stg_shop;
 SELECT to_regclass('dim_ty.dim_x') AS dim_x, to_regclass('dim_ty.evil') AS evil;
 

@@ -531,19 +531,6 @@ cron_next(const CronSchedule *s, TimestampTz after, pg_tz *tz)
 }
 
 /*
- * Parse a schedule and compute its next fire time in the named zone (NULL
- * for pg_elt.timezone).
- */
-TimestampTz
-cron_next_for(const char *schedule, const char *tzname, TimestampTz after)
-{
-	CronSchedule s;
-
-	cron_parse(schedule, &s);
-	return cron_next(&s, after, cron_lookup_tz(tzname));
-}
-
-/*
  * elt.next_runs(schedule, count, after, timezone): the next fire times of a
  * schedule, to check a schedule before using it and to show when a
  * pipeline will run.

@@ -37,7 +37,5 @@ extern void cron_define_gucs(void);
 extern void cron_parse(const char *text, CronSchedule *out);
 extern TimestampTz cron_next(const CronSchedule *s, TimestampTz after, pg_tz *tz);
 extern pg_tz *cron_lookup_tz(const char *name);
-extern TimestampTz cron_next_for(const char *schedule, const char *tzname,
-								 TimestampTz after);
 
 #endif							/* PG_ELT_CRON_H */

@@ -10,18 +10,23 @@
  *	1. one pass reads the source exactly once, joined to the dimension's
  *	   current rows by natural key (a FULL JOIN when deletes are handled, so
  *	   that the current rows missing from the source come out of the same
- *	   hash join), and classifies each row (new, changed, type-1 change,
- *	   inferred member to complete, deleted, unchanged) by a null-safe
- *	   IS DISTINCT FROM comparison.  The pass's receiver counts the classes,
- *	   checks that no current row was matched twice (a duplicated natural
- *	   key) and keeps only the rows that lead to a write in a temporary work
- *	   table: the unchanged rows, most of a full source, are never stored;
+ *	   hash join).  The query only pairs the rows; its receiver, in C,
+ *	   classifies each pair (RowClass: new, changed, overwritten in place,
+ *	   inferred member to complete, dated before its version, deleted,
+ *	   unchanged) by comparing the compared columns null-safely (NULL equals
+ *	   NULL; otherwise identical bytes, else the type's equality function,
+ *	   else the text forms), versioned columns first so that the first
+ *	   difference decides.  It counts the classes, checks that no current
+ *	   row was matched twice (a duplicated natural key, with a bitmap of
+ *	   surrogate keys) and stores only the rows that lead to a write in a
+ *	   temporary work table: the unchanged rows, most of a full source, are
+ *	   never stored;
  *	2. the work table is checked (duplicate new keys, missing or
  *	   out-of-order effective times) before the dimension is written at all;
- *	3. deletes are flagged, type-1 columns overwritten in every version,
- *	   changed and deleted current rows closed by surrogate key in one
- *	   UPDATE, and new members and new versions inserted in one INSERT ...
- *	   SELECT.
+ *	3. changed and deleted current rows are closed in one UPDATE that finds
+ *	   each row by the tid the pass saw, deletes flagged, type-1 columns
+ *	   overwritten in every version, inferred members completed, and new
+ *	   members and new versions inserted in one INSERT ... SELECT.
  *
  * The join uses plain equality on the natural key, so it is a hash join on a
  * full rebuild and an index probe into the current-row index when the
@@ -76,6 +81,44 @@ PG_FUNCTION_INFO_V1(elt_create_date_dimension);
 
 /* Largest surrogate key range the duplicate check keeps a bitmap for. */
 #define SEEN_MAX_BITS	(INT64CONST(1) << 30)
+
+/*
+ * What the classifying pass decides for a row, and so what the merge writes
+ * for it.  The work table keeps it in its class column as a "char": each
+ * member's value is the letter stored, the CLASS_SQL_* literals are the same
+ * letters for the statements that read the work table, and the counts of
+ * the classes are arrays indexed by it.
+ */
+typedef enum RowClass
+{
+	/* a source row without a current row of its natural key: a new member */
+	CLASS_NEW = 'n',
+	/* a versioned column differs (type 2): close the version, insert one */
+	CLASS_CHANGED = 'c',
+	/* only columns overwritten in place differ (type 0 or 1, type-1 columns) */
+	CLASS_OVERWRITE = 'u',
+	/* the source delivers an inferred member: complete it in place */
+	CLASS_INFERRED = 'i',
+	/* a change dated before the version it replaces: the merge is refused */
+	CLASS_BACKDATED = 'x',
+	/* nothing differs: counted, not written */
+	CLASS_UNCHANGED = '=',
+	/* a current row whose natural key is no longer in the source */
+	CLASS_DELETED = 'd',
+
+	/*
+	 * an inferred member missing from the source, which deletes leave
+	 * alone: facts point at it and the source has not delivered it yet
+	 */
+	CLASS_INFERRED_MISSING = 'o'
+} RowClass;
+
+/* The classes the statements on the work table name, as "char" literals. */
+#define CLASS_SQL_NEW		"'n'"
+#define CLASS_SQL_CHANGED	"'c'"
+#define CLASS_SQL_OVERWRITE	"'u'"
+#define CLASS_SQL_UNCHANGED	"'='"
+#define CLASS_SQL_DELETED	"'d'"
 
 typedef struct DimMerge
 {
@@ -393,8 +436,8 @@ typedef struct ClassifyReceiver
 	MemoryContext rowcxt;		/* what comparing one row allocates */
 	BulkInsertState bistate;
 	CommandId	cid;
-	bool		keep_missing;	/* store class d rows (deletes detected) */
-	bool		keep_unchanged; /* store class = rows too */
+	bool		keep_missing;	/* store CLASS_DELETED rows (deletes handled) */
+	bool		keep_unchanged; /* store CLASS_UNCHANGED rows too */
 	int64	   *classes;
 	int64		nullkeys;		/* new rows with NULL key parts */
 	int64		undated;		/* new members and versions without a time */
@@ -437,15 +480,10 @@ values_differ(CompareColumn *c, Datum a, Datum b)
 
 /*
  * The class of one incoming row against its current dimension row (absent
- * when the surrogate key is NULL):
- *	n new member, c changed (new version), u overwrite in place,
- *	i inferred member to complete, x change dated before the current
- *	version, = unchanged;
- * and, for a current row without a source row (full join only), d deleted
- * from the source, or o when it is an inferred member, which deletes leave
- * alone: facts point at it and the source has simply not delivered it yet.
+ * when the surrogate key is NULL); for a current row without a source row
+ * (full join only), CLASS_DELETED or CLASS_INFERRED_MISSING.
  */
-static char
+static RowClass
 classify_row(ClassifyReceiver *r, Datum *values, bool *isnull)
 {
 	DimMerge   *m = r->m;
@@ -454,12 +492,12 @@ classify_row(ClassifyReceiver *r, Datum *values, bool *isnull)
 
 	if (r->in_attr >= 0 && isnull[r->in_attr])
 		return r->inferred_attr >= 0 && !isnull[r->inferred_attr] &&
-			DatumGetBool(values[r->inferred_attr]) ? 'o' : 'd';
+			DatumGetBool(values[r->inferred_attr]) ? CLASS_INFERRED_MISSING : CLASS_DELETED;
 	if (isnull[r->sk_attr])
-		return 'n';
+		return CLASS_NEW;
 	if (r->inferred_attr >= 0 && !isnull[r->inferred_attr] &&
 		DatumGetBool(values[r->inferred_attr]))
-		return 'i';
+		return CLASS_INFERRED;
 	if (r->deleted_attr >= 0 && !isnull[r->deleted_attr] &&
 		DatumGetBool(values[r->deleted_attr]))
 	{
@@ -488,14 +526,14 @@ classify_row(ClassifyReceiver *r, Datum *values, bool *isnull)
 	}
 	if (versioned)
 	{
-		/* eff < valid_from, NULL when eff is NULL (then c, refused later) */
+		/* eff < valid_from; NULL when eff is NULL (then changed, refused later) */
 		if (!isnull[r->eff_attr] && !isnull[r->from_attr] &&
 			timestamp_cmp_internal(DatumGetTimestampTz(values[r->eff_attr]),
 								   DatumGetTimestampTz(values[r->from_attr])) < 0)
-			return 'x';
-		return 'c';
+			return CLASS_BACKDATED;
+		return CLASS_CHANGED;
 	}
-	return overwrite ? 'u' : '=';
+	return overwrite ? CLASS_OVERWRITE : CLASS_UNCHANGED;
 }
 
 static void
@@ -518,7 +556,7 @@ classify_receive(TupleTableSlot *slot, DestReceiver *self)
 	ClassifyReceiver *r = (ClassifyReceiver *) self;
 	Datum	   *values;
 	bool	   *isnull;
-	char		cls;
+	RowClass	cls;
 	MemoryContext oldcxt;
 
 	slot_getallattrs(slot);
@@ -530,7 +568,7 @@ classify_receive(TupleTableSlot *slot, DestReceiver *self)
 	MemoryContextSwitchTo(oldcxt);
 	MemoryContextReset(r->rowcxt);
 	r->classes[(unsigned char) cls]++;
-	if (cls != 'n' && cls != 'd' && cls != 'o')
+	if (cls != CLASS_NEW && cls != CLASS_DELETED && cls != CLASS_INFERRED_MISSING)
 	{
 		int64		bit = DatumGetInt64(values[r->sk_attr]) - r->seen_base;
 
@@ -541,9 +579,10 @@ classify_receive(TupleTableSlot *slot, DestReceiver *self)
 		else
 			r->seen[bit / 64] |= UINT64CONST(1) << (bit % 64);
 	}
-	if ((cls == '=' && !r->keep_unchanged) || cls == 'o' || (cls == 'd' && !r->keep_missing))
+	if ((cls == CLASS_UNCHANGED && !r->keep_unchanged) || cls == CLASS_INFERRED_MISSING ||
+		(cls == CLASS_DELETED && !r->keep_missing))
 		return true;
-	if (cls == 'n')
+	if (cls == CLASS_NEW)
 	{
 		for (int i = 0; i < r->nkeys; i++)
 		{
@@ -554,13 +593,13 @@ classify_receive(TupleTableSlot *slot, DestReceiver *self)
 			}
 		}
 	}
-	if ((cls == 'n' || cls == 'c') && isnull[r->eff_attr])
+	if ((cls == CLASS_NEW || cls == CLASS_CHANGED) && isnull[r->eff_attr])
 		r->undated++;
 
 	ExecClearTuple(r->wslot);
 	memcpy(r->wslot->tts_values, values, sizeof(Datum) * r->nwork);
 	memcpy(r->wslot->tts_isnull, isnull, sizeof(bool) * r->nwork);
-	r->wslot->tts_values[r->nwork] = CharGetDatum(cls);
+	r->wslot->tts_values[r->nwork] = CharGetDatum((char) cls);
 	r->wslot->tts_isnull[r->nwork] = false;
 	ExecStoreVirtualTuple(r->wslot);
 	table_tuple_insert(r->work, r->wslot, r->cid, 0, r->bistate);
@@ -822,7 +861,7 @@ classify_rows(DimMerge *m, const char *sfrom, bool full, bool null_safe,
 										 RowExclusiveLock, false),
 						NoLock);
 	r.keep_missing = full;
-	r.keep_unchanged = null_safe;	/* classify_null_keys matches d rows to them */
+	r.keep_unchanged = null_safe;	/* classify_null_keys matches deleted rows to them */
 	r.classes = classes;
 
 	memset(&options, 0, sizeof(options));
@@ -845,8 +884,8 @@ classify_rows(DimMerge *m, const char *sfrom, bool full, bool null_safe,
  * that lead to a write (with the current rows missing from the source when
  * deletes are handled); see classify_rows for what it counts and returns.
  * Keys with NULL parts never match by equality: their source rows come out
- * as n and their current rows as d, and classify_null_keys() matches them
- * afterwards.
+ * new and their current rows deleted, and classify_null_keys() matches
+ * them afterwards.
  *
  * The work rows carry the current row's tid besides its surrogate key: the
  * dimension is locked against other writers from before this pass
@@ -879,7 +918,7 @@ build_work_table(DimMerge *m)
 	appendStringInfo(&sql, "CREATE TEMP TABLE %s ON COMMIT DROP AS SELECT ", m->work);
 	model_append_names(&sql, m->names, "s");
 	appendStringInfo(&sql,
-					 ", s." WORK_EFF ", NULL::bigint AS " WORK_SK ", 'n'::pg_catalog.\"char\" AS "
+					 ", s." WORK_EFF ", NULL::bigint AS " WORK_SK ", " CLASS_SQL_NEW "::pg_catalog.\"char\" AS "
 					 WORK_CLASS " FROM (SELECT src.*, %s::timestamptz AS " WORK_EFF
 					 " FROM %s AS src) AS s",
 					 m->effective, m->source.from_item);
@@ -906,7 +945,7 @@ classify_null_keys(DimMerge *m, int64 classes[256])
 
 	/* Take those rows out of the work table, and classify them back in. */
 	initStringInfo(&cond);
-	appendStringInfoString(&cond, WORK_CLASS " = 'n' AND ");
+	appendStringInfoString(&cond, WORK_CLASS " = " CLASS_SQL_NEW " AND ");
 	model_append_any_null(&cond, m->key, NULL);
 	initStringInfo(&sql);
 	appendStringInfo(&sql, "CREATE TEMP TABLE %s ON COMMIT DROP AS SELECT ", held);
@@ -933,7 +972,7 @@ classify_null_keys(DimMerge *m, int64 classes[256])
 		model_append_any_null(&sql, m->key, NULL);
 		appendStringInfoString(&sql, " GROUP BY ");
 		model_append_names(&sql, m->key, NULL);
-		appendStringInfoString(&sql, ") AS x WHERE s." WORK_CLASS " = 'n' AND ");
+		appendStringInfoString(&sql, ") AS x WHERE s." WORK_CLASS " = " CLASS_SQL_NEW " AND ");
 		model_append_any_null(&sql, m->key, "s");
 		appendStringInfoString(&sql, " AND ");
 		model_append_key_match(&sql, m->key, "x", "s", true);
@@ -944,13 +983,14 @@ classify_null_keys(DimMerge *m, int64 classes[256])
 	if (m->deletes != DELETES_IGNORE)
 	{
 		resetStringInfo(&sql);
-		appendStringInfo(&sql, "DELETE FROM %s AS d WHERE d." WORK_CLASS " = 'd' AND d." WORK_SK
-						 " IN (SELECT s." WORK_SK " FROM %s AS s WHERE s." WORK_CLASS " <> 'd'"
+		appendStringInfo(&sql, "DELETE FROM %s AS d WHERE d." WORK_CLASS " = " CLASS_SQL_DELETED
+						 " AND d." WORK_SK " IN (SELECT s." WORK_SK " FROM %s AS s WHERE s."
+						 WORK_CLASS " <> " CLASS_SQL_DELETED
 						 " AND s." WORK_SK " IS NOT NULL)",
 						 m->work, m->work);
 		model_exec(sql.data, SPI_OK_DELETE);
 	}
-	model_exec(psprintf("DELETE FROM %s WHERE " WORK_CLASS " = '='", m->work), SPI_OK_DELETE);
+	model_exec(psprintf("DELETE FROM %s WHERE " WORK_CLASS " = " CLASS_SQL_UNCHANGED, m->work), SPI_OK_DELETE);
 }
 
 /*
@@ -967,9 +1007,10 @@ count_classes(DimMerge *m, int64 counts[256], int64 *undated)
 	*undated = 0;
 	initStringInfo(&sql);
 	appendStringInfo(&sql, "SELECT " WORK_CLASS ", count(*), count(*) FILTER (WHERE "
-					 WORK_CLASS " = 'n' AND ");
+					 WORK_CLASS " = " CLASS_SQL_NEW " AND ");
 	model_append_any_null(&sql, m->key, NULL);
-	appendStringInfo(&sql, "), count(*) FILTER (WHERE " WORK_CLASS " IN ('n', 'c') AND "
+	appendStringInfo(&sql, "), count(*) FILTER (WHERE " WORK_CLASS " IN (" CLASS_SQL_NEW ", "
+					 CLASS_SQL_CHANGED ") AND "
 					 WORK_EFF " IS NULL) FROM %s GROUP BY 1", m->work);
 	model_exec(sql.data, SPI_OK_SELECT);
 	for (uint64 i = 0; i < SPI_processed; i++)
@@ -1011,7 +1052,8 @@ check_undated(DimMerge *m, int64 undated)
 	initStringInfo(&sql);
 	appendStringInfoString(&sql, "SELECT ");
 	model_append_names(&sql, m->key, NULL);
-	appendStringInfo(&sql, " FROM %s WHERE " WORK_CLASS " IN ('n', 'c') AND " WORK_EFF
+	appendStringInfo(&sql, " FROM %s WHERE " WORK_CLASS " IN (" CLASS_SQL_NEW ", " CLASS_SQL_CHANGED
+					 ") AND " WORK_EFF
 					 " IS NULL LIMIT 1", m->work);
 	model_exec(sql.data, SPI_OK_SELECT);
 	initStringInfo(&keynames);
@@ -1156,7 +1198,7 @@ ensure_unknown_member(DimMerge *m)
 
 /*
  * Flag the current rows whose natural key is no longer in the source
- * (class d of the work table; inferred members were left out already).
+ * (CLASS_DELETED in the work table; inferred members were left out already).
  */
 static uint64
 flag_deletes(DimMerge *m)
@@ -1165,7 +1207,7 @@ flag_deletes(DimMerge *m)
 
 	initStringInfo(&sql);
 	appendStringInfo(&sql, "UPDATE %s AS t SET " MODEL_IS_DELETED " = true FROM %s AS s"
-					 " WHERE s." WORK_CLASS " = 'd' AND t.%s = s." WORK_SK
+					 " WHERE s." WORK_CLASS " = " CLASS_SQL_DELETED " AND t.%s = s." WORK_SK
 					 " AND NOT t." MODEL_IS_DELETED,
 					 m->target.qualified, m->work, m->qsk);
 	return model_exec(sql.data, SPI_OK_UPDATE);
@@ -1187,7 +1229,8 @@ close_versions(DimMerge *m, bool changed, bool deleted, int64 nrows)
 	initStringInfo(&sql);
 	appendStringInfo(&sql, "UPDATE %s AS t SET " MODEL_VALID_TO " = ", m->target.qualified);
 	if (changed && deleted)
-		appendStringInfoString(&sql, "CASE WHEN s." WORK_CLASS " = 'd' THEN GREATEST(now(), t."
+		appendStringInfoString(&sql, "CASE WHEN s." WORK_CLASS " = " CLASS_SQL_DELETED
+							   " THEN GREATEST(now(), t."
 							   MODEL_VALID_FROM ") ELSE s." WORK_EFF " END");
 	else if (deleted)
 		appendStringInfoString(&sql, "GREATEST(now(), t." MODEL_VALID_FROM ")");
@@ -1196,7 +1239,8 @@ close_versions(DimMerge *m, bool changed, bool deleted, int64 nrows)
 	appendStringInfo(&sql, ", " MODEL_IS_CURRENT " = false FROM %s AS s WHERE s." WORK_CLASS " %s"
 					 " AND t.ctid = s." WORK_TID,
 					 m->work,
-					 changed && deleted ? "IN ('c', 'd')" : deleted ? "= 'd'" : "= 'c'");
+					 changed && deleted ? "IN (" CLASS_SQL_CHANGED ", " CLASS_SQL_DELETED ")" :
+					 deleted ? "= " CLASS_SQL_DELETED : "= " CLASS_SQL_CHANGED);
 
 	/*
 	 * When the rows to close are a small part of the dimension, fetch each
@@ -1220,7 +1264,8 @@ overwrite_history(DimMerge *m, bool null_keys)
 	initStringInfo(&sql);
 	appendStringInfo(&sql, "UPDATE %s AS t SET ", m->target.qualified);
 	model_append_set(&sql, names, "s");
-	appendStringInfo(&sql, " FROM %s AS s WHERE s." WORK_CLASS " IN ('c', 'u') AND ", m->work);
+	appendStringInfo(&sql, " FROM %s AS s WHERE s." WORK_CLASS " IN (" CLASS_SQL_CHANGED ", "
+					 CLASS_SQL_OVERWRITE ") AND ", m->work);
 	if (null_keys)
 	{
 		model_append_any_null(&sql, m->key, "s");
@@ -1237,7 +1282,7 @@ overwrite_history(DimMerge *m, bool null_keys)
  * listed columns from the source, plus the given extra assignments.
  */
 static uint64
-overwrite_rows(DimMerge *m, char cls, List *names, const char *extra)
+overwrite_rows(DimMerge *m, RowClass cls, List *names, const char *extra)
 {
 	StringInfoData sql;
 
@@ -1249,7 +1294,7 @@ overwrite_rows(DimMerge *m, char cls, List *names, const char *extra)
 	if (extra)
 		appendStringInfo(&sql, "%s%s", names ? ", " : "", extra);
 	appendStringInfo(&sql, " FROM %s AS s WHERE s." WORK_CLASS " = '%c' AND t.%s = s." WORK_SK,
-					 m->work, cls, m->qsk);
+					 m->work, (char) cls, m->qsk);
 	return model_exec(sql.data, SPI_OK_UPDATE);
 }
 
@@ -1264,42 +1309,42 @@ apply_changes(DimMerge *m, int64 nullkeys, int64 *classes, ModelCounts *counts)
 
 	/* Close the current versions that changed or left the source. */
 	if (m->exists && m->scd_type == 2 &&
-		classes['c'] + (m->deletes == DELETES_CLOSE ? classes['d'] : 0) > 0)
+		classes[CLASS_CHANGED] + (m->deletes == DELETES_CLOSE ? classes[CLASS_DELETED] : 0) > 0)
 	{
-		bool		deleted = m->deletes == DELETES_CLOSE && classes['d'] > 0;
+		bool		deleted = m->deletes == DELETES_CLOSE && classes[CLASS_DELETED] > 0;
 
-		counts->closed += close_versions(m, classes['c'] > 0, deleted,
-										 classes['c'] + (deleted ? classes['d'] : 0));
+		counts->closed += close_versions(m, classes[CLASS_CHANGED] > 0, deleted,
+										 classes[CLASS_CHANGED] + (deleted ? classes[CLASS_DELETED] : 0));
 	}
 
-	if (m->exists && m->deletes == DELETES_FLAG && classes['d'] > 0)
+	if (m->exists && m->deletes == DELETES_FLAG && classes[CLASS_DELETED] > 0)
 		counts->closed += flag_deletes(m);
 
 	if (m->exists)
 	{
 		/* Type-1 overwrites, inferred members completed in place. */
-		if (m->scd_type == 2 && m->attr1 && classes['c'] + classes['u'] > 0)
+		if (m->scd_type == 2 && m->attr1 && classes[CLASS_CHANGED] + classes[CLASS_OVERWRITE] > 0)
 		{
 			counts->updated += overwrite_history(m, false);
 			if (nullkeys > 0)
 				counts->updated += overwrite_history(m, true);
 		}
-		else if (m->scd_type == 1 && classes['u'] > 0)
-			counts->updated += overwrite_rows(m, 'u', m->attrs, undelete);
-		else if (m->scd_type == 0 && classes['u'] > 0)
-			counts->updated += overwrite_rows(m, 'u', model_column_names(m->attr1), undelete);
-		if (m->has_inferred && classes['i'] > 0)
+		else if (m->scd_type == 1 && classes[CLASS_OVERWRITE] > 0)
+			counts->updated += overwrite_rows(m, CLASS_OVERWRITE, m->attrs, undelete);
+		else if (m->scd_type == 0 && classes[CLASS_OVERWRITE] > 0)
+			counts->updated += overwrite_rows(m, CLASS_OVERWRITE, model_column_names(m->attr1), undelete);
+		if (m->has_inferred && classes[CLASS_INFERRED] > 0)
 		{
 			char	   *extra = m->has_deleted ?
 				MODEL_IS_INFERRED " = false, " MODEL_IS_DELETED " = false" :
 				MODEL_IS_INFERRED " = false";
 
-			counts->updated += overwrite_rows(m, 'i', m->attrs, extra);
+			counts->updated += overwrite_rows(m, CLASS_INFERRED, m->attrs, extra);
 		}
 	}
 
 	/* New members and new versions, in one INSERT. */
-	if (classes['n'] + classes['c'] == 0)
+	if (classes[CLASS_NEW] + classes[CLASS_CHANGED] == 0)
 		return;
 	initStringInfo(&sql);
 	appendStringInfo(&sql, "INSERT INTO %s (", m->target.qualified);
@@ -1314,7 +1359,7 @@ apply_changes(DimMerge *m, int64 nullkeys, int64 *classes, ModelCounts *counts)
 		 * A member that comes back after its deletion was closed starts no
 		 * earlier than that close, so that its versions never overlap.
 		 */
-		appendStringInfo(&sql, ", CASE WHEN s." WORK_CLASS " = 'n' THEN GREATEST(s." WORK_EFF
+		appendStringInfo(&sql, ", CASE WHEN s." WORK_CLASS " = " CLASS_SQL_NEW " THEN GREATEST(s." WORK_EFF
 						 ", (SELECT max(x." MODEL_VALID_TO ") FROM %s AS x WHERE ",
 						 m->target.qualified);
 		model_append_key_match(&sql, m->key, "x", "s", false);
@@ -1323,7 +1368,8 @@ apply_changes(DimMerge *m, int64 nullkeys, int64 *classes, ModelCounts *counts)
 	}
 	else if (m->scd_type == 2)
 		appendStringInfoString(&sql, ", s." WORK_EFF ", 'infinity', true");
-	appendStringInfo(&sql, " FROM %s AS s WHERE s." WORK_CLASS " IN ('n', 'c')", m->work);
+	appendStringInfo(&sql, " FROM %s AS s WHERE s." WORK_CLASS " IN (" CLASS_SQL_NEW ", "
+					 CLASS_SQL_CHANGED ")", m->work);
 	counts->inserted += model_exec(sql.data, SPI_OK_INSERT);
 }
 
@@ -1445,7 +1491,7 @@ elt_merge_dimension(PG_FUNCTION_ARGS)
 
 		if (classify_source(&m, classes, &nullkeys, &undated))
 			model_check_duplicates(m.source.from_item, m.key, "natural key", m.target.qualified);
-		fresh = psprintf("(SELECT * FROM %s WHERE " WORK_CLASS " = 'n')", m.work);
+		fresh = psprintf("(SELECT * FROM %s WHERE " WORK_CLASS " = " CLASS_SQL_NEW ")", m.work);
 		model_check_duplicates(fresh, m.key, "natural key", m.target.qualified);
 		if (nullkeys > 0)
 		{
@@ -1455,9 +1501,9 @@ elt_merge_dimension(PG_FUNCTION_ARGS)
 			classify_null_keys(&m, again);
 			memset(work_classes, 0, sizeof(work_classes));
 			count_classes(&m, work_classes, &undated);
-			unchanged = classes['='] + again['='];
+			unchanged = classes[CLASS_UNCHANGED] + again[CLASS_UNCHANGED];
 			memcpy(classes, work_classes, sizeof(work_classes));
-			classes['='] = unchanged;
+			classes[CLASS_UNCHANGED] = unchanged;
 		}
 	}
 	else
@@ -1468,13 +1514,13 @@ elt_merge_dimension(PG_FUNCTION_ARGS)
 		model_check_duplicates(m.work, m.key, "natural key", m.target.qualified);
 	}
 	check_undated(&m, undated);
-	if (classes['x'] > 0)
+	if (classes[CLASS_BACKDATED] > 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_EXCEPTION),
 				 errmsg("a change to %s is dated before the version it replaces",
 						m.target.qualified),
 				 errdetail("%lld source rows have an effective time earlier than the valid_from of their current version.",
-						   (long long) classes['x']),
+						   (long long) classes[CLASS_BACKDATED]),
 				 errhint("Check the effective_at expression; history cannot be rewritten backwards.")));
 
 	created = !m.exists;
@@ -1484,7 +1530,7 @@ elt_merge_dimension(PG_FUNCTION_ARGS)
 	apply_changes(&m, nullkeys, classes, &counts);
 	if (created)
 		create_indexes(&m);
-	counts.unchanged = classes['='];
+	counts.unchanged = classes[CLASS_UNCHANGED];
 	model_drop_temp(m.work);
 
 	model_record_run("merge_dimension", &m.target, source_arg, &counts, started,

@@ -574,7 +574,7 @@ page_begin_load(Extract *ex, ApiPage *p)
 	MemoryContextSwitchTo(ex->oldcxt);
 	records_reset(ex->splitter);
 	ex->page_records = 0;
-	cursor_clear(&ex->page_max);
+	extract_cursor_clear(&ex->page_max);
 	p->loading = true;
 }
 
@@ -813,7 +813,7 @@ finish_head(Extract *ex, ApiPage *p)
 	ex->records += ex->page_records;
 	ex->bytes += req->bytes_received;
 	old = MemoryContextSwitchTo(ex->cxt);
-	cursor_merge(&ex->batch_max, &ex->page_max);
+	extract_cursor_merge(&ex->batch_max, &ex->page_max);
 	MemoryContextSwitchTo(old);
 	ex->page_records = 0;
 	report_progress(ex);
@@ -1052,7 +1052,7 @@ on_record(void *arg, const char *rec, size_t len, int64 offset)
 	ex->cur_offset = -1;
 	ex->page_records++;
 	if (ex->cursor_field)
-		cursor_track(&ex->page_max, ex->cursor_field, jb);
+		extract_cursor_track(&ex->page_max, ex->cursor_field, jb);
 	if ((ex->page_records & 1023) == 0)
 	{
 		CHECK_FOR_INTERRUPTS();
@@ -1104,6 +1104,21 @@ run_pages(Extract *ex)
 /* ------------------------------------------------------------ SQL entry */
 
 /*
+ * Who called elt.extract, and when.  The extract runs as the stream's owner
+ * and gives the caller's identity back when it ends, whether it succeeds or
+ * fails; the batch records who ran it.
+ */
+typedef struct ExtractCall
+{
+	Oid			caller;
+	int			caller_context;
+	char	   *caller_name;	/* in the caller's memory context */
+	TimestampTz started;
+	MemoryContext callcxt;
+	ResourceOwner callowner;
+} ExtractCall;
+
+/*
  * Run a catalog statement through SPI, expecting one result kind.
  */
 static void
@@ -1114,72 +1129,74 @@ run_sql(const char *sql, int nargs, Oid *types, Datum *values, const char *nulls
 }
 
 /*
- * elt.extract(stream, full_refresh): run a stream into its staging table.
+ * The stream named by elt.extract's first argument, which must be given.
  */
-Datum
-elt_extract(PG_FUNCTION_ARGS)
+static char *
+extract_stream_arg(FunctionCallInfo fcinfo)
 {
-	char	   *name;
-	bool		full_refresh = PG_ARGISNULL(1) ? false : PG_GETARG_BOOL(1);
-	Extract    *ex;
-	MemoryContext callcxt = CurrentMemoryContext;
-	ResourceOwner callowner = CurrentResourceOwner;
-	ErrorContextCallback errcb;
-	TimestampTz started;
-	TupleDesc	tupdesc;
-	Datum		values[5];
-	bool		nulls[5] = {false, false, false, false, false};
-	Interval   *elapsed;
-	int			level;
-	Oid			caller;
-	int			caller_context;
-	char	   *caller_name;
-
 	if (PG_ARGISNULL(0))
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("stream name must not be null")));
-	name = text_to_cstring(PG_GETARG_TEXT_PP(0));
-	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
-		elog(ERROR, "return type must be a row type");
-	tupdesc = BlessTupleDesc(tupdesc);
+	return text_to_cstring(PG_GETARG_TEXT_PP(0));
+}
 
-	ex = palloc0(sizeof(Extract));
-	ex->cxt = AllocSetContextCreate(callcxt, "pg_elt extract", ALLOCSET_DEFAULT_SIZES);
+/*
+ * A new extract, before its definition is read: everything it allocates
+ * lives in its own memory context, deleted when it ends.
+ */
+static Extract *
+extract_new(bool full_refresh)
+{
+	Extract    *ex = palloc0(sizeof(Extract));
+
+	ex->cxt = AllocSetContextCreate(CurrentMemoryContext, "pg_elt extract",
+									ALLOCSET_DEFAULT_SIZES);
 	ex->full_refresh = full_refresh;
 	ex->total = -1;
 	ex->cap_total = ex->cap_cursor = ex->cap_next = -1;
-	started = GetCurrentTimestamp();
+	return ex;
+}
 
-	SPI_connect();
-	MemoryContextSwitchTo(ex->cxt);
-	load_definition(ex, name);
-
-	/*
-	 * Run as the stream's owner: its secrets, its target, its history.  Row
-	 * security let the caller see the stream only if it has the owner's
-	 * privileges; the check below says so for superusers too.
-	 */
-	GetUserIdAndSecContext(&caller, &caller_context);
-	if (!has_privs_of_role(caller, ex->owner))
+/*
+ * Run as the stream's owner: its secrets, its target, its history.  Row
+ * security let the caller see the stream only if it has the owner's
+ * privileges; the check here says so for superusers too.  The caller's
+ * identity is kept in call, to be given back.
+ */
+static void
+extract_become_owner(Extract *ex, const char *name, ExtractCall *call)
+{
+	GetUserIdAndSecContext(&call->caller, &call->caller_context);
+	if (!has_privs_of_role(call->caller, ex->owner))
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("stream \"%s\" does not exist", name)));
-	caller_name = GetUserNameFromId(caller, false);
-	if (ex->owner != caller)
-		SetUserIdAndSecContext(ex->owner, caller_context |
+	call->caller_name = MemoryContextStrdup(call->callcxt,
+											GetUserNameFromId(call->caller, false));
+	if (ex->owner != call->caller)
+		SetUserIdAndSecContext(ex->owner, call->caller_context |
 							   SECURITY_LOCAL_USERID_CHANGE |
 							   SECURITY_RESTRICTED_OPERATION);
-	ex->origin = http_url_origin(secrets_substitute_url(ex->base_url));
-	{
-		HASHCTL		ctl;
+}
 
-		ctl.keysize = sizeof(uint64);
-		ctl.entrysize = sizeof(uint64);
-		ctl.hcxt = ex->cxt;
-		ex->seen = hash_create("pg_elt seen pages", 64, &ctl,
-							   HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
-	}
+/*
+ * Set up what the pages need once the definition is known: the origin for
+ * next links, the set of pages seen, the record splitter and its captures,
+ * the cursor value to send, and the batch id.  Runs in the extract's
+ * memory context.
+ */
+static void
+extract_prepare(Extract *ex)
+{
+	HASHCTL		ctl;
+
+	ex->origin = http_url_origin(secrets_substitute_url(ex->base_url));
+	ctl.keysize = sizeof(uint64);
+	ctl.entrysize = sizeof(uint64);
+	ctl.hcxt = ex->cxt;
+	ex->seen = hash_create("pg_elt seen pages", 64, &ctl,
+						   HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
 	ex->splitter = records_splitter_new(ex->format, ex->records_path, on_record, ex);
 	if (ex->total_path)
 		ex->cap_total = records_add_capture(ex->splitter, ex->total_path);
@@ -1188,12 +1205,239 @@ elt_extract(PG_FUNCTION_ARGS)
 	if (ex->kind == PAGING_NEXT_URL)
 		ex->cap_next = records_add_capture(ex->splitter, ex->next_path);
 	ex->cursor_sent = ex->cursor_field ?
-		cursor_to_send(full_refresh ? NULL : ex->cursor_before, ex->inc_initial,
-					   ex->lag, ex->lag_is_number) : NULL;
+		extract_cursor_to_send(ex->full_refresh ? NULL : ex->cursor_before,
+							   ex->inc_initial, ex->lag, ex->lag_is_number) : NULL;
 	internal_sql_exec("SELECT pg_catalog.nextval('elt.batch_id_seq'::pg_catalog.regclass)",
 					  0, NULL, NULL, NULL, false, SPI_OK_SELECT);
 	ex->batch_id = col_int(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, 0);
-	MemoryContextSwitchTo(callcxt);
+}
+
+/*
+ * The batch's elt.batch row, 'running' until the extract ends; it is
+ * written in the caller's transaction, with the rows it counts.
+ */
+static void
+batch_insert_running(Extract *ex, const ExtractCall *call)
+{
+	Oid			types[9] = {INT8OID, INT4OID, TEXTOID, TEXTOID, BOOLOID,
+	TIMESTAMPTZOID, TEXTOID, OIDOID, NAMEOID};
+	Datum		vals[9];
+	char		nls[9] = "         ";
+
+	vals[0] = Int64GetDatum(ex->batch_id);
+	vals[1] = Int32GetDatum(ex->stream_id);
+	vals[2] = CStringGetTextDatum(ex->stream);
+	vals[3] = CStringGetTextDatum(ex->target);
+	vals[4] = BoolGetDatum(ex->full_refresh);
+	vals[5] = TimestampTzGetDatum(call->started);
+	if (ex->cursor_before)
+		vals[6] = CStringGetTextDatum(ex->cursor_before);
+	else
+		nls[6] = 'n';
+	vals[7] = ObjectIdGetDatum(ex->owner);
+	vals[8] = DirectFunctionCall1(namein, CStringGetDatum(call->caller_name));
+	run_sql("INSERT INTO elt.batch (batch_id, stream_id, stream, target, full_refresh, "
+			"started_at, cursor_before, status, owner, username) "
+			"VALUES ($1, $2, $3, $4, $5, $6, $7, 'running', $8::pg_catalog.regrole, $9)",
+			9, types, vals, nls, SPI_OK_INSERT);
+}
+
+/*
+ * Make sure the staging table exists, report the extract as a COPY in
+ * progress, and start loading into it.
+ */
+static void
+extract_begin_load(Extract *ex)
+{
+	bool		created;
+	Oid			relid;
+	MemoryContext oldcxt;
+
+	relid = load_prepare_target(ex->target, &created);
+	pgstat_progress_start_command(PROGRESS_COMMAND_COPY, relid);
+	pgstat_progress_update_param(PROGRESS_COPY_COMMAND, PROGRESS_COPY_COMMAND_FROM);
+	pgstat_progress_update_param(PROGRESS_COPY_TYPE, PROGRESS_COPY_TYPE_CALLBACK);
+	pgstat_progress_update_param(PROGRESS_BATCH_ID, ex->batch_id);
+	pgstat_progress_update_param(PROGRESS_STREAM_ID, ex->stream_id);
+	pgstat_progress_update_param(PROGRESS_MARK, PROGRESS_MAGIC);
+	if (created)
+		ereport(DEBUG1, (errmsg("created staging table %s", ex->target)));
+
+	oldcxt = MemoryContextSwitchTo(ex->cxt);
+	ex->ls = load_begin(relid, ex->batch_id, GetCurrentTransactionStartTimestamp());
+	MemoryContextSwitchTo(oldcxt);
+}
+
+/*
+ * Mark the batch succeeded, with its counters and the new cursor.
+ */
+static void
+batch_record_success(Extract *ex, const char *cursor_after)
+{
+	Oid			types[7] = {INT8OID, INT4OID, INT8OID, INT8OID, INT4OID, INT4OID, TEXTOID};
+	Datum		vals[7];
+	char		nls[7] = "       ";
+
+	vals[0] = Int64GetDatum(ex->batch_id);
+	vals[1] = Int32GetDatum(ex->pages);
+	vals[2] = Int64GetDatum(ex->records);
+	vals[3] = Int64GetDatum(ex->bytes);
+	vals[4] = Int32GetDatum(ex->requests);
+	vals[5] = Int32GetDatum(ex->retries);
+	if (cursor_after)
+		vals[6] = CStringGetTextDatum(cursor_after);
+	else
+		nls[6] = 'n';
+	run_sql("UPDATE elt.batch SET status = 'succeeded', finished_at = clock_timestamp(), "
+			"pages = $2, records = $3, bytes = $4, requests = $5, retries = $6, "
+			"cursor_after = $7 WHERE batch_id = $1",
+			7, types, vals, nls, SPI_OK_UPDATE);
+}
+
+/*
+ * Keep the stream's new cursor, for the next run to send.
+ */
+static void
+stream_save_cursor(Extract *ex, const char *cursor_after)
+{
+	Oid			types[2] = {INT4OID, TEXTOID};
+	Datum		vals[2];
+	char		nls[2] = {' ', cursor_after ? ' ' : 'n'};
+
+	vals[0] = Int32GetDatum(ex->stream_id);
+	vals[1] = cursor_after ? CStringGetTextDatum(cursor_after) : (Datum) 0;
+	run_sql("UPDATE elt.stream SET cursor_value = $2 WHERE stream_id = $1 "
+			"AND cursor_value IS DISTINCT FROM $2",
+			2, types, vals, nls, SPI_OK_UPDATE);
+}
+
+/*
+ * The extract itself, inside its subtransaction: the running batch row,
+ * every page loaded, then the batch marked succeeded and the cursor moved.
+ */
+static void
+extract_run(Extract *ex, const ExtractCall *call)
+{
+	char	   *cursor_after = NULL;
+
+	batch_insert_running(ex, call);
+	extract_begin_load(ex);
+	run_pages(ex);
+	ex->cur_page = NULL;
+	load_end(ex->ls);
+	ex->ls = NULL;
+
+	/* the new cursor: the highest value loaded (never lower, unless a full refresh) */
+	if (ex->cursor_field)
+		cursor_after = extract_cursor_new_value(&ex->batch_max,
+												ex->full_refresh ? NULL : ex->cursor_before);
+	batch_record_success(ex, cursor_after);
+	if (ex->cursor_field)
+		stream_save_cursor(ex, cursor_after);
+}
+
+/*
+ * The record of a failed extract, copied out of the extract's memory
+ * (about to be deleted) into the current context: its counters, and the
+ * message with where it happened (page, byte).
+ */
+static void
+batch_failure_fill(Extract *ex, const ErrorData *edata, const ExtractCall *call,
+				   BatchFailure *f)
+{
+	StringInfoData where;
+
+	memset(f, 0, sizeof(*f));
+	f->batch_id = ex->batch_id;
+	f->stream_id = ex->stream_id;
+	f->full_refresh = ex->full_refresh;
+	f->pages = ex->pages;
+	f->records = ex->records;
+	f->bytes = ex->bytes;
+	f->requests = ex->requests;
+	f->retries = ex->retries;
+	f->started_at = call->started;
+	f->finished_at = GetCurrentTimestamp();
+	f->stream = ex->stream ? pstrdup(ex->stream) : NULL;
+	f->target = ex->target ? pstrdup(ex->target) : NULL;
+	f->cursor_before = ex->cursor_before ? pstrdup(ex->cursor_before) : NULL;
+	f->owner = ex->owner;
+	f->run_by = call->caller_name;
+
+	initStringInfo(&where);
+	if (ex->cur_page && ex->cur_offset >= 0)
+		appendStringInfo(&where, "; page %d, record at byte %lld",
+						 ex->cur_page->seq + 1, (long long) ex->cur_offset);
+	else if (ex->cur_page)
+		appendStringInfo(&where, "; page %d", ex->cur_page->seq + 1);
+	f->error = psprintf("%s%s", edata->message, where.data);
+	strlcpy(f->sqlstate, unpack_sql_state(edata->sqlerrcode), sizeof(f->sqlstate));
+}
+
+/*
+ * The shape of elt.extract's result row, known before any work is done.
+ */
+static TupleDesc
+extract_result_desc(FunctionCallInfo fcinfo)
+{
+	TupleDesc	tupdesc;
+
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+	return BlessTupleDesc(tupdesc);
+}
+
+/*
+ * elt.extract's result row: batch id, pages, records, bytes, elapsed.
+ */
+static Datum
+extract_result(TupleDesc tupdesc, Extract *ex, const ExtractCall *call)
+{
+	Datum		values[5];
+	bool		nulls[5] = {false, false, false, false, false};
+	Interval   *elapsed;
+
+	values[0] = Int64GetDatum(ex->batch_id);
+	values[1] = Int32GetDatum(ex->pages);
+	values[2] = Int64GetDatum(ex->records);
+	values[3] = Int64GetDatum(ex->bytes);
+	elapsed = palloc0(sizeof(Interval));
+	elapsed->time = GetCurrentTimestamp() - call->started;
+	values[4] = IntervalPGetDatum(elapsed);
+	return HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls));
+}
+
+/*
+ * elt.extract(stream, full_refresh): run a stream into its staging table.
+ *
+ * The whole extract runs in a subtransaction.  On failure it is rolled
+ * back, a 'failed' batch is recorded in a transaction of its own, the
+ * caller's identity is given back and the error raised again.
+ */
+Datum
+elt_extract(PG_FUNCTION_ARGS)
+{
+	char	   *name = extract_stream_arg(fcinfo);
+	bool		full_refresh = PG_ARGISNULL(1) ? false : PG_GETARG_BOOL(1);
+	Extract    *ex;
+	ExtractCall call;
+	ErrorContextCallback errcb;
+	TupleDesc	tupdesc = extract_result_desc(fcinfo);
+	Datum		result;
+	int			level;
+
+	memset(&call, 0, sizeof(call));
+	call.callcxt = CurrentMemoryContext;
+	call.callowner = CurrentResourceOwner;
+	ex = extract_new(full_refresh);
+	call.started = GetCurrentTimestamp();
+
+	SPI_connect();
+	MemoryContextSwitchTo(ex->cxt);
+	load_definition(ex, name);
+	extract_become_owner(ex, name, &call);
+	extract_prepare(ex);
+	MemoryContextSwitchTo(call.callcxt);
 
 	errcb.callback = extract_error_context;
 	errcb.arg = ex;
@@ -1202,163 +1446,47 @@ elt_extract(PG_FUNCTION_ARGS)
 
 	level = GetCurrentTransactionNestLevel();
 	BeginInternalSubTransaction(NULL);
-	MemoryContextSwitchTo(callcxt);
+	MemoryContextSwitchTo(call.callcxt);
 	PG_TRY();
 	{
-		Oid			types[9] = {INT8OID, INT4OID, TEXTOID, TEXTOID, BOOLOID,
-		TIMESTAMPTZOID, TEXTOID, OIDOID, NAMEOID};
-		Datum		vals[9];
-		char		nls[9] = "         ";
-		bool		created;
-		Oid			relid;
-		char	   *cursor_after = NULL;
-
-		vals[0] = Int64GetDatum(ex->batch_id);
-		vals[1] = Int32GetDatum(ex->stream_id);
-		vals[2] = CStringGetTextDatum(ex->stream);
-		vals[3] = CStringGetTextDatum(ex->target);
-		vals[4] = BoolGetDatum(full_refresh);
-		vals[5] = TimestampTzGetDatum(started);
-		if (ex->cursor_before)
-			vals[6] = CStringGetTextDatum(ex->cursor_before);
-		else
-			nls[6] = 'n';
-		vals[7] = ObjectIdGetDatum(ex->owner);
-		vals[8] = DirectFunctionCall1(namein, CStringGetDatum(caller_name));
-		run_sql("INSERT INTO elt.batch (batch_id, stream_id, stream, target, full_refresh, "
-				"started_at, cursor_before, status, owner, username) "
-				"VALUES ($1, $2, $3, $4, $5, $6, $7, 'running', $8::pg_catalog.regrole, $9)",
-				9, types, vals, nls, SPI_OK_INSERT);
-
-		relid = load_prepare_target(ex->target, &created);
-		pgstat_progress_start_command(PROGRESS_COMMAND_COPY, relid);
-		pgstat_progress_update_param(PROGRESS_COPY_COMMAND, PROGRESS_COPY_COMMAND_FROM);
-		pgstat_progress_update_param(PROGRESS_COPY_TYPE, PROGRESS_COPY_TYPE_CALLBACK);
-		pgstat_progress_update_param(PROGRESS_BATCH_ID, ex->batch_id);
-		pgstat_progress_update_param(PROGRESS_STREAM_ID, ex->stream_id);
-		pgstat_progress_update_param(PROGRESS_MARK, PROGRESS_MAGIC);
-		if (created)
-			ereport(DEBUG1, (errmsg("created staging table %s", ex->target)));
-
-		MemoryContextSwitchTo(ex->cxt);
-		ex->ls = load_begin(relid, ex->batch_id, GetCurrentTransactionStartTimestamp());
-		MemoryContextSwitchTo(callcxt);
-
-		run_pages(ex);
-		ex->cur_page = NULL;
-		load_end(ex->ls);
-		ex->ls = NULL;
-
-		/* the new cursor: the highest value loaded (never lower, unless a full refresh) */
-		if (ex->cursor_field)
-			cursor_after = cursor_new_value(&ex->batch_max,
-											full_refresh ? NULL : ex->cursor_before);
-		vals[1] = Int32GetDatum(ex->pages);
-		vals[2] = Int64GetDatum(ex->records);
-		vals[3] = Int64GetDatum(ex->bytes);
-		vals[4] = Int32GetDatum(ex->requests);
-		vals[5] = Int32GetDatum(ex->retries);
-		memset(nls, ' ', sizeof(nls));
-		if (cursor_after)
-			vals[6] = CStringGetTextDatum(cursor_after);
-		else
-			nls[6] = 'n';
-		types[1] = INT4OID;
-		types[2] = INT8OID;
-		types[3] = INT8OID;
-		types[4] = INT4OID;
-		types[5] = INT4OID;
-		types[6] = TEXTOID;
-		run_sql("UPDATE elt.batch SET status = 'succeeded', finished_at = clock_timestamp(), "
-				"pages = $2, records = $3, bytes = $4, requests = $5, retries = $6, "
-				"cursor_after = $7 WHERE batch_id = $1",
-				7, types, vals, nls, SPI_OK_UPDATE);
-		if (ex->cursor_field)
-		{
-			types[1] = TEXTOID;
-			vals[0] = Int32GetDatum(ex->stream_id);
-			types[0] = INT4OID;
-			nls[0] = ' ';
-			nls[1] = cursor_after ? ' ' : 'n';
-			vals[1] = cursor_after ? CStringGetTextDatum(cursor_after) : (Datum) 0;
-			run_sql("UPDATE elt.stream SET cursor_value = $2 WHERE stream_id = $1 "
-					"AND cursor_value IS DISTINCT FROM $2",
-					2, types, vals, nls, SPI_OK_UPDATE);
-		}
+		extract_run(ex, &call);
 		ReleaseCurrentSubTransaction();
-		MemoryContextSwitchTo(callcxt);
-		CurrentResourceOwner = callowner;
+		MemoryContextSwitchTo(call.callcxt);
+		CurrentResourceOwner = call.callowner;
 	}
 	PG_CATCH();
 	{
 		ErrorData  *edata;
 		BatchFailure f;
 
-		MemoryContextSwitchTo(callcxt);
+		MemoryContextSwitchTo(call.callcxt);
 		edata = CopyErrorData();
 		FlushErrorState();
 		/* pg_elt's messages are masked already, not those of other code */
 		redact_error_data(edata);
 		while (GetCurrentTransactionNestLevel() > level)
 			RollbackAndReleaseCurrentSubTransaction();
-		MemoryContextSwitchTo(callcxt);
-		CurrentResourceOwner = callowner;
+		MemoryContextSwitchTo(call.callcxt);
+		CurrentResourceOwner = call.callowner;
 		error_context_stack = errcb.previous;
 
-		memset(&f, 0, sizeof(f));
-		f.batch_id = ex->batch_id;
-		f.stream_id = ex->stream_id;
-		f.full_refresh = full_refresh;
-		f.pages = ex->pages;
-		f.records = ex->records;
-		f.bytes = ex->bytes;
-		f.requests = ex->requests;
-		f.retries = ex->retries;
-		f.started_at = started;
-		f.finished_at = GetCurrentTimestamp();
-		f.stream = ex->stream ? pstrdup(ex->stream) : NULL;
-		f.target = ex->target ? pstrdup(ex->target) : NULL;
-		f.cursor_before = ex->cursor_before ? pstrdup(ex->cursor_before) : NULL;
-		f.owner = ex->owner;
-		f.run_by = caller_name;
-
-		/* the message, and where it happened (page, byte) */
-		{
-			StringInfoData where;
-
-			initStringInfo(&where);
-			if (ex->cur_page && ex->cur_offset >= 0)
-				appendStringInfo(&where, "; page %d, record at byte %lld",
-								 ex->cur_page->seq + 1, (long long) ex->cur_offset);
-			else if (ex->cur_page)
-				appendStringInfo(&where, "; page %d", ex->cur_page->seq + 1);
-			f.error = psprintf("%s%s", edata->message, where.data);
-		}
-
+		batch_failure_fill(ex, edata, &call, &f);
 		/* abort every transfer still running */
 		MemoryContextDelete(ex->cxt);
 		pgstat_progress_end_command();
-
-		strlcpy(f.sqlstate, unpack_sql_state(edata->sqlerrcode), sizeof(f.sqlstate));
 		/* nothing of the batch remains: say so where it was counted */
 		if (f.stream && f.target)
 			load_record_failure(&f);
-		SetUserIdAndSecContext(caller, caller_context);
+		SetUserIdAndSecContext(call.caller, call.caller_context);
 		ReThrowError(edata);
 	}
 	PG_END_TRY();
-	SetUserIdAndSecContext(caller, caller_context);
+	SetUserIdAndSecContext(call.caller, call.caller_context);
 	error_context_stack = errcb.previous;
 	pgstat_progress_end_command();
 	SPI_finish();
 
-	values[0] = Int64GetDatum(ex->batch_id);
-	values[1] = Int32GetDatum(ex->pages);
-	values[2] = Int64GetDatum(ex->records);
-	values[3] = Int64GetDatum(ex->bytes);
-	elapsed = palloc0(sizeof(Interval));
-	elapsed->time = GetCurrentTimestamp() - started;
-	values[4] = IntervalPGetDatum(elapsed);
+	result = extract_result(tupdesc, ex, &call);
 	MemoryContextDelete(ex->cxt);
-	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
+	PG_RETURN_DATUM(result);
 }

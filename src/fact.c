@@ -533,7 +533,7 @@ Datum
 elt_merge_fact(PG_FUNCTION_ARGS)
 {
 	TimestampTz started = GetCurrentTimestamp();
-	Incremental inc = {0};
+	MergeLoad inc = {0};
 	ModelSource source;
 	ModelCounts counts = {0, 0, 0, -1, -1};
 	char	   *target_arg = model_text_arg(fcinfo, 0, "target");
@@ -588,8 +588,8 @@ elt_merge_fact(PG_FUNCTION_ARGS)
 	}
 
 	/* Lock the fact, read its watermark, then complete the dimensions. */
-	incremental_begin(&inc, target_arg);
-	filtered = incremental_filtered(&inc, source.from_item);
+	merge_load_begin(&inc, target_arg);
+	filtered = merge_load_past_watermark(&inc, source.from_item);
 	initStringInfo(&inferred);
 	handle_late_arriving(dims, filtered, &inferred);
 
@@ -606,12 +606,12 @@ elt_merge_fact(PG_FUNCTION_ARGS)
 	inc.not_null = list_concat_copy(keynames,
 									inc.strategy == STRATEGY_MERGE ? inc.unique_key : NIL);
 	select = psprintf("(\n%s\n)", select);
-	incremental_load(&inc, select, model_query_columns(select), &counts);
+	merge_load_write(&inc, select, model_query_columns(select), &counts);
 	if (inferred.len)
-		incremental_detail_add(&inc, "inferred", inferred.data);
+		merge_load_detail_add(&inc, "inferred", inferred.data);
 
 	model_record_run("merge_fact", &inc.target, source_arg, &counts, started,
-					 incremental_detail(&inc));
+					 merge_load_detail(&inc));
 	SPI_finish();
 
 	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)

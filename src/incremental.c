@@ -1,7 +1,7 @@
 /*
  * incremental.c
- *	  Incremental cursor values: tracking the highest value loaded, and
- *	  computing the value sent on the next run.
+ *	  An extract's incremental cursor: tracking the highest value loaded,
+ *	  and computing the value sent on the next run.
  *
  * The cursor field is looked up in each record's jsonb (already parsed for
  * loading), so tracking costs a key lookup per record.  A candidate is
@@ -98,7 +98,7 @@ cursor_parse(const char *text, Numeric *num, TimestampTz *ts)
  * Follow the cursor field in a loaded record and keep the maximum.
  */
 void
-cursor_track(CursorVal *max, RecordPath *field, Jsonb *jb)
+extract_cursor_track(CursorVal *max, RecordPath *field, Jsonb *jb)
 {
 	JsonbContainer *c = &jb->root;
 	JsonbValue	v;
@@ -161,8 +161,8 @@ cursor_track(CursorVal *max, RecordPath *field, Jsonb *jb)
  * initial value) moved back by the lag.
  */
 char *
-cursor_to_send(const char *before, const char *initial, const char *lag,
-			   bool lag_is_number)
+extract_cursor_to_send(const char *before, const char *initial, const char *lag,
+					   bool lag_is_number)
 {
 	const char *base = before ? before : initial;
 	Numeric		num;
@@ -213,7 +213,7 @@ cursor_to_send(const char *before, const char *initial, const char *lag,
  * Forget the value (a new page starts).
  */
 void
-cursor_clear(CursorVal *cv)
+extract_cursor_clear(CursorVal *cv)
 {
 	cv->kind = CURSOR_NONE;
 }
@@ -222,7 +222,7 @@ cursor_clear(CursorVal *cv)
  * Keep the higher of the two in into.
  */
 void
-cursor_merge(CursorVal *into, CursorVal *from)
+extract_cursor_merge(CursorVal *into, CursorVal *from)
 {
 	if (from->kind != CURSOR_NONE &&
 		cursor_cmp(from->kind, from->text.data, from->text.len, from->num,
@@ -236,7 +236,7 @@ cursor_merge(CursorVal *into, CursorVal *from)
  * than the one before (NULL for a full refresh).
  */
 char *
-cursor_new_value(CursorVal *max, const char *before)
+extract_cursor_new_value(CursorVal *max, const char *before)
 {
 	Numeric		num;
 	TimestampTz ts;

@@ -1,7 +1,8 @@
 /*
  * incremental.h
- *	  Incremental cursor values: the highest value of a stream's cursor
- *	  field seen in the records loaded, and the value sent on the next run.
+ *	  An extract's incremental cursor (extract_cursor_*): the highest value
+ *	  of a stream's cursor field seen in the records loaded, and the value
+ *	  sent on the next run.
  *
  * Numbers compare as numbers, ISO 8601 timestamps as times and other
  * strings as text; the value is kept as the API wrote it.
@@ -35,19 +36,19 @@ typedef struct CursorVal
 	StringInfoData text;		/* as received */
 } CursorVal;
 
-extern void cursor_clear(CursorVal *cv);
+extern void extract_cursor_clear(CursorVal *cv);
 
 /* Follow field in a record and keep the highest value in max. */
-extern void cursor_track(CursorVal *max, RecordPath *field, Jsonb *jb);
+extern void extract_cursor_track(CursorVal *max, RecordPath *field, Jsonb *jb);
 
 /* Keep from in into when it is higher (into's memory context current). */
-extern void cursor_merge(CursorVal *into, CursorVal *from);
+extern void extract_cursor_merge(CursorVal *into, CursorVal *from);
 
 /* The value to store after a run: the higher of max and before. */
-extern char *cursor_new_value(CursorVal *max, const char *before);
+extern char *extract_cursor_new_value(CursorVal *max, const char *before);
 
 /* The value to send: before (or initial) moved back by lag. */
-extern char *cursor_to_send(const char *before, const char *initial,
-							const char *lag, bool lag_is_number);
+extern char *extract_cursor_to_send(const char *before, const char *initial,
+									const char *lag, bool lag_is_number);
 
 #endif							/* ELT_INCREMENTAL_H */

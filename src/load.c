@@ -74,7 +74,6 @@ struct LoadState
 	bool		check_constraints;
 	Datum		batch_id;
 	Datum		loaded_at;
-	int64		count;
 };
 
 
@@ -343,7 +342,6 @@ load_flush(LoadState *ls)
 			ExecClearTuple(ls->slots[i]);
 		}
 		MemoryContextSwitchTo(old);
-		ls->count += ls->nbuffered;
 	}
 	ls->nbuffered = 0;
 	ls->bytes_buffered = 0;
@@ -365,15 +363,6 @@ load_discard(LoadState *ls)
 	ls->bytes_buffered = 0;
 	MemoryContextReset(ls->batchcxt);
 	ReleaseBulkInsertStatePin(ls->bistate);
-}
-
-/*
- * Records written or buffered so far.
- */
-int64
-load_count(LoadState *ls)
-{
-	return ls->count + ls->nbuffered;
 }
 
 /*

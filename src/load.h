@@ -33,9 +33,6 @@ extern void load_flush(LoadState *ls);
 /* Forget what is buffered (the subtransaction is being rolled back). */
 extern void load_discard(LoadState *ls);
 
-/* Records written so far. */
-extern int64 load_count(LoadState *ls);
-
 extern void load_end(LoadState *ls);
 
 /* What a failed extract leaves in elt.batch. */

@@ -79,7 +79,7 @@ merge_parse_schema_change(const char *s)
  * load reads the same source rows.
  */
 void
-incremental_begin(Incremental *inc, const char *target)
+merge_load_begin(MergeLoad *inc, const char *target)
 {
 	initStringInfo(&inc->detail);
 	model_resolve_relation(&inc->target, target, true);
@@ -116,7 +116,7 @@ incremental_begin(Incremental *inc, const char *target)
  * The source as a FROM item restricted to the rows past the watermark.
  */
 char *
-incremental_filtered(Incremental *inc, const char *from_item)
+merge_load_past_watermark(MergeLoad *inc, const char *from_item)
 {
 	if (inc->watermark_filter == NULL)
 		return pstrdup(from_item);
@@ -128,7 +128,7 @@ incremental_filtered(Incremental *inc, const char *from_item)
  * Add a member to the JSON detail recorded in elt.model_run.
  */
 void
-incremental_detail_add(Incremental *inc, const char *key, const char *json)
+merge_load_detail_add(MergeLoad *inc, const char *key, const char *json)
 {
 	if (inc->detail.len)
 		appendStringInfoString(&inc->detail, ", ");
@@ -175,7 +175,7 @@ append_message_names(StringInfo buf, const char *label, List *names)
  * Create the target for its first build, from the source's columns.
  */
 static void
-create_target(Incremental *inc, List *columns)
+create_target(MergeLoad *inc, List *columns)
 {
 	StringInfoData sql;
 	ListCell   *lc;
@@ -201,7 +201,7 @@ create_target(Incremental *inc, List *columns)
  * for delete+insert, whose key need not be unique) and the watermark.
  */
 static void
-create_indexes(Incremental *inc)
+create_indexes(MergeLoad *inc)
 {
 	StringInfoData sql;
 
@@ -233,7 +233,7 @@ create_indexes(Incremental *inc)
  * target's types) that the load writes.
  */
 static List *
-reconcile_columns(Incremental *inc, List *columns)
+reconcile_columns(MergeLoad *inc, List *columns)
 {
 	List	   *tcols = model_relation_columns(inc->target.relid);
 	List	   *added = NIL;
@@ -297,7 +297,7 @@ reconcile_columns(Incremental *inc, List *columns)
 
 			initStringInfo(&j);
 			append_json_names(&j, added);
-			incremental_detail_add(inc, "added_columns", j.data);
+			merge_load_detail_add(inc, "added_columns", j.data);
 		}
 	}
 	if (inc->on_schema_change == SCHEMA_SYNC_ALL)
@@ -331,13 +331,13 @@ reconcile_columns(Incremental *inc, List *columns)
 		{
 			initStringInfo(&j);
 			append_json_names(&j, missing);
-			incremental_detail_add(inc, "dropped_columns", j.data);
+			merge_load_detail_add(inc, "dropped_columns", j.data);
 		}
 		if (retyped)
 		{
 			initStringInfo(&j);
 			append_json_names(&j, retyped);
-			incremental_detail_add(inc, "retyped_columns", j.data);
+			merge_load_detail_add(inc, "retyped_columns", j.data);
 		}
 	}
 
@@ -392,7 +392,7 @@ append_cast_names(StringInfo buf, List *tcols, List *scols, const char *alias)
  * writes anything: either would make the result depend on row order.
  */
 static void
-check_merge_keys(Incremental *inc, const char *work)
+check_merge_keys(MergeLoad *inc, const char *work)
 {
 	StringInfoData sql;
 	int64		nulls;
@@ -416,7 +416,7 @@ check_merge_keys(Incremental *inc, const char *work)
  * call.  columns are the source's columns.
  */
 void
-incremental_load(Incremental *inc, const char *from_item, List *columns,
+merge_load_write(MergeLoad *inc, const char *from_item, List *columns,
 				 ModelCounts *counts)
 {
 	StringInfoData sql;
@@ -455,7 +455,7 @@ incremental_load(Incremental *inc, const char *from_item, List *columns,
 		appendStringInfo(&sql, " FROM %s AS s", from_item);
 		counts->inserted += model_exec(sql.data, SPI_OK_INSERT);
 		create_indexes(inc);
-		incremental_detail_add(inc, "created", "true");
+		merge_load_detail_add(inc, "created", "true");
 		return;
 	}
 
@@ -534,7 +534,7 @@ incremental_load(Incremental *inc, const char *from_item, List *columns,
  * The JSON object recorded as elt.model_run.detail.
  */
 char *
-incremental_detail(Incremental *inc)
+merge_load_detail(MergeLoad *inc)
 {
 	const char *names[] = {"append", "merge", "delete+insert"};
 	StringInfoData buf;
@@ -561,7 +561,7 @@ Datum
 elt_merge(PG_FUNCTION_ARGS)
 {
 	TimestampTz started = GetCurrentTimestamp();
-	Incremental inc = {0};
+	MergeLoad inc = {0};
 	ModelSource source;
 	ModelCounts counts = {0, 0, 0, -1, -1};
 	char	   *target_arg = model_text_arg(fcinfo, 0, "target");
@@ -586,11 +586,11 @@ elt_merge(PG_FUNCTION_ARGS)
 
 	SPI_connect();
 	model_open_source(&source, source_arg);
-	incremental_begin(&inc, target_arg);
-	incremental_load(&inc, incremental_filtered(&inc, source.from_item),
+	merge_load_begin(&inc, target_arg);
+	merge_load_write(&inc, merge_load_past_watermark(&inc, source.from_item),
 					 source.columns, &counts);
 	model_record_run("merge", &inc.target, source_arg, &counts, started,
-					 incremental_detail(&inc));
+					 merge_load_detail(&inc));
 	SPI_finish();
 
 	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)

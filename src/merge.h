@@ -1,7 +1,8 @@
 /*
  * merge.h
- *	  Incremental models (elt.merge) and the incremental load that
- *	  elt.merge_fact shares with it: strategies, watermark, schema changes.
+ *	  Incremental models (elt.merge) and the load into a target table
+ *	  (MergeLoad, merge_load_*) that elt.merge_fact shares with it:
+ *	  strategies, watermark, schema changes.
  */
 #ifndef ELT_MERGE_H
 #define ELT_MERGE_H
@@ -22,8 +23,8 @@
 #define SCHEMA_APPEND_NEW		2
 #define SCHEMA_SYNC_ALL			3
 
-/* One incremental load into a target table. */
-typedef struct Incremental
+/* One load into a target table, with a strategy and a watermark. */
+typedef struct MergeLoad
 {
 	ModelRelation target;
 	List	   *unique_key;		/* names; required by merge, delete+insert */
@@ -34,20 +35,20 @@ typedef struct Incremental
 	const char *schema_hint;	/* hint for a schema mismatch, or NULL */
 	const char *key_label;		/* "unique key" or "grain", for messages */
 
-	/* set by incremental_begin / incremental_load */
+	/* set by merge_load_begin / merge_load_write */
 	bool		existed;
 	char	   *watermark_filter;	/* condition on alias src, or NULL */
 	StringInfoData detail;		/* JSON members for elt.model_run.detail */
-} Incremental;
+} MergeLoad;
 
 extern int	merge_parse_strategy(const char *s);
 extern int	merge_parse_schema_change(const char *s);
-extern void incremental_begin(Incremental *inc, const char *target);
-extern char *incremental_filtered(Incremental *inc, const char *from_item);
-extern void incremental_load(Incremental *inc, const char *from_item,
+extern void merge_load_begin(MergeLoad *inc, const char *target);
+extern char *merge_load_past_watermark(MergeLoad *inc, const char *from_item);
+extern void merge_load_write(MergeLoad *inc, const char *from_item,
 							 List *columns, ModelCounts *counts);
-extern char *incremental_detail(Incremental *inc);
-extern void incremental_detail_add(Incremental *inc, const char *key, const char *json);
+extern char *merge_load_detail(MergeLoad *inc);
+extern void merge_load_detail_add(MergeLoad *inc, const char *key, const char *json);
 
 extern Datum elt_merge(PG_FUNCTION_ARGS);
 

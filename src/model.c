@@ -248,9 +248,27 @@ looks_like_query(const char *s)
 }
 
 /*
+ * Whether an error the raw parser raised is about the text it was given:
+ * syntax errors and the other complaints of the grammar and the scanner
+ * (class 42, invalid literals and escapes of class 22, and syntax that is
+ * refused as not supported), as opposed to running out of memory, a cancel
+ * or a terminated backend, which must stay what they are.
+ */
+static bool
+is_parser_complaint(int sqlerrcode)
+{
+	int			category = ERRCODE_TO_CATEGORY(sqlerrcode);
+
+	return category == ERRCODE_SYNTAX_ERROR_OR_ACCESS_RULE_VIOLATION ||
+		category == ERRCODE_DATA_EXCEPTION ||
+		sqlerrcode == ERRCODE_FEATURE_NOT_SUPPORTED;
+}
+
+/*
  * Parse SQL text given as an argument.  A syntax error is reported as an
  * error in that argument: the parser's own report would place its cursor in
- * the calling statement, where the text does not appear.  The parser only
+ * the calling statement, where the text does not appear.  Any other error
+ * (out of memory, a cancel) is raised again as it came.  The parser only
  * allocates memory, so nothing needs cleaning up before the new error.
  */
 static List *
@@ -267,8 +285,15 @@ parse_argument(const char *sql, const char *argname)
 	{
 		ErrorData  *edata;
 
+		/* CopyErrorData must not run in ErrorContext */
 		MemoryContextSwitchTo(cxt);
 		edata = CopyErrorData();
+		if (!is_parser_complaint(edata->sqlerrcode))
+		{
+			/* still the current error: raise it again untouched */
+			FreeErrorData(edata);
+			PG_RE_THROW();
+		}
 		FlushErrorState();
 		ereport(ERROR,
 				(errcode(ERRCODE_SYNTAX_ERROR),
@@ -598,16 +623,6 @@ model_query_text(const char *sql)
 	if (SPI_processed == 0)
 		return NULL;
 	return SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
-}
-
-/*
- * Whether a table has no rows (a first build takes the bulk path).
- */
-bool
-model_relation_is_empty(ModelRelation *rel)
-{
-	return model_query_int64(psprintf("SELECT (NOT EXISTS (SELECT FROM %s))::int8",
-									  rel->qualified)) == 1;
 }
 
 /*

@@ -96,7 +96,6 @@ extern void model_claim_dimension(ModelRelation *rel, const char *sk, const char
 extern uint64 model_exec(const char *sql, int expected);
 extern int64 model_query_int64(const char *sql);
 extern char *model_query_text(const char *sql);
-extern bool model_relation_is_empty(ModelRelation *rel);
 extern char *model_temp_name(const char *purpose);
 extern void model_drop_temp(const char *name);
 extern int	model_settings_push(void);

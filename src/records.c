@@ -321,15 +321,6 @@ records_emitted(RecordSplitter *s)
 }
 
 /*
- * Body offset of the first byte the caller still holds.
- */
-int64
-records_offset(RecordSplitter *s)
-{
-	return s->base;
-}
-
-/*
  * A captured scalar of the current body, or NULL.
  */
 const char *

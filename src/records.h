@@ -71,7 +71,4 @@ extern const char *records_captured(RecordSplitter *s, int capture);
 /* Records emitted since the last reset. */
 extern int64 records_emitted(RecordSplitter *s);
 
-/* Body bytes dropped since the last reset (the offset of buf[0]). */
-extern int64 records_offset(RecordSplitter *s);
-
 #endif							/* ELT_RECORDS_H */
