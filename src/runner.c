@@ -55,6 +55,7 @@
 #include "utils/timestamp.h"
 
 #include "pg_elt.h"
+#include "options.h"
 #include "runner.h"
 #include "scheduler.h"
 
@@ -323,19 +324,25 @@ load_definition(RunDef *run, MemoryContext cxt)
 	MemoryContext old;
 	int			i;
 
-	exec_sql("SELECT name, coalesce((options->>'retries')::int, 0), "
-			 "coalesce((extract(epoch FROM (options->>'retry_delay')::interval) * 1000)::bigint, 1000), "
-			 "(extract(epoch FROM (options->>'timeout')::interval) * 1000)::bigint "
-			 "FROM elt.pipeline WHERE pipeline_id = $1",
+	exec_sql("SELECT name, options FROM elt.pipeline WHERE pipeline_id = $1",
 			 1, types, values, NULL, SPI_OK_SELECT);
 	if (SPI_processed != 1)
 		return false;
 	tab = SPI_tuptable;
 	old = MemoryContextSwitchTo(cxt);
 	run->pipeline = SPI_getvalue(tab->vals[0], tab->tupdesc, 1);
-	run->retries = (int) get_ms(tab->vals[0], tab->tupdesc, 2);
-	run->retry_delay_ms = get_ms(tab->vals[0], tab->tupdesc, 3);
-	run->timeout_ms = get_ms(tab->vals[0], tab->tupdesc, 4);
+	{
+		bool		isnull;
+		Jsonb	   *options = DatumGetJsonbP(SPI_getbinval(tab->vals[0], tab->tupdesc, 2, &isnull));
+		OptionValues ov;
+		Interval   *timeout;
+
+		options_parse(&ov, &pipeline_options_table, &options->root, 0);
+		run->retries = options_get_int(&ov, "retries", 0);
+		run->retry_delay_ms = options_interval_ms(options_get_interval(&ov, "retry_delay"));
+		timeout = options_get_interval(&ov, "timeout");
+		run->timeout_ms = timeout ? options_interval_ms(timeout) : 0;
+	}
 	MemoryContextSwitchTo(old);
 
 	exec_sql("SELECT name, command, depends_on, retries, "
