@@ -184,6 +184,10 @@ check_primary_key(ArrayType *pk)
 	bool	   *nulls;
 	int			n;
 
+	if (ARR_NDIM(pk) > 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("searching for elements in multidimensional arrays is not supported")));
 	deconstruct_array(pk, TEXTOID, -1, false, TYPALIGN_INT, &elems, &nulls, &n);
 	for (int i = 0; i < n; i++)
 		if (nulls[i] || VARSIZE_ANY_EXHDR(DatumGetPointer(elems[i])) == 0)
