@@ -348,8 +348,7 @@ options_regex_match(const char *s, const char *pattern, bool icase)
 
 /*
  * Raise the error of a value that is not what its option takes, worded as
- * its table words such errors.  detail_etc are extra errdetail/errhint
- * strings (NULL for none).
+ * its table words such errors; detail and hint may be NULL.
  */
 static void
 value_error(const OptionValues *ov, const char *what, const OptionDef *def,
