@@ -54,6 +54,7 @@
 #include "http.h"
 #include "incremental.h"
 #include "load.h"
+#include "options.h"
 #include "records.h"
 #include "secrets.h"
 #include "source.h"
@@ -208,27 +209,53 @@ col_int(HeapTuple tup, TupleDesc desc, int col, int64 def)
 }
 
 /*
- * Key/value pairs of a jsonb object column as two lists of text.
+ * A jsonb column of the definition's row, NULL for null.
+ */
+static Jsonb *
+col_jsonb(int col)
+{
+	bool		isnull;
+	Datum		d = internal_sql_datum(0, col, &isnull);
+
+	return isnull ? NULL : DatumGetJsonbPCopy(d);
+}
+
+/*
+ * The key/value pairs of a jsonb object as two lists of text, in the
+ * order of the keys; non-string values (query parameters) as JSON.
  */
 static void
-load_pairs(const char *sql, int32 stream_id, List **names, List **values)
+load_pairs(Jsonb *obj, List **names, List **values)
 {
-	Oid			argtypes[1] = {INT4OID};
-	Datum		args[1] = {Int32GetDatum(stream_id)};
-	uint64		i;
+	List	   *vals = NIL;
+	ListCell   *lc;
 
-	internal_sql_exec(sql, 1, argtypes, args, NULL, true, SPI_OK_SELECT);
-	for (i = 0; i < SPI_processed; i++)
+	options_object_pairs(&obj->root, names, &vals);
+	foreach(lc, vals)
 	{
-		*names = lappend(*names, col_text(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1));
-		*values = lappend(*values, col_text(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2));
+		JsonbValue *v = lfirst(lc);
+
+		*values = lappend(*values, v->type == jbvString ? options_value_text(v) :
+						  options_value_json(v));
 	}
+}
+
+/*
+ * A records path setting, parsed; NULL when absent.
+ */
+static RecordPath *
+path_setting(OptionValues *ov, const char *name)
+{
+	char	   *v = options_get_text(ov, name);
+
+	return v ? records_parse_path(v, name) : NULL;
 }
 
 /*
  * Read and lock the stream, read its source; the row lock makes concurrent
  * extracts of one stream run one after the other, each seeing the cursor
- * the previous one committed.
+ * the previous one committed.  Every setting and its default comes from
+ * the option tables (options.c) that checked the definition.
  */
 static void
 load_definition(Extract *ex, const char *name)
@@ -237,7 +264,16 @@ load_definition(Extract *ex, const char *name)
 	Datum		args[1];
 	HeapTuple	t;
 	TupleDesc	d;
-	char	   *v;
+	Jsonb	   *pagination;
+	Jsonb	   *incremental;
+	Jsonb	   *auth;
+	Jsonb	   *options;
+	Jsonb	   *params;
+	Jsonb	   *headers;
+	OptionValues ov;
+	const char *kind;
+	Interval   *iv;
+	JsonbValue *lag;
 
 	args[0] = CStringGetTextDatum(name);
 	internal_sql_exec("SELECT stream_id FROM elt._resolve_stream($1)",
@@ -245,35 +281,13 @@ load_definition(Extract *ex, const char *name)
 	ex->stream_id = (int32) col_int(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, 0);
 	argtypes[0] = INT4OID;
 	args[0] = Int32GetDatum(ex->stream_id);
-	if (internal_sql_exec(
-						  "SELECT s.source || '.' || s.name, s.target, so.base_url, s.path, s.records, s.format, "
-							  " s.cursor_value, s.pagination->>'type', "
-							  " coalesce(s.pagination->>'param', 'page'), "
-							  " coalesce(s.pagination->>'start', CASE s.pagination->>'type' WHEN 'offset' THEN '0' ELSE '1' END), "
-							  " s.pagination->>'size_param', s.pagination->>'size', "
-							  " s.pagination->>'max_pages', s.pagination->>'total_path', "
-							  " coalesce(s.pagination->>'offset_param', 'offset'), "
-							  " coalesce(s.pagination->>'limit_param', 'limit'), "
-							  " coalesce(s.pagination->>'limit', '100'), "
-							  " s.pagination->>'cursor_path', s.pagination->>'param', s.pagination->>'path', "
-							  " s.incremental->>'cursor_field', s.incremental->>'param', "
-							  " s.incremental->>'initial', s.incremental->'lag' #>> '{}', "
-							  " jsonb_typeof(s.incremental->'lag'), "
-							  " coalesce(so.auth->>'type', 'none'), so.auth->>'token', so.auth->>'name', "
-							  " coalesce(so.auth->>'in', 'header'), so.auth->>'value', so.auth->>'username', "
-							  " so.auth->>'password', so.auth->>'token_url', so.auth->>'client_id', "
-							  " so.auth->>'client_secret', so.auth->>'scope', so.auth->>'audience', "
-							  " coalesce(so.auth->>'client_auth', 'body'), "
-							  " (extract(epoch FROM elt._interval_setting(so.options, 'timeout', 'source')) * 1000)::bigint, "
-							  " elt._int_setting(so.options, 'max_attempts', 'source', 5, 1), "
-							  " extract(epoch FROM coalesce(elt._interval_setting(so.options, 'backoff', 'source'), '1 second')) * 1000, "
-							  " extract(epoch FROM coalesce(elt._interval_setting(so.options, 'max_backoff', 'source'), '1 minute')) * 1000, "
-							  " (so.options->>'rate_limit')::float8, "
-							  " elt._int_setting(so.options, 'concurrency', 'source', 2, 1), "
-							  " s.source, s.owner::pg_catalog.oid "
-							  "FROM elt.stream s JOIN elt.source so ON so.name = s.source "
-							  "WHERE s.stream_id = $1 FOR UPDATE OF s",
-							  1, argtypes, args, NULL, false, INTERNAL_SQL_ANY) != SPI_OK_SELECT ||
+	if (internal_sql_exec("SELECT s.source OPERATOR(pg_catalog.||) '.' OPERATOR(pg_catalog.||) s.name, "
+						  " s.target, so.base_url, s.path, s.records, s.format, s.cursor_value, "
+						  " s.pagination, s.incremental, so.auth, so.options, s.params, so.headers, "
+						  " s.source, s.owner::pg_catalog.oid "
+						  "FROM elt.stream s JOIN elt.source so ON so.name OPERATOR(pg_catalog.=) s.source "
+						  "WHERE s.stream_id OPERATOR(pg_catalog.=) $1 FOR UPDATE OF s",
+						  1, argtypes, args, NULL, false, INTERNAL_SQL_ANY) != SPI_OK_SELECT ||
 		SPI_processed != 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
@@ -287,79 +301,83 @@ load_definition(Extract *ex, const char *name)
 	ex->records_path = records_parse_path(col_text(t, d, 5), "records");
 	ex->format = records_parse_format(col_text(t, d, 6));
 	ex->cursor_before = col_text(t, d, 7);
-	v = col_text(t, d, 8);
-	if (strcmp(v, "none") == 0)
-		ex->kind = PAGING_NONE;
-	else if (strcmp(v, "page") == 0)
-		ex->kind = PAGING_PAGE;
-	else if (strcmp(v, "offset") == 0)
-		ex->kind = PAGING_OFFSET;
-	else if (strcmp(v, "cursor") == 0)
-		ex->kind = PAGING_CURSOR;
-	else if (strcmp(v, "next_url") == 0)
-		ex->kind = PAGING_NEXT_URL;
-	else
-		ex->kind = PAGING_LINK;
-	ex->page_param = col_text(t, d, 9);
-	ex->page_start = col_int(t, d, 10, 1);
-	ex->size_param = col_text(t, d, 11);
-	ex->size = col_int(t, d, 12, 0);
-	ex->max_pages = (int) col_int(t, d, 13, 0);
-	v = col_text(t, d, 14);
-	ex->total_path = v ? records_parse_path(v, "total_path") : NULL;
-	ex->offset_param = col_text(t, d, 15);
-	ex->limit_param = col_text(t, d, 16);
-	ex->limit = col_int(t, d, 17, 100);
-	v = col_text(t, d, 18);
-	ex->cursor_path = v ? records_parse_path(v, "cursor_path") : NULL;
-	ex->cursor_param = col_text(t, d, 19);
-	v = col_text(t, d, 20);
-	ex->next_path = (v && ex->kind == PAGING_NEXT_URL) ? records_parse_path(v, "path") : NULL;
-	v = col_text(t, d, 21);
-	ex->cursor_field = v ? records_parse_path(v, "cursor_field") : NULL;
-	ex->inc_param = col_text(t, d, 22);
-	ex->inc_initial = col_text(t, d, 23);
-	ex->lag = col_text(t, d, 24);
-	v = col_text(t, d, 25);
-	ex->lag_is_number = v && strcmp(v, "number") == 0;
+	pagination = col_jsonb(8);
+	incremental = col_jsonb(9);
+	auth = col_jsonb(10);
+	options = col_jsonb(11);
+	params = col_jsonb(12);
+	headers = col_jsonb(13);
+	ex->auth.source = col_text(t, d, 14);
+	ex->owner = internal_sql_oid(0, 15);
 
-	v = col_text(t, d, 26);
-	ex->auth.type = strcmp(v, "bearer") == 0 ? AUTH_BEARER :
-		strcmp(v, "api_key") == 0 ? AUTH_API_KEY :
-		strcmp(v, "basic") == 0 ? AUTH_BASIC :
-		strcmp(v, "oauth2_client_credentials") == 0 ? AUTH_OAUTH2 : AUTH_NONE;
-	ex->auth.token = col_text(t, d, 27);
-	ex->auth.name = col_text(t, d, 28);
-	ex->auth.in_query = strcmp(col_text(t, d, 29), "query") == 0;
-	ex->auth.value = col_text(t, d, 30);
-	ex->auth.username = col_text(t, d, 31);
-	ex->auth.password = col_text(t, d, 32);
-	ex->auth.token_url = col_text(t, d, 33);
-	ex->auth.client_id = col_text(t, d, 34);
-	ex->auth.client_secret = col_text(t, d, 35);
-	ex->auth.scope = col_text(t, d, 36);
-	ex->auth.audience = col_text(t, d, 37);
-	ex->auth.client_basic = strcmp(col_text(t, d, 38), "basic") == 0;
-	ex->timeout_ms = (int) Min(col_int(t, d, 39, 0), INT_MAX);
-	ex->max_attempts = (int) col_int(t, d, 40, 5);
-	ex->backoff_ms = strtod(col_text(t, d, 41), NULL);
-	ex->max_backoff_ms = strtod(col_text(t, d, 42), NULL);
-	v = col_text(t, d, 43);
-	ex->rate_limit = v ? strtod(v, NULL) : 0;
-	ex->concurrency = (int) Min(col_int(t, d, 44, 2), MAX_WINDOW);
-	ex->auth.source = col_text(t, d, 45);
-	ex->owner = internal_sql_oid(0, 46);
+	options_parse(&ov, &stream_pagination_table, &pagination->root, 0);
+	kind = options_kind_name(&ov);
+	ex->kind = strcmp(kind, "none") == 0 ? PAGING_NONE :
+		strcmp(kind, "page") == 0 ? PAGING_PAGE :
+		strcmp(kind, "offset") == 0 ? PAGING_OFFSET :
+		strcmp(kind, "cursor") == 0 ? PAGING_CURSOR :
+		strcmp(kind, "next_url") == 0 ? PAGING_NEXT_URL : PAGING_LINK;
+	ex->page_param = options_get_text(&ov, "param");
+	ex->page_start = options_get_int(&ov, "start", 1);
+	ex->size_param = options_get_text(&ov, "size_param");
+	ex->size = options_get_int(&ov, "size", 0);
+	ex->max_pages = options_get_int(&ov, "max_pages", 0);
+	ex->total_path = path_setting(&ov, "total_path");
+	ex->offset_param = options_get_text(&ov, "offset_param");
+	ex->limit_param = options_get_text(&ov, "limit_param");
+	ex->limit = options_get_int(&ov, "limit", 0);
+	ex->cursor_path = path_setting(&ov, "cursor_path");
+	ex->cursor_param = options_get_text(&ov, "param");
+	ex->next_path = path_setting(&ov, "path");
+
+	if (incremental && !options_jsonb_is_null(incremental))
+	{
+		options_parse(&ov, &stream_incremental_table, &incremental->root, 0);
+		ex->cursor_field = path_setting(&ov, "cursor_field");
+		ex->inc_param = options_get_text(&ov, "param");
+		ex->inc_initial = options_get_text(&ov, "initial");
+		lag = options_get_value(&ov, "lag");
+		ex->lag = lag ? options_value_text(lag) : NULL;
+		ex->lag_is_number = lag && lag->type == jbvNumeric;
+	}
+
+	ex->auth.type = AUTH_NONE;
+	if (auth && !options_jsonb_is_null(auth))
+	{
+		options_parse(&ov, &source_auth_table, &auth->root, 0);
+		kind = options_kind_name(&ov);
+		ex->auth.type = strcmp(kind, "bearer") == 0 ? AUTH_BEARER :
+			strcmp(kind, "api_key") == 0 ? AUTH_API_KEY :
+			strcmp(kind, "basic") == 0 ? AUTH_BASIC : AUTH_OAUTH2;
+		ex->auth.token = options_get_text(&ov, "token");
+		ex->auth.name = options_get_text(&ov, "name");
+		ex->auth.in_query = ex->auth.type == AUTH_API_KEY &&
+			strcmp(options_get_text(&ov, "in"), "query") == 0;
+		ex->auth.value = options_get_text(&ov, "value");
+		ex->auth.username = options_get_text(&ov, "username");
+		ex->auth.password = options_get_text(&ov, "password");
+		ex->auth.token_url = options_get_text(&ov, "token_url");
+		ex->auth.client_id = options_get_text(&ov, "client_id");
+		ex->auth.client_secret = options_get_text(&ov, "client_secret");
+		ex->auth.scope = options_get_text(&ov, "scope");
+		ex->auth.audience = options_get_text(&ov, "audience");
+		ex->auth.client_basic = ex->auth.type == AUTH_OAUTH2 &&
+			strcmp(options_get_text(&ov, "client_auth"), "basic") == 0;
+	}
+
+	options_parse(&ov, &source_options_table, &options->root, 0);
+	iv = options_get_interval(&ov, "timeout");
+	ex->timeout_ms = iv ? (int) Min(options_interval_ms(iv), INT_MAX) : 0;
+	ex->max_attempts = options_get_int(&ov, "max_attempts", 0);
+	ex->backoff_ms = options_interval_ms_float(options_get_interval(&ov, "backoff"));
+	ex->max_backoff_ms = options_interval_ms_float(options_get_interval(&ov, "max_backoff"));
+	ex->rate_limit = options_get_number(&ov, "rate_limit", 0);
+	ex->concurrency = Min(options_get_int(&ov, "concurrency", 0), MAX_WINDOW);
 	ex->auth.base_url = ex->base_url;
 	ex->auth.timeout_ms = ex->timeout_ms;
 
-	load_pairs("SELECT key, CASE jsonb_typeof(value) WHEN 'string' THEN value #>> '{}' "
-			   "ELSE value::text END FROM elt.stream s, jsonb_each(s.params) "
-			   "WHERE s.stream_id = $1 ORDER BY key",
-			   ex->stream_id, &ex->param_names, &ex->param_values);
-	load_pairs("SELECT key, value #>> '{}' FROM elt.stream s "
-			   "JOIN elt.source so ON so.name = s.source, jsonb_each(so.headers) "
-			   "WHERE s.stream_id = $1 ORDER BY key",
-			   ex->stream_id, &ex->header_names, &ex->header_values);
+	load_pairs(params, &ex->param_names, &ex->param_values);
+	load_pairs(headers, &ex->header_names, &ex->header_values);
 }
 
 /* ------------------------------------------------------------- pages */

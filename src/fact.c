@@ -30,6 +30,7 @@
 #include "merge.h"
 #include "internal_sql.h"
 #include "model.h"
+#include "options.h"
 
 PG_FUNCTION_INFO_V1(elt_merge_fact);
 
@@ -74,46 +75,12 @@ parse_late(const char *s)
 }
 
 /*
- * Run one of our own queries over the dimensions argument, with one jsonb
- * and one int parameter, immune to the caller's search_path.
- */
-static void
-query_json(const char *sql, Datum json, int32 n)
-{
-	Oid			types[2] = {JSONBOID, INT4OID};
-	Datum		values[2] = {json, Int32GetDatum(n)};
-	internal_sql_exec(sql, 2, types, values, NULL, true, SPI_OK_SELECT);
-}
-
-/*
  * The value of column i of row r of the last query, or NULL.
  */
 static char *
 result_text(uint64 r, int i)
 {
 	return SPI_getvalue(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, i);
-}
-
-/*
- * Refuse a dimensions element field of the wrong JSON type.
- */
-static void
-check_json_type(int n, const char *field, const char *type, const char *expected,
-				bool required)
-{
-	if (type == NULL || strcmp(type, "null") == 0)
-	{
-		if (required)
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("element %d of dimensions has no \"%s\"", n, field)));
-		return;
-	}
-	if (strcmp(type, expected) != 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("\"%s\" in element %d of dimensions must be a JSON %s, not %s",
-						field, n, expected, type)));
 }
 
 /*
@@ -153,55 +120,38 @@ find_surrogate_key(FactDim *d)
 static List *
 parse_dimensions(Jsonb *json, List *source_columns, int default_late)
 {
-	Datum		jd = JsonbPGetDatum(json);
 	List	   *result = NIL;
-	uint64		count;
-	char	   *type;
+	const char *type = options_jsonb_typeof(json);
+	int			count;
 
-	query_json("SELECT jsonb_typeof($1), jsonb_array_length(CASE WHEN jsonb_typeof($1) = 'array' THEN $1 ELSE '[]' END)::text WHERE $2 = 0",
-			   jd, 0);
-	type = result_text(0, 1);
 	if (strcmp(type, "array") != 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("argument \"dimensions\" must be a JSON array, not %s", type)));
-	count = strtoul(result_text(0, 2), NULL, 10);
+	count = JsonContainerSize(&json->root);
 
-	for (uint64 i = 0; i < count; i++)
+	for (int i = 0; i < count; i++)
 	{
 		FactDim    *d = palloc0(sizeof(FactDim));
+		JsonbValue *e = getIthJsonbValueFromContainer(&json->root, i);
+		OptionValues ov;
+		List	   *scols = NIL;
+		List	   *dvals = NIL;
+		ListCell   *ls;
+		ListCell   *lv;
 		char	   *name;
 		char	   *late;
-		char	   *unknown;
 
 		d->n = i + 1;
-		query_json("SELECT jsonb_typeof(e), e->>'dimension', jsonb_typeof(e->'dimension'),"
-				   " jsonb_typeof(e->'on'), e->>'as_of', jsonb_typeof(e->'as_of'),"
-				   " e->>'key', jsonb_typeof(e->'key'),"
-				   " e->>'late_arriving', jsonb_typeof(e->'late_arriving'),"
-				   " (SELECT string_agg(k, ', ') FROM jsonb_object_keys(CASE WHEN jsonb_typeof(e) = 'object' THEN e ELSE '{}' END) AS k"
-				   "   WHERE k NOT IN ('dimension', 'on', 'as_of', 'key', 'late_arriving'))"
-				   " FROM (SELECT $1 -> $2 AS e) AS x",
-				   jd, (int32) i);
-		if (strcmp(result_text(0, 1), "object") != 0)
+		if (e->type != jbvBinary || !JsonContainerIsObject(e->val.binary.data))
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("element %d of dimensions must be a JSON object", d->n)));
-		unknown = result_text(0, 11);
-		if (unknown)
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("element %d of dimensions has unknown keys: %s", d->n, unknown),
-					 errhint("Valid keys are \"dimension\", \"on\", \"as_of\", \"key\" and \"late_arriving\".")));
-		check_json_type(d->n, "dimension", result_text(0, 3), "string", true);
-		check_json_type(d->n, "on", result_text(0, 4), "object", true);
-		check_json_type(d->n, "as_of", result_text(0, 6), "string", false);
-		check_json_type(d->n, "key", result_text(0, 8), "string", false);
-		check_json_type(d->n, "late_arriving", result_text(0, 10), "string", false);
-		name = result_text(0, 2);
-		d->as_of = result_text(0, 5);
-		d->key_name = result_text(0, 7);
-		late = result_text(0, 9);
+		options_parse(&ov, &fact_dimension_table, e->val.binary.data, d->n);
+		name = options_get_text(&ov, "dimension");
+		d->as_of = options_get_text(&ov, "as_of");
+		d->key_name = options_get_text(&ov, "key");
+		late = options_get_text(&ov, "late_arriving");
 		d->late = late ? parse_late(late) : default_late;
 
 		/* The dimension. */
@@ -228,25 +178,26 @@ parse_dimensions(Jsonb *json, List *source_columns, int default_late)
 					 errhint("Pass \"late_arriving\": \"unknown\" or \"error\" for this dimension.")));
 
 		/* The key mapping: fact source column -> dimension column. */
-		query_json("SELECT key, value #>> '{}', jsonb_typeof(value)"
-				   " FROM jsonb_each($1 -> $2 -> 'on') ORDER BY key",
-				   jd, (int32) i);
-		if (SPI_processed == 0)
+		options_object_pairs(options_get_value(&ov, "on")->val.binary.data,
+							 &scols, &dvals);
+		if (scols == NIL)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("\"on\" in element %d of dimensions is empty", d->n)));
-		for (uint64 r = 0; r < SPI_processed; r++)
+		forboth(ls, scols, lv, dvals)
 		{
-			char	   *scol = result_text(r, 1);
-			char	   *dcol = result_text(r, 2);
+			char	   *scol = lfirst(ls);
+			JsonbValue *dv = lfirst(lv);
+			char	   *dcol;
 			ModelColumn *sc;
 			ModelColumn *dc;
 
-			if (strcmp(result_text(r, 3), "string") != 0)
+			if (dv->type != jbvString)
 				ereport(ERROR,
 						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 						 errmsg("\"on\" in element %d of dimensions must map column names to column names",
 								d->n)));
+			dcol = options_value_text(dv);
 			sc = model_find_column(source_columns, scol);
 			dc = model_find_column(d->columns, dcol);
 			if (sc == NULL)

@@ -51,6 +51,7 @@
 
 #include "internal_sql.h"
 #include "pg_elt.h"
+#include "options.h"
 #include "redact.h"
 #include "run_history.h"
 #include "runner.h"
@@ -192,18 +193,25 @@ load_definition(RunDef *run, MemoryContext cxt)
 	MemoryContext old;
 	int			i;
 
-	internal_sql_exec("SELECT name, coalesce((options->>'retries')::int, 0), "
-					  "coalesce((extract(epoch FROM (options->>'retry_delay')::interval) * 1000)::bigint, 1000), "
-					  "(extract(epoch FROM (options->>'timeout')::interval) * 1000)::bigint "
-					  "FROM elt.pipeline WHERE pipeline_id = $1",
+	internal_sql_exec("SELECT name, options FROM elt.pipeline "
+					  "WHERE pipeline_id OPERATOR(pg_catalog.=) $1",
 					  1, types, values, NULL, false, SPI_OK_SELECT);
 	if (SPI_processed != 1)
 		return false;
 	old = MemoryContextSwitchTo(cxt);
 	run->pipeline = internal_sql_text(0, 1);
-	run->retries = internal_sql_int32(0, 2, 0);
-	run->retry_delay_ms = internal_sql_int64(0, 3, 0);
-	run->timeout_ms = internal_sql_int64(0, 4, 0);
+	{
+		bool		isnull;
+		Jsonb	   *options = DatumGetJsonbP(internal_sql_datum(0, 2, &isnull));
+		OptionValues ov;
+		Interval   *timeout;
+
+		options_parse(&ov, &pipeline_options_table, &options->root, 0);
+		run->retries = options_get_int(&ov, "retries", 0);
+		run->retry_delay_ms = options_interval_ms(options_get_interval(&ov, "retry_delay"));
+		timeout = options_get_interval(&ov, "timeout");
+		run->timeout_ms = timeout ? options_interval_ms(timeout) : 0;
+	}
 	MemoryContextSwitchTo(old);
 
 	internal_sql_exec("SELECT name, command, depends_on, retries, "

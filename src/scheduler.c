@@ -42,6 +42,7 @@
 #include "internal_sql.h"
 #include "pg_elt.h"
 #include "cron.h"
+#include "options.h"
 #include "run_history.h"
 #include "scheduler.h"
 #include "shmem.h"
@@ -279,13 +280,13 @@ create_due_runs(TimestampTz now)
 				n;
 	SPITupleTable *due;
 
-	internal_sql_exec("SELECT p.pipeline_id, p.schedule, p.options->>'timezone', "
-					  "coalesce((p.options->>'catchup')::boolean, false), "
-					  "coalesce(p.options->>'overlap', 'skip'), p.next_run_at, "
-					  "(SELECT max(r.run_id) FROM elt.run r WHERE r.pipeline_id = p.pipeline_id "
-					  " AND r.status IN ('queued', 'running')) "
+	internal_sql_exec("SELECT p.pipeline_id, p.schedule, p.options, p.next_run_at, "
+					  "(SELECT pg_catalog.max(r.run_id) FROM elt.run r "
+					  " WHERE r.pipeline_id OPERATOR(pg_catalog.=) p.pipeline_id "
+					  " AND r.status OPERATOR(pg_catalog.=) ANY ('{queued,running}'::pg_catalog.text[])) "
 					  "FROM elt.pipeline p "
-					  "WHERE NOT p.paused AND p.schedule IS NOT NULL AND p.next_run_at <= $1 "
+					  "WHERE NOT p.paused AND p.schedule IS NOT NULL "
+					  "AND p.next_run_at OPERATOR(pg_catalog.<=) $1 "
 					  "ORDER BY p.next_run_at",
 					  1, &types[1], (Datum[]) {TimestampTzGetDatum(horizon)}, NULL, false, SPI_OK_SELECT);
 	due = SPI_tuptable;
@@ -297,12 +298,14 @@ create_due_runs(TimestampTz now)
 		bool		isnull;
 		int64		pipeline_id = DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull));
 		char	   *schedule = SPI_getvalue(tup, desc, 2);
-		char	   *tzname = SPI_getvalue(tup, desc, 3);
-		bool		catchup = DatumGetBool(SPI_getbinval(tup, desc, 4, &isnull));
-		char	   *overlap = SPI_getvalue(tup, desc, 5);
-		TimestampTz old_next = DatumGetTimestampTz(SPI_getbinval(tup, desc, 6, &isnull));
+		Jsonb	   *options = DatumGetJsonbP(SPI_getbinval(tup, desc, 3, &isnull));
+		OptionValues ov;
+		char	   *tzname;
+		bool		catchup;
+		char	   *overlap;
+		TimestampTz old_next = DatumGetTimestampTz(SPI_getbinval(tup, desc, 4, &isnull));
 		bool		active_null;
-		int64		active = DatumGetInt64(SPI_getbinval(tup, desc, 7, &active_null));
+		int64		active = DatumGetInt64(SPI_getbinval(tup, desc, 5, &active_null));
 		CronSchedule s;
 		pg_tz	   *tz;
 		TimestampTz t;
@@ -312,6 +315,10 @@ create_due_runs(TimestampTz now)
 		int			j;
 		long		iterations = 0;
 
+		options_parse(&ov, &pipeline_options_table, &options->root, 0);
+		tzname = options_get_text(&ov, "timezone");
+		catchup = options_get_bool(&ov, "catchup");
+		overlap = options_get_text(&ov, "overlap");
 		cron_parse(schedule, &s);
 		tz = cron_lookup_tz(tzname);
 		times = palloc(sizeof(TimestampTz) * MAX_CATCHUP_RUNS);

@@ -153,74 +153,8 @@ COMMENT ON FUNCTION elt._check_command(text) IS
 
 CREATE FUNCTION elt._check_pipeline_options(options jsonb)
 RETURNS void
-LANGUAGE plpgsql STABLE PARALLEL SAFE
-SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-	k text;
-	v jsonb;
-	iv interval;
-BEGIN
-	IF options IS NULL OR jsonb_typeof(options) <> 'object' THEN
-		RAISE EXCEPTION 'pipeline options must be a JSON object'
-			USING ERRCODE = 'invalid_parameter_value';
-	END IF;
-	FOR k, v IN SELECT key, value FROM jsonb_each(options) LOOP
-		CASE k
-		WHEN 'retries' THEN
-			IF jsonb_typeof(v) <> 'number' OR v::numeric <> trunc(v::numeric)
-			   OR v::numeric < 0 OR v::numeric > 1000 THEN
-				RAISE EXCEPTION 'pipeline option "retries" must be an integer between 0 and 1000'
-					USING ERRCODE = 'invalid_parameter_value';
-			END IF;
-		WHEN 'retry_delay', 'timeout' THEN
-			BEGIN
-				IF jsonb_typeof(v) <> 'string' THEN
-					RAISE EXCEPTION USING ERRCODE = 'invalid_datetime_format';
-				END IF;
-				iv := (v #>> '{}')::interval;
-			EXCEPTION WHEN invalid_datetime_format OR datetime_field_overflow OR interval_field_overflow THEN
-				RAISE EXCEPTION 'pipeline option "%" must be an interval such as "30 seconds"', k
-					USING ERRCODE = 'invalid_parameter_value';
-			END;
-			IF extract(month FROM iv) <> 0 OR extract(year FROM iv) <> 0 THEN
-				RAISE EXCEPTION 'pipeline option "%" must not use months or years', k
-					USING ERRCODE = 'invalid_parameter_value';
-			END IF;
-			IF (k = 'timeout' AND iv <= interval '0') OR iv < interval '0' THEN
-				RAISE EXCEPTION 'pipeline option "%" must be %', k,
-					CASE k WHEN 'timeout' THEN 'positive' ELSE 'zero or positive' END
-					USING ERRCODE = 'invalid_parameter_value';
-			END IF;
-		WHEN 'overlap' THEN
-			IF v NOT IN ('"skip"'::jsonb, '"queue"'::jsonb) THEN
-				RAISE EXCEPTION 'pipeline option "overlap" must be "skip" or "queue"'
-					USING ERRCODE = 'invalid_parameter_value';
-			END IF;
-		WHEN 'catchup' THEN
-			IF jsonb_typeof(v) <> 'boolean' THEN
-				RAISE EXCEPTION 'pipeline option "catchup" must be true or false'
-					USING ERRCODE = 'invalid_parameter_value';
-			END IF;
-		WHEN 'notify' THEN
-			IF jsonb_typeof(v) <> 'string' OR v #>> '{}' = '' OR length(v #>> '{}') > 63 THEN
-				RAISE EXCEPTION 'pipeline option "notify" must be a channel name of 1 to 63 characters'
-					USING ERRCODE = 'invalid_parameter_value';
-			END IF;
-		WHEN 'timezone' THEN
-			IF jsonb_typeof(v) <> 'string' THEN
-				RAISE EXCEPTION 'pipeline option "timezone" must be a time zone name'
-					USING ERRCODE = 'invalid_parameter_value';
-			END IF;
-			PERFORM elt.next_runs('@daily', 0, now(), v #>> '{}');
-		ELSE
-			RAISE EXCEPTION 'unknown pipeline option "%"', k
-				USING ERRCODE = 'invalid_parameter_value',
-					  HINT = 'Known options are retries, retry_delay, timeout, overlap, catchup, notify and timezone.';
-		END CASE;
-	END LOOP;
-END
-$$;
+AS 'MODULE_PATHNAME', 'elt_check_pipeline_options'
+LANGUAGE C STABLE PARALLEL SAFE;
 COMMENT ON FUNCTION elt._check_pipeline_options(jsonb) IS
 'Internal: raise an error naming the first invalid pipeline option.';
 
