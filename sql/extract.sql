@@ -1,29 +1,9 @@
 -- elt.extract against the mock API: every paging kind, format, auth kind,
 -- retry rule and failure mode; exactly-once loading and incremental state.
-\getenv mock_port MOCK_API_PORT
-SELECT 'http://127.0.0.1:' || :'mock_port' AS base \gset
 
--- Runs a statement and shows its SQLSTATE and message, with the mock API's
--- port masked so that the output does not depend on it.
-CREATE FUNCTION pg_temp.try(sql text) RETURNS text LANGUAGE plpgsql AS $$
-DECLARE
-	hint text;
-	detail text;
-	context text;
-BEGIN
-	EXECUTE sql;
-	RETURN 'ok';
-EXCEPTION WHEN OTHERS THEN
-	GET STACKED DIAGNOSTICS hint = PG_EXCEPTION_HINT, detail = PG_EXCEPTION_DETAIL,
-		context = PG_EXCEPTION_CONTEXT;
-	-- only the extract's own context line: stream, page, URL, byte
-	context := substring(context FROM 'extract of stream [^\n]*');
-	RETURN SQLSTATE || ': ' || regexp_replace(SQLERRM
-		|| coalesce(' DETAIL: ' || nullif(detail, ''), '')
-		|| coalesce(' HINT: ' || nullif(hint, ''), '')
-		|| coalesce(' CONTEXT: ' || context, ''),
-		'127\.0\.0\.1:[0-9]+', '127.0.0.1:PORT', 'g');
-END $$;
+\i test/regress/helpers.sql
+SET test.try_detail = on;
+SET test.try_context = 'extract of stream [^\n]*';
 
 -- The last batch of a stream, without the parts that vary between runs.
 CREATE FUNCTION pg_temp.last_batch(s text)

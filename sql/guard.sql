@@ -5,16 +5,8 @@ SELECT 'http://127.0.0.1:' || :'mock_port' AS base,
 	   'http://127.0.0.2:' || :'mock_port' AS other_loopback,
 	   'http://localhost:' || :'mock_port' AS by_name \gset
 
-CREATE FUNCTION pg_temp.try(sql text) RETURNS text LANGUAGE plpgsql AS $$
-DECLARE
-	hint text;
-BEGIN
-	EXECUTE sql;
-	RETURN 'ok';
-EXCEPTION WHEN OTHERS THEN
-	GET STACKED DIAGNOSTICS hint = PG_EXCEPTION_HINT;
-	RETURN SQLSTATE || ': ' || regexp_replace(SQLERRM || coalesce(' HINT: ' || nullif(hint, ''), ''), ':[0-9]{2,5}/', ':PORT/', 'g');
-END $$;
+\i test/regress/helpers.sql
+SET test.try_port = ':[0-9]{2,5}/';
 
 -- the test servers allow private networks so that the mock API is reachable
 SHOW pg_elt.allow_private_networks;

@@ -1,20 +1,7 @@
 -- elt.http and its shorthands against the mock API on loopback.
-\getenv mock_port MOCK_API_PORT
-SELECT 'http://127.0.0.1:' || :'mock_port' AS base \gset
 SET pg_elt.http_timeout = '20s';
 
--- Runs a statement and shows its SQLSTATE and message, with the mock API's
--- port masked so that the output does not depend on it.
-CREATE FUNCTION pg_temp.try(sql text) RETURNS text LANGUAGE plpgsql AS $$
-DECLARE
-	hint text;
-BEGIN
-	EXECUTE sql;
-	RETURN 'ok';
-EXCEPTION WHEN OTHERS THEN
-	GET STACKED DIAGNOSTICS hint = PG_EXCEPTION_HINT;
-	RETURN SQLSTATE || ': ' || regexp_replace(SQLERRM || coalesce(' HINT: ' || nullif(hint, ''), ''), '127\.0\.0\.1:[0-9]+', '127.0.0.1:PORT', 'g');
-END $$;
+\i test/regress/helpers.sql
 
 -- connections are kept alive and reused across calls in a session
 SELECT (body::jsonb)->'connection'->>'client_port' AS port,

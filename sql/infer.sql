@@ -1,17 +1,6 @@
 -- elt.infer_view: a typed view over a stream's staging table.
-\getenv mock_port MOCK_API_PORT
-SELECT 'http://127.0.0.1:' || :'mock_port' AS base \gset
 
-CREATE FUNCTION pg_temp.try(sql text) RETURNS text LANGUAGE plpgsql AS $$
-DECLARE
-	hint text;
-BEGIN
-	EXECUTE sql;
-	RETURN 'ok';
-EXCEPTION WHEN OTHERS THEN
-	GET STACKED DIAGNOSTICS hint = PG_EXCEPTION_HINT;
-	RETURN SQLSTATE || ': ' || SQLERRM || coalesce(' HINT: ' || nullif(hint, ''), '');
-END $$;
+\i test/regress/helpers.sql
 
 -- Columns of a view, in order, with their types.
 CREATE FUNCTION pg_temp.cols(v regclass) RETURNS TABLE (col name, typ text) LANGUAGE sql AS $$

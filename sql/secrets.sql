@@ -1,17 +1,6 @@
 -- Secrets: a role that may use a secret cannot read it back by any SQL path.
-\getenv mock_port MOCK_API_PORT
-SELECT 'http://127.0.0.1:' || :'mock_port' AS base \gset
 
-CREATE FUNCTION pg_temp.try(sql text) RETURNS text LANGUAGE plpgsql AS $$
-DECLARE
-	hint text;
-BEGIN
-	EXECUTE sql;
-	RETURN 'ok';
-EXCEPTION WHEN OTHERS THEN
-	GET STACKED DIAGNOSTICS hint = PG_EXCEPTION_HINT;
-	RETURN SQLSTATE || ': ' || regexp_replace(SQLERRM || coalesce(' HINT: ' || nullif(hint, ''), ''), '127\.0\.0\.1:[0-9]+', '127.0.0.1:PORT', 'g');
-END $$;
+\i test/regress/helpers.sql
 
 CREATE ROLE regress_owner;
 CREATE ROLE regress_user;

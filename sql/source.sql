@@ -1,20 +1,8 @@
 -- Sources and streams: definitions, validation at definition time, alter,
 -- drop, and the record splitter behind them.
 
--- Runs a statement and shows its SQLSTATE and message.
-CREATE FUNCTION pg_temp.try(sql text) RETURNS text LANGUAGE plpgsql AS $$
-DECLARE
-	hint text;
-	detail text;
-BEGIN
-	EXECUTE sql;
-	RETURN 'ok';
-EXCEPTION WHEN OTHERS THEN
-	GET STACKED DIAGNOSTICS hint = PG_EXCEPTION_HINT, detail = PG_EXCEPTION_DETAIL;
-	RETURN SQLSTATE || ': ' || SQLERRM
-		|| coalesce(' DETAIL: ' || nullif(detail, ''), '')
-		|| coalesce(' HINT: ' || nullif(hint, ''), '');
-END $$;
+\i test/regress/helpers.sql
+SET test.try_detail = on;
 
 SELECT elt.set_secret('src_token', 'sEcReT-VaLuE');
 

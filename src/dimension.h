@@ -1,7 +1,6 @@
 /*
  * dimension.h
- *	  Slowly changing dimensions (elt.merge_dimension) and the calendar
- *	  dimension (elt.create_date_dimension).
+ *	  Slowly changing dimensions (elt.merge_dimension).
  */
 #ifndef ELT_DIMENSION_H
 #define ELT_DIMENSION_H
@@ -11,6 +10,5 @@
 #include "fmgr.h"
 
 extern Datum elt_merge_dimension(PG_FUNCTION_ARGS);
-extern Datum elt_create_date_dimension(PG_FUNCTION_ARGS);
 
 #endif							/* ELT_DIMENSION_H */

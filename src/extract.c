@@ -53,6 +53,7 @@
 #include "redact.h"
 #include "http.h"
 #include "incremental.h"
+#include "link_header.h"
 #include "load.h"
 #include "options.h"
 #include "records.h"
@@ -696,77 +697,6 @@ retry_page(Extract *ex, ApiPage *p, const char *reason, int errcode_if_final,
 }
 
 /*
- * Parse the rel="next" target of an RFC 8288 Link header.
- */
-static char *
-link_next(const char *header)
-{
-	const char *p = header;
-
-	while (p && *p)
-	{
-		const char *lt = strchr(p, '<');
-		const char *gt;
-		const char *end;
-		char	   *params;
-
-		if (lt == NULL)
-			return NULL;
-		gt = strchr(lt, '>');
-		if (gt == NULL)
-			return NULL;
-		/* parameters run to the next ",<" (commas may appear in quotes) */
-		end = gt + 1;
-		{
-			bool		inq = false;
-
-			while (*end && !(*end == ',' && !inq))
-			{
-				if (*end == '"')
-					inq = !inq;
-				end++;
-			}
-		}
-		params = pnstrdup(gt + 1, end - gt - 1);
-		{
-			char	   *r = params;
-
-			while ((r = strcasestr(r, "rel")) != NULL)
-			{
-				char	   *q = r + 3;
-
-				while (*q == ' ')
-					q++;
-				if (*q == '=')
-				{
-					char	   *val;
-					char	   *tok;
-					char	   *save;
-
-					q++;
-					while (*q == ' ')
-						q++;
-					if (*q == '"')
-					{
-						char	   *close = strchr(q + 1, '"');
-
-						val = close ? pnstrdup(q + 1, close - q - 1) : pstrdup(q + 1);
-					}
-					else
-						val = pnstrdup(q, strcspn(q, ";, "));
-					for (tok = strtok_r(val, " ", &save); tok; tok = strtok_r(NULL, " ", &save))
-						if (pg_strcasecmp(tok, "next") == 0)
-							return pnstrdup(lt + 1, gt - lt - 1);
-				}
-				r = q;
-			}
-		}
-		p = *end ? end + 1 : NULL;
-	}
-	return NULL;
-}
-
-/*
  * The head page's response is complete: retry it, fail, or finish loading
  * it and decide what comes next.
  */
@@ -884,7 +814,7 @@ finish_head(Extract *ex, ApiPage *p)
 				{
 					const char *h = http_response_header(req, "link");
 
-					ref = h ? link_next(h) : NULL;
+					ref = h ? link_header_next(h) : NULL;
 				}
 				if (empty || ref == NULL || ref[0] == '\0')
 				{
@@ -1137,16 +1067,6 @@ typedef struct ExtractCall
 } ExtractCall;
 
 /*
- * Run a catalog statement through SPI, expecting one result kind.
- */
-static void
-run_sql(const char *sql, int nargs, Oid *types, Datum *values, const char *nulls,
-		int expect)
-{
-	(void) internal_sql_exec(sql, nargs, types, values, nulls, false, expect);
-}
-
-/*
  * The stream named by elt.extract's first argument, which must be given.
  */
 static char *
@@ -1254,10 +1174,10 @@ batch_insert_running(Extract *ex, const ExtractCall *call)
 		nls[6] = 'n';
 	vals[7] = ObjectIdGetDatum(ex->owner);
 	vals[8] = DirectFunctionCall1(namein, CStringGetDatum(call->caller_name));
-	run_sql("INSERT INTO elt.batch (batch_id, stream_id, stream, target, full_refresh, "
+	internal_sql_exec("INSERT INTO elt.batch (batch_id, stream_id, stream, target, full_refresh, "
 			"started_at, cursor_before, status, owner, username) "
 			"VALUES ($1, $2, $3, $4, $5, $6, $7, 'running', $8::pg_catalog.regrole, $9)",
-			9, types, vals, nls, SPI_OK_INSERT);
+					  9, types, vals, nls, false, SPI_OK_INSERT);
 }
 
 /*
@@ -1306,10 +1226,10 @@ batch_record_success(Extract *ex, const char *cursor_after)
 		vals[6] = CStringGetTextDatum(cursor_after);
 	else
 		nls[6] = 'n';
-	run_sql("UPDATE elt.batch SET status = 'succeeded', finished_at = clock_timestamp(), "
+	internal_sql_exec("UPDATE elt.batch SET status = 'succeeded', finished_at = clock_timestamp(), "
 			"pages = $2, records = $3, bytes = $4, requests = $5, retries = $6, "
 			"cursor_after = $7 WHERE batch_id = $1",
-			7, types, vals, nls, SPI_OK_UPDATE);
+					  7, types, vals, nls, false, SPI_OK_UPDATE);
 }
 
 /*
@@ -1324,9 +1244,9 @@ stream_save_cursor(Extract *ex, const char *cursor_after)
 
 	vals[0] = Int32GetDatum(ex->stream_id);
 	vals[1] = cursor_after ? CStringGetTextDatum(cursor_after) : (Datum) 0;
-	run_sql("UPDATE elt.stream SET cursor_value = $2 WHERE stream_id = $1 "
+	internal_sql_exec("UPDATE elt.stream SET cursor_value = $2 WHERE stream_id = $1 "
 			"AND cursor_value IS DISTINCT FROM $2",
-			2, types, vals, nls, SPI_OK_UPDATE);
+					  2, types, vals, nls, false, SPI_OK_UPDATE);
 }
 
 /*

@@ -111,6 +111,41 @@ internal_sql_exec_plan(InternalSqlPlan *cache, Oid as_role, const char *sql,
 	return rc;
 }
 
+/*
+ * Run a statement that embeds the caller's SQL, as the caller, with the
+ * caller's search_path.  Raises an error unless SPI returns "expected" (or
+ * any success, with INTERNAL_SQL_ANY).  Returns the SPI result code.
+ */
+int
+internal_sql_exec_caller(const char *sql, int expected)
+{
+	int			rc = SPI_execute(sql, false, 0);
+
+	if (expected != INTERNAL_SQL_UNCHECKED &&
+		(rc < 0 || (expected != INTERNAL_SQL_ANY && rc != expected)))
+		elog(ERROR, "generated statement failed: %s (%s)", SPI_result_code_string(rc), sql);
+	return rc;
+}
+
+/*
+ * The same, sending the result rows to a receiver of the caller's instead
+ * of a tuple table (a classifier that keeps only the rows it needs).
+ */
+int
+internal_sql_exec_caller_into(const char *sql, DestReceiver *dest)
+{
+	SPIExecuteOptions options;
+	int			rc;
+
+	memset(&options, 0, sizeof(options));
+	options.read_only = false;
+	options.dest = dest;
+	rc = SPI_execute_extended(sql, &options);
+	if (rc < 0)
+		elog(ERROR, "generated statement failed: %s (%s)", SPI_result_code_string(rc), sql);
+	return rc;
+}
+
 bool
 internal_sql_isnull(uint64 row, int col)
 {

@@ -19,6 +19,7 @@
 #include "postgres.h"
 
 #include "executor/spi.h"
+#include "tcop/dest.h"
 
 /* What internal_sql_begin changed, for internal_sql_end to restore. */
 typedef struct InternalSqlScope
@@ -30,6 +31,8 @@ typedef struct InternalSqlScope
 
 /* Any SPI result code that is not an error (for "expected"). */
 #define INTERNAL_SQL_ANY (-1)
+/* No check at all: the caller reports an SPI failure itself. */
+#define INTERNAL_SQL_UNCHECKED (-2)
 
 extern void internal_sql_begin(InternalSqlScope *scope, Oid as_role);
 extern void internal_sql_end(InternalSqlScope *scope);
@@ -54,6 +57,15 @@ extern int	internal_sql_exec_plan(InternalSqlPlan *cache, Oid as_role,
 								   const char *sql, int nargs, Oid *types,
 								   Datum *values, const char *nulls,
 								   bool read_only, int expected);
+
+/*
+ * Statements that embed SQL the caller wrote (a model's source SELECT, a
+ * pipeline step's command) run as the caller, under the caller's own
+ * search_path, like any query the caller writes.  They go through here too,
+ * so that every SPI call of pg_elt is in this module.
+ */
+extern int	internal_sql_exec_caller(const char *sql, int expected);
+extern int	internal_sql_exec_caller_into(const char *sql, DestReceiver *dest);
 
 /* Column getters over SPI_tuptable; a NULL reads as the given default. */
 extern bool internal_sql_isnull(uint64 row, int col);

@@ -588,10 +588,7 @@ model_claim_dimension(ModelRelation *rel, const char *sk, const char *column)
 uint64
 model_exec(const char *sql, int expected)
 {
-	int			ret = SPI_execute(sql, false, 0);
-
-	if (ret < 0 || (expected >= 0 && ret != expected))
-		elog(ERROR, "generated statement failed: %s (%s)", SPI_result_code_string(ret), sql);
+	(void) internal_sql_exec_caller(sql, expected >= 0 ? expected : INTERNAL_SQL_ANY);
 	return SPI_processed;
 }
 

@@ -97,12 +97,8 @@ typedef struct RunDef
 } RunDef;
 
 /* Saved identity while the worker writes history as superuser */
-typedef struct AdminState
-{
-	Oid			userid;
-	int			sec_context;
-	int			nestlevel;
-} AdminState;
+/* What admin_begin changed: internal_sql.c's scope. */
+typedef InternalSqlScope AdminState;
 
 static int64 current_run_id = 0;
 static TimeoutId step_timeout_id = 0;
@@ -116,26 +112,20 @@ PG_FUNCTION_INFO_V1(elt_current_run);
 PG_FUNCTION_INFO_V1(elt_check_command);
 
 /*
- * Become the bootstrap superuser with a search_path that user objects
- * cannot shadow, to write history.  Undone by admin_end, or by the abort
- * of the transaction.
+ * Become the bootstrap superuser, with search_path pinned and as a
+ * security-restricted operation (internal_sql.c), to write history.  Undone
+ * by admin_end, or by the abort of the transaction.
  */
 static void
 admin_begin(AdminState *st)
 {
-	GetUserIdAndSecContext(&st->userid, &st->sec_context);
-	SetUserIdAndSecContext(BOOTSTRAP_SUPERUSERID,
-						   st->sec_context | SECURITY_LOCAL_USERID_CHANGE);
-	st->nestlevel = NewGUCNestLevel();
-	(void) set_config_option("search_path", "pg_catalog, pg_temp",
-							 PGC_SUSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
+	internal_sql_begin(st, BOOTSTRAP_SUPERUSERID);
 }
 
 static void
 admin_end(AdminState *st)
 {
-	AtEOXact_GUC(true, st->nestlevel);
-	SetUserIdAndSecContext(st->userid, st->sec_context);
+	internal_sql_end(st);
 }
 
 /* ---------------------------------------------------------------------
@@ -349,7 +339,7 @@ execute_step(StepDef *step, MemoryContext runcxt, char **error, int64 *rows)
 		if (step->timeout_ms > 0)
 			enable_timeout_after(step_timeout_id, (int) Min(step->timeout_ms, INT_MAX));
 		CHECK_FOR_INTERRUPTS();
-		rc = SPI_execute(step->command, false, 0);
+		rc = internal_sql_exec_caller(step->command, INTERNAL_SQL_UNCHECKED);
 		if (rc < 0)
 			ereport(ERROR,
 					(errcode(ERRCODE_INTERNAL_ERROR),
