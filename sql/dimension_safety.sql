@@ -1,28 +1,6 @@
 -- elt.merge_dimension with hostile identifiers, and a cancelled merge,
 -- which must leave the dimension exactly as it was.
-SET timezone = 'UTC';
-CREATE SCHEMA dim_edge;
-SET search_path = dim_edge, public;
-
--- snap() keeps a copy of a dimension; changed() counts the rows that differ
--- from it (in either direction, duplicates included).
-CREATE FUNCTION snap(t regclass) RETURNS void LANGUAGE plpgsql AS $$
-BEGIN
-	IF to_regclass('pg_temp.snapshot') IS NOT NULL THEN
-		DROP TABLE pg_temp.snapshot;
-	END IF;
-	EXECUTE format('CREATE TEMP TABLE snapshot AS SELECT * FROM %s', t);
-END
-$$;
-CREATE FUNCTION changed(t regclass) RETURNS bigint LANGUAGE plpgsql AS $$
-DECLARE
-	n bigint;
-BEGIN
-	EXECUTE format('SELECT count(*) FROM ((TABLE %1$s EXCEPT ALL TABLE pg_temp.snapshot)'
-				   ' UNION ALL (TABLE pg_temp.snapshot EXCEPT ALL TABLE %1$s)) AS d', t) INTO n;
-	RETURN n;
-END
-$$;
+\i test/regress/dimension_helpers.sql
 
 ------------------------------------------------------------------------
 -- 1. Hostile identifiers: quotes, spaces, upper case and semicolons in the
