@@ -1,19 +1,7 @@
 -- Data-quality checks: every test type with passing and failing data,
 -- severities, kept results, and bad arguments.
 \set SHOW_CONTEXT never
--- run a pipeline, showing how it ended without the run id
-CREATE FUNCTION pg_temp.run(p text) RETURNS text LANGUAGE plpgsql AS $f$
-DECLARE
-	msg text;
-	det text;
-BEGIN
-	PERFORM elt.run_pipeline(p);
-	RETURN 'succeeded';
-EXCEPTION WHEN OTHERS THEN
-	GET STACKED DIAGNOSTICS msg = MESSAGE_TEXT, det = PG_EXCEPTION_DETAIL;
-	RETURN regexp_replace(msg, 'run \d+', 'run N') || coalesce(': ' || nullif(det, ''), '');
-END
-$f$;
+\i test/regress/helpers.sql
 CREATE SCHEMA "Dq Test";
 CREATE TABLE "Dq Test"."Dim User" (user_key bigint PRIMARY KEY, email text, country text, updated_at timestamptz);
 INSERT INTO "Dq Test"."Dim User" VALUES

@@ -2,19 +2,7 @@
 -- ownership and row-level security.
 SET TimeZone = 'UTC';
 \set SHOW_CONTEXT never
--- run a pipeline, showing how it ended without the run id
-CREATE FUNCTION pg_temp.run(p text) RETURNS text LANGUAGE plpgsql AS $f$
-DECLARE
-	msg text;
-	det text;
-BEGIN
-	PERFORM elt.run_pipeline(p);
-	RETURN 'succeeded';
-EXCEPTION WHEN OTHERS THEN
-	GET STACKED DIAGNOSTICS msg = MESSAGE_TEXT, det = PG_EXCEPTION_DETAIL;
-	RETURN regexp_replace(msg, 'run \d+', 'run N') || coalesce(': ' || nullif(det, ''), '');
-END
-$f$;
+\i test/regress/helpers.sql
 CREATE ROLE regress_elt_alice LOGIN;
 CREATE ROLE regress_elt_bob LOGIN;
 CREATE ROLE regress_elt_nologin NOLOGIN;

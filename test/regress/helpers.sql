@@ -8,6 +8,8 @@
 --   test.try_context = 'regex'    also show the part of the CONTEXT it matches
 --   test.try_port = 'regex'       what to mask as the port (default
 --                                 127.0.0.1:<port>, shown as 127.0.0.1:PORT)
+-- pg_temp.run(pipeline) runs a pipeline and shows how it ended, without the
+-- run id.
 \getenv mock_port MOCK_API_PORT
 SELECT 'http://127.0.0.1:' || :'mock_port' AS base \gset
 CREATE FUNCTION pg_temp.try(sql text) RETURNS text LANGUAGE plpgsql AS $$
@@ -32,3 +34,15 @@ EXCEPTION WHEN OTHERS THEN
 		port,
 		CASE WHEN port = '127\.0\.0\.1:[0-9]+' THEN '127.0.0.1:PORT' ELSE ':PORT/' END, 'g');
 END $$;
+CREATE FUNCTION pg_temp.run(p text) RETURNS text LANGUAGE plpgsql AS $f$
+DECLARE
+	msg text;
+	det text;
+BEGIN
+	PERFORM elt.run_pipeline(p);
+	RETURN 'succeeded';
+EXCEPTION WHEN OTHERS THEN
+	GET STACKED DIAGNOSTICS msg = MESSAGE_TEXT, det = PG_EXCEPTION_DETAIL;
+	RETURN regexp_replace(msg, 'run \d+', 'run N') || coalesce(': ' || nullif(det, ''), '');
+END
+$f$;
