@@ -16,6 +16,17 @@
 #include "internal_sql.h"
 
 /*
+ * Raise an error unless an SPI result code is what the statement had to
+ * give: "expected", or with INTERNAL_SQL_ANY any success.
+ */
+static void
+check_result(int rc, int expected, const char *sql, const char *what)
+{
+	if (rc < 0 || (expected != INTERNAL_SQL_ANY && rc != expected))
+		elog(ERROR, "%s (%s): %s", what, SPI_result_code_string(rc), sql);
+}
+
+/*
  * Pin search_path for our own statements, and when as_role is valid and
  * not the current user, become that role for them.  Must be paired with
  * internal_sql_end in the same (sub)transaction.
@@ -72,9 +83,7 @@ internal_sql_exec_as(Oid as_role, const char *sql, int nargs, Oid *types,
 	else
 		rc = SPI_execute(sql, read_only, 0);
 	internal_sql_end(&scope);
-	if (rc < 0 || (expected != INTERNAL_SQL_ANY && rc != expected))
-		elog(ERROR, "pg_elt internal statement failed (%s): %s",
-			 SPI_result_code_string(rc), sql);
+	check_result(rc, expected, sql, "pg_elt internal statement failed");
 	return rc;
 }
 
@@ -105,9 +114,7 @@ internal_sql_exec_plan(InternalSqlPlan *cache, Oid as_role, const char *sql,
 	}
 	rc = SPI_execute_plan(cache->plan, values, nulls, read_only, 0);
 	internal_sql_end(&scope);
-	if (rc < 0 || (expected != INTERNAL_SQL_ANY && rc != expected))
-		elog(ERROR, "pg_elt internal statement failed (%s): %s",
-			 SPI_result_code_string(rc), sql);
+	check_result(rc, expected, sql, "pg_elt internal statement failed");
 	return rc;
 }
 
@@ -121,9 +128,8 @@ internal_sql_exec_caller(const char *sql, int expected)
 {
 	int			rc = SPI_execute(sql, false, 0);
 
-	if (expected != INTERNAL_SQL_UNCHECKED &&
-		(rc < 0 || (expected != INTERNAL_SQL_ANY && rc != expected)))
-		elog(ERROR, "generated statement failed: %s (%s)", SPI_result_code_string(rc), sql);
+	if (expected != INTERNAL_SQL_UNCHECKED)
+		check_result(rc, expected, sql, "generated statement failed");
 	return rc;
 }
 
