@@ -1,8 +1,14 @@
 # Shared helpers for the project's scripts.  Sourced, not run.
 
 PG_MAJOR=15
-PG_BINDIR=/usr/lib/postgresql/$PG_MAJOR/bin
-PG_CONFIG=${PG_CONFIG:-$PG_BINDIR/pg_config}
+# A PG_CONFIG from the environment (a private install while developing)
+# brings its own server binaries.
+if [ -n "${PG_CONFIG:-}" ]; then
+	PG_BINDIR=$(dirname "$PG_CONFIG")
+else
+	PG_BINDIR=/usr/lib/postgresql/$PG_MAJOR/bin
+	PG_CONFIG=$PG_BINDIR/pg_config
+fi
 export PG_CONFIG
 
 # Builds for development and CI treat compiler warnings as errors; the
