@@ -599,6 +599,18 @@ local_fire_instants(const CronSchedule *s, pg_time_t local, pg_tz *tz,
 }
 
 /*
+ * Does the UTC offset change within margin seconds of t?  Only near such
+ * a change can local time repeat itself.
+ */
+static bool
+offset_changes_near(TimestampTz t, int64 margin, pg_tz *tz)
+{
+	pg_time_t	u = timestamptz_to_time_t(t);
+
+	return offset_at(u - margin, tz) != offset_at(u + margin, tz);
+}
+
+/*
  * The first fire time strictly after "after".  Cron fields are matched
  * against local time in tz.  Because a repeated hour makes local time run
  * backwards, the search starts a few hours before "after" and keeps the
@@ -625,7 +637,9 @@ cron_next(const CronSchedule *s, TimestampTz after, pg_tz *tz)
 		return (n + 1) * s->interval_us;
 	}
 
-	if (timestamp2tm(after - margin * USECS_PER_SEC, &tzoff, &tm, &fsec, NULL, tz) != 0)
+	/* look back only near a change of offset: the common case stays fast */
+	if (timestamp2tm(offset_changes_near(after, margin, tz) ? after - margin * USECS_PER_SEC : after,
+					 &tzoff, &tm, &fsec, NULL, tz) != 0)
 		return DT_NOEND;
 	last_year = tm.tm_year + CRON_SEARCH_YEARS;
 	tm.tm_sec = 0;
@@ -653,6 +667,9 @@ cron_next(const CronSchedule *s, TimestampTz after, pg_tz *tz)
 				best_local = local;
 			}
 		}
+		/* far from a change of offset, local time runs forward: done */
+		if (best != DT_NOEND && !offset_changes_near(best, margin, tz))
+			break;
 		tm.tm_min++;
 	}
 	return best;
