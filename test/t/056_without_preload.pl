@@ -51,12 +51,19 @@ is($s->query_safe(q{SELECT inserted FROM elt.merge_dimension('public.dim_user', 
 is($s->query_safe(q{SELECT passed FROM elt.check('public.dim_user', 'unique', 'user_key')}),
 	't', 'elt.check works');
 
+# A failed check is kept although its error rolls the caller back (the
+# record is written by a worker of its own, which needs no preloading).
+my ($ret, $out, $err) = $node->psql('postgres',
+	q{SELECT elt.check('public.dim_user', 'row_count', args => '{"min": 1000}')});
+like($err, qr/ERROR/, 'a failing check of severity error raises');
+is($s->query_safe(q{SELECT count(*) FROM elt.check_result WHERE NOT passed}), '1',
+	'its result is kept');
+
 # What needs the scheduler or shared memory: an ERROR with a HINT.
 $s->query_safe(q{
 	SELECT elt.create_pipeline('adhoc');
 	SELECT elt.add_step('adhoc', 'one', 'SELECT 1');
 });
-my ($out, $err);
 $node->psql('postgres', "SELECT elt.run_pipeline('adhoc')", stdout => \$out, stderr => \$err);
 like($err, qr/elt\.run_pipeline\(\) requires pg_elt to be loaded by shared_preload_libraries/,
 	'run_pipeline() needs preloading');
