@@ -270,7 +270,7 @@ record_step_output(RunDef *run, StepDef *step, int attempt, const char *status,
 	Oid			types[8] = {INT8OID, TEXTOID, INT4OID, TEXTOID, TEXTOID, INT8OID, TEXTOID, TEXTOID};
 	Datum		values[8];
 	char		nulls[8] = {' ', ' ', ' ', ' ', error ? ' ' : 'n', rows >= 0 ? ' ' : 'n',
-	messages ? ' ' : 'n', result ? ' ' : 'n'};
+		messages ? ' ' : 'n', result ? ' ' : 'n'};
 
 	values[0] = Int64GetDatum(run->run_id);
 	values[1] = CStringGetTextDatum(step->name);
