@@ -110,6 +110,10 @@ static TimeoutId step_timeout_id = 0;
 static volatile sig_atomic_t step_timed_out = false;
 static RunResult *run_result = NULL;
 
+static void record_step_output(RunDef *run, StepDef *step, int attempt,
+							   const char *status, const char *error, int64 rows,
+							   bool start, const char *messages, const char *result);
+
 PG_FUNCTION_INFO_V1(elt_run_pipeline);
 PG_FUNCTION_INFO_V1(elt_trigger);
 PG_FUNCTION_INFO_V1(elt_cancel);
