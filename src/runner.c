@@ -102,10 +102,6 @@ typedef struct RunDef
 typedef InternalSqlScope AdminState;
 
 static int64 current_run_id = 0;
-
-static void record_step_output(RunDef *run, StepDef *step, int attempt,
-							   const char *status, const char *error, int64 rows,
-							   bool start, const char *messages, const char *result);
 static TimeoutId step_timeout_id = 0;
 static volatile sig_atomic_t step_timed_out = false;
 static RunResult *run_result = NULL;
