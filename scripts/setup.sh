@@ -23,6 +23,9 @@ if [ -n "$missing" ]; then
 	as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $missing
 fi
 
+# the independent cron implementation the schedule tests compare with
+./scripts/setup_cron_parser.sh
+
 log "building pg_elt"
 make -s -j2 PG_CONFIG="$PG_CONFIG"
 log "installing pg_elt"

@@ -9,6 +9,11 @@
  * pg_elt.timezone (or a pipeline's own "timezone" option); intervals fire
  * at whole multiples of the interval counted from 2000-01-01 00:00 UTC, so
  * a "1 minute" pipeline fires on the minute whatever the time zone.
+ *
+ * Where cron implementations differ, this follows Vixie cron, as pg_cron
+ * does: day fields beginning with "*" are unrestricted, steps may exceed a
+ * field's range, and daylight-saving changes are handled as its cron.c
+ * does (see local_fire_instants), which docs/pipelines.md spells out.
  */
 #include "postgres.h"
 
@@ -171,7 +176,8 @@ parse_field(const char *schedule, const char *text, const char *field,
 	int			nitems = 0;
 	const char *p;
 
-	*star = (strcmp(text, "*") == 0);
+	/* as in Vixie cron: "*" and "*\/N" count as unrestricted */
+	*star = (text[0] == '*');
 
 	/* empty items ("1,,2" or a trailing comma) are not skipped silently */
 	if (text[0] == ',' || text[strlen(text) - 1] == ',')
@@ -197,9 +203,9 @@ parse_field(const char *schedule, const char *text, const char *field,
 			*slash = '\0';
 			if (!parse_value(slash + 1, NULL, 0, &step))
 				field_error(schedule, field, text, "has a step that is not a number");
-			if (step < 1 || step > max)
-				field_error(schedule, field, text,
-							psprintf("has a step out of range 1-%d", max));
+			/* as in Vixie cron, a step beyond the range selects its start */
+			if (step < 1)
+				field_error(schedule, field, text, "has a step of 0");
 		}
 		if (strcmp(item, "*") == 0)
 		{
@@ -367,19 +373,35 @@ cron_parse(const char *text, CronSchedule *out)
 		}
 	}
 
+	/*
+	 * Cron syntax in the wrong number of fields is an error, never an
+	 * interval: PostgreSQL's interval input skips "*" and "/", so that
+	 * "*\/5 * * *" would otherwise read as "5 seconds".
+	 */
+	if (ntokens != 5 && (cronlike || strpbrk(s, "*/,") != NULL) &&
+		(ntokens > 1 || strpbrk(s, "*/,") != NULL))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid schedule \"%s\"", text),
+				 errdetail("A cron schedule has 5 fields, this one has %d.", ntokens),
+				 errhint("The fields are minute, hour, day of month, month and day of week.")));
+
 	if (ntokens == 5)
 	{
-		bool		unused;
+		bool		minute_star;
+		bool		hour_star;
+		bool		month_star;
 
 		out->kind = CRON_FIELDS;
 		out->minutes = parse_field(text, tokens[0], "minute", 0, 59, NULL, 0,
-								   &unused);
+								   &minute_star);
 		out->hours = (uint32) parse_field(text, tokens[1], "hour", 0, 23, NULL, 0,
-										  &unused);
+										  &hour_star);
+		out->wildcard = minute_star || hour_star;
 		out->days = (uint32) parse_field(text, tokens[2], "day of month", 1, 31,
 										 NULL, 0, &out->days_star);
 		out->months = (uint32) parse_field(text, tokens[3], "month", 1, 12,
-										   month_names, 1, &unused);
+										   month_names, 1, &month_star);
 		out->weekdays = (uint32) parse_field(text, tokens[4], "day of week", 0, 6,
 											 day_names, 0, &out->weekdays_star);
 		/* a day of month that no selected month has never fires */
@@ -411,8 +433,10 @@ cron_parse(const char *text, CronSchedule *out)
 }
 
 /*
- * Does the cron day fields select this date?  As in cron, when both day of
- * month and day of week are restricted, either one matching is enough.
+ * Do the cron day fields select this date?  Vixie cron's rule, which
+ * pg_cron follows too: when either day field begins with "*" (so "*\/2"
+ * as well as "*"), a day must match both; when both are restricted, a day
+ * matching either one is enough.
  */
 static bool
 day_matches(const CronSchedule *s, int year, int month, int mday)
@@ -420,20 +444,178 @@ day_matches(const CronSchedule *s, int year, int month, int mday)
 	bool		dom = (s->days & (((uint32) 1) << mday)) != 0;
 	bool		dow = (s->weekdays & (((uint32) 1) << j2day(date2j(year, month, mday)))) != 0;
 
-	if (s->days_star && s->weekdays_star)
-		return true;
-	if (s->days_star)
-		return dow;
-	if (s->weekdays_star)
-		return dom;
+	if (s->days_star || s->weekdays_star)
+		return dom && dow;
 	return dom || dow;
 }
 
 /*
+ * Move tm forward to the first local minute, at or after it, that the
+ * fields select, skipping whole months, days and hours that cannot match,
+ * so that even a yearly schedule takes few steps.  Returns false past
+ * last_year.
+ */
+static bool
+next_local_match(const CronSchedule *s, struct pg_tm *tm, int last_year)
+{
+	int			guard = 0;
+
+	for (;;)
+	{
+		int			mdays;
+
+		if (++guard > 1000000)
+			return false;
+		if (tm->tm_min > 59)
+		{
+			tm->tm_min = 0;
+			tm->tm_hour++;
+		}
+		if (tm->tm_hour > 23)
+		{
+			tm->tm_hour = 0;
+			tm->tm_mday++;
+		}
+		mdays = day_tab[isleap(tm->tm_year)][tm->tm_mon - 1];
+		if (tm->tm_mday > mdays)
+		{
+			tm->tm_mday = 1;
+			tm->tm_mon++;
+		}
+		if (tm->tm_mon > 12)
+		{
+			tm->tm_mon = 1;
+			tm->tm_year++;
+		}
+		if (tm->tm_year > last_year)
+			return false;
+
+		if ((s->months & (((uint32) 1) << tm->tm_mon)) == 0)
+		{
+			tm->tm_mon++;
+			tm->tm_mday = 1;
+			tm->tm_hour = 0;
+			tm->tm_min = 0;
+			continue;
+		}
+		if (!day_matches(s, tm->tm_year, tm->tm_mon, tm->tm_mday))
+		{
+			tm->tm_mday++;
+			tm->tm_hour = 0;
+			tm->tm_min = 0;
+			continue;
+		}
+		if ((s->hours & (((uint32) 1) << tm->tm_hour)) == 0)
+		{
+			tm->tm_hour++;
+			tm->tm_min = 0;
+			continue;
+		}
+		if ((s->minutes & (UINT64CONST(1) << tm->tm_min)) == 0)
+		{
+			tm->tm_min++;
+			continue;
+		}
+		return true;
+	}
+}
+
+/* The UTC offset (seconds east) in force at an instant */
+static long
+offset_at(pg_time_t t, pg_tz *tz)
+{
+	struct pg_tm *tm = pg_localtime(&t, tz);
+
+	return tm ? tm->tm_gmtoff : 0;
+}
+
+/*
+ * The instants at which a local wall-clock time (in seconds since
+ * 1970-01-01 00:00 local) fires, following Vixie cron across
+ * daylight-saving changes: a local time that occurs twice (the repeated
+ * hour when clocks go back) fires in both passes for a wildcard schedule
+ * (minute or hour field beginning with "*") and in the first pass only for
+ * a fixed-time one; a local time that does not exist (the hour skipped
+ * when clocks go forward) fires at the end of the gap for a fixed-time
+ * schedule and not at all for a wildcard one.  Returns how many (0-2),
+ * earliest first.
+ */
+static int
+local_fire_instants(const CronSchedule *s, pg_time_t local, pg_tz *tz,
+					pg_time_t *out)
+{
+	long		guess = offset_at(local - offset_at(local, tz), tz);
+	long		offs[3];
+	int			n = 0;
+	int			i;
+
+	offs[0] = offset_at(local - guess - 3 * SECS_PER_HOUR, tz);
+	offs[1] = guess;
+	offs[2] = offset_at(local - guess + 3 * SECS_PER_HOUR, tz);
+	for (i = 0; i < 3; i++)
+	{
+		pg_time_t	t = local - offs[i];
+		int			k;
+		bool		dup = false;
+
+		if (offset_at(t, tz) != offs[i])
+			continue;
+		for (k = 0; k < n; k++)
+			if (out[k] == t)
+				dup = true;
+		if (dup)
+			continue;
+		if (n == 2)
+			break;
+		out[n++] = t;
+	}
+	if (n == 2 && out[0] > out[1])
+	{
+		pg_time_t	swap = out[0];
+
+		out[0] = out[1];
+		out[1] = swap;
+	}
+	if (n == 2 && !s->wildcard)
+		n = 1;					/* fixed time: the first pass only */
+	if (n == 0 && !s->wildcard)
+	{
+		/* fixed time in a gap: at the end of the gap, on a whole minute */
+		pg_time_t	from = local - Max(offs[0], offs[2]) - 1;
+		pg_time_t	boundary;
+		long		before_off,
+					after_off;
+		int			before_dst,
+					after_dst;
+
+		if (pg_next_dst_boundary(&from, &before_off, &before_dst, &boundary,
+								 &after_off, &after_dst, tz) == 1 &&
+			boundary <= local - Min(offs[0], offs[2]))
+		{
+			out[n++] = boundary + (SECS_PER_MINUTE - boundary % SECS_PER_MINUTE) % SECS_PER_MINUTE;
+		}
+	}
+	return n;
+}
+
+/*
+ * Does the UTC offset change within margin seconds of t?  Only near such
+ * a change can local time repeat itself.
+ */
+static bool
+offset_changes_near(TimestampTz t, int64 margin, pg_tz *tz)
+{
+	pg_time_t	u = timestamptz_to_time_t(t);
+
+	return offset_at(u - margin, tz) != offset_at(u + margin, tz);
+}
+
+/*
  * The first fire time strictly after "after".  Cron fields are matched
- * against local time in tz, skipping whole months, days and hours that
- * cannot match, so this is fast even for yearly schedules.  Returns
- * DT_NOEND when the schedule never fires.
+ * against local time in tz.  Because a repeated hour makes local time run
+ * backwards, the search starts a few hours before "after" and keeps the
+ * earliest fire time found past it.  Returns DT_NOEND when the schedule
+ * never fires.
  */
 TimestampTz
 cron_next(const CronSchedule *s, TimestampTz after, pg_tz *tz)
@@ -442,7 +624,9 @@ cron_next(const CronSchedule *s, TimestampTz after, pg_tz *tz)
 	fsec_t		fsec;
 	int			tzoff;
 	int			last_year;
-	int			guard = 0;
+	TimestampTz best = DT_NOEND;
+	pg_time_t	best_local = 0;
+	const int64 margin = 3 * SECS_PER_HOUR;
 
 	if (s->kind == CRON_INTERVAL)
 	{
@@ -453,81 +637,42 @@ cron_next(const CronSchedule *s, TimestampTz after, pg_tz *tz)
 		return (n + 1) * s->interval_us;
 	}
 
-	if (timestamp2tm(after, &tzoff, &tm, &fsec, NULL, tz) != 0)
+	/* look back only near a change of offset: the common case stays fast */
+	if (timestamp2tm(offset_changes_near(after, margin, tz) ? after - margin * USECS_PER_SEC : after,
+					 &tzoff, &tm, &fsec, NULL, tz) != 0)
 		return DT_NOEND;
 	last_year = tm.tm_year + CRON_SEARCH_YEARS;
-	/* the next whole minute */
 	tm.tm_sec = 0;
-	tm.tm_min++;
 
-	for (;;)
+	while (next_local_match(s, &tm, last_year))
 	{
-		int			mdays;
-		TimestampTz result;
+		pg_time_t	local;
+		pg_time_t	fires[2];
+		int			n,
+					i;
 
-		if (++guard > 1000000)
-			return DT_NOEND;
-		if (tm.tm_min > 59)
+		local = (pg_time_t) (date2j(tm.tm_year, tm.tm_mon, tm.tm_mday) - UNIX_EPOCH_JDATE) * SECS_PER_DAY +
+			tm.tm_hour * SECS_PER_HOUR + tm.tm_min * SECS_PER_MINUTE;
+		/* local times this far past the best one cannot fire earlier */
+		if (best != DT_NOEND && local > best_local + margin)
+			break;
+		n = local_fire_instants(s, local, tz, fires);
+		for (i = 0; i < n; i++)
 		{
-			tm.tm_min = 0;
-			tm.tm_hour++;
-		}
-		if (tm.tm_hour > 23)
-		{
-			tm.tm_hour = 0;
-			tm.tm_mday++;
-		}
-		mdays = day_tab[isleap(tm.tm_year)][tm.tm_mon - 1];
-		if (tm.tm_mday > mdays)
-		{
-			tm.tm_mday = 1;
-			tm.tm_mon++;
-		}
-		if (tm.tm_mon > 12)
-		{
-			tm.tm_mon = 1;
-			tm.tm_year++;
-		}
-		if (tm.tm_year > last_year)
-			return DT_NOEND;
+			TimestampTz t = time_t_to_timestamptz(fires[i]);
 
-		if ((s->months & (((uint32) 1) << tm.tm_mon)) == 0)
-		{
-			tm.tm_mon++;
-			tm.tm_mday = 1;
-			tm.tm_hour = 0;
-			tm.tm_min = 0;
-			continue;
+			if (t > after && t < best)
+			{
+				best = t;
+				best_local = local;
+			}
 		}
-		if (!day_matches(s, tm.tm_year, tm.tm_mon, tm.tm_mday))
-		{
-			tm.tm_mday++;
-			tm.tm_hour = 0;
-			tm.tm_min = 0;
-			continue;
-		}
-		if ((s->hours & (((uint32) 1) << tm.tm_hour)) == 0)
-		{
-			tm.tm_hour++;
-			tm.tm_min = 0;
-			continue;
-		}
-		if ((s->minutes & (UINT64CONST(1) << tm.tm_min)) == 0)
-		{
-			tm.tm_min++;
-			continue;
-		}
-
-		tm.tm_sec = 0;
-		tm.tm_isdst = -1;
-		tzoff = DetermineTimeZoneOffset(&tm, tz);
-		if (tm2timestamp(&tm, 0, &tzoff, &result) != 0)
-			return DT_NOEND;
-		if (result > after)
-			return result;
-		/* a local time repeated by a DST change: move on */
+		/* far from a change of offset, local time runs forward: done */
+		if (best != DT_NOEND && !offset_changes_near(best, margin, tz))
+			break;
 		tm.tm_min++;
 	}
+	return best;
 }
 
 /*

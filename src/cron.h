@@ -26,8 +26,9 @@ typedef struct CronSchedule
 	uint32		days;			/* 1-31 */
 	uint32		months;			/* 1-12 */
 	uint32		weekdays;		/* 0-6, Sunday is 0 */
-	bool		days_star;		/* day-of-month field was "*" */
-	bool		weekdays_star;	/* day-of-week field was "*" */
+	bool		days_star;		/* day-of-month field began with "*" */
+	bool		weekdays_star;	/* day-of-week field began with "*" */
+	bool		wildcard;		/* minute or hour field began with "*" */
 } CronSchedule;
 
 /* pg_elt.timezone: the zone cron schedules are evaluated in */

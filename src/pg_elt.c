@@ -43,18 +43,26 @@ void		_PG_init(void);
 /*
  * Define the settings, then let each part install its hooks.  Background
  * workers are only registered when loaded by shared_preload_libraries.
+ *
+ * pg_elt also loads into a session of a server that does not preload it
+ * (CREATE EXTENSION, extraction, transformations and checks work there),
+ * where a PGC_POSTMASTER setting cannot be defined: PostgreSQL ends the
+ * session with FATAL.  Settings of that context are therefore defined only
+ * while shared_preload_libraries is processed; elsewhere pg_elt.database
+ * stays NULL, and what needs the scheduler says that it needs preloading.
  */
 void
 _PG_init(void)
 {
-	DefineCustomStringVariable("pg_elt.database",
-							   "Database in which the pg_elt scheduler runs.",
-							   NULL,
-							   &elt_database,
-							   "postgres",
-							   PGC_POSTMASTER,
-							   0,
-							   NULL, NULL, NULL);
+	if (process_shared_preload_libraries_in_progress)
+		DefineCustomStringVariable("pg_elt.database",
+								   "Database in which the pg_elt scheduler runs.",
+								   NULL,
+								   &elt_database,
+								   "postgres",
+								   PGC_POSTMASTER,
+								   0,
+								   NULL, NULL, NULL);
 
 	DefineCustomIntVariable("pg_elt.max_workers",
 							"Maximum number of pipeline runs executing at once.",

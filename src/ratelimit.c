@@ -8,6 +8,10 @@
  * slot in shared memory holding the earliest time its next request may
  * start; a request reserves that time and pushes it on by 1/rate.  Slots
  * are few and small; the least recently used one is reused.
+ *
+ * Without shared_preload_libraries there is no shared memory: the same
+ * table then lives in the backend, so a source's limit holds within each
+ * session (and each run worker) but not across them (docs/extract.md).
  */
 #include "postgres.h"
 
@@ -25,20 +29,25 @@
 TimestampTz
 ratelimit_reserve(const char *source, double rps, TimestampTz now)
 {
+	static EltRateSlot local_slots[ELT_RATE_SLOTS];
+	EltRateSlot *slots;
 	EltRateSlot *slot = NULL;
 	EltRateSlot *oldest = NULL;
 	TimestampTz at;
 	int64		step_us;
 	int			i;
 
-	if (elt_shared == NULL || rps <= 0)
+	if (rps <= 0)
 		return now;
 	step_us = (int64) (1000000.0 / rps);
 
-	SpinLockAcquire(&elt_shared->rate_mutex);
+	/* without shared memory, the limit holds within this backend */
+	slots = elt_shared ? elt_shared->rate_slots : local_slots;
+	if (elt_shared)
+		SpinLockAcquire(&elt_shared->rate_mutex);
 	for (i = 0; i < ELT_RATE_SLOTS; i++)
 	{
-		EltRateSlot *s = &elt_shared->rate_slots[i];
+		EltRateSlot *s = &slots[i];
 
 		if (s->dbid == MyDatabaseId && strncmp(s->source, source, NAMEDATALEN) == 0)
 		{
@@ -59,6 +68,7 @@ ratelimit_reserve(const char *source, double rps, TimestampTz now)
 	at = Max(now, slot->next);
 	slot->next = at + step_us;
 	slot->used = now;
-	SpinLockRelease(&elt_shared->rate_mutex);
+	if (elt_shared)
+		SpinLockRelease(&elt_shared->rate_mutex);
 	return at;
 }

@@ -56,6 +56,7 @@
 #include "run_history.h"
 #include "runner.h"
 #include "shmem.h"
+#include "step_output.h"
 #include "workers.h"
 
 /* Longest wait between two attempts of a step */
@@ -104,6 +105,10 @@ static int64 current_run_id = 0;
 static TimeoutId step_timeout_id = 0;
 static volatile sig_atomic_t step_timed_out = false;
 static RunResult *run_result = NULL;
+
+static void record_step_output(RunDef *run, StepDef *step, int attempt,
+							   const char *status, const char *error, int64 rows,
+							   bool start, const char *messages, const char *result);
 
 PG_FUNCTION_INFO_V1(elt_run_pipeline);
 PG_FUNCTION_INFO_V1(elt_trigger);
@@ -245,17 +250,27 @@ load_definition(RunDef *run, MemoryContext cxt)
 }
 
 /*
- * Record the beginning or end of a step attempt.  A skipped step gets one
- * row with attempt 0.
+ * Record the beginning or end of a step attempt, and at its end what it
+ * said (messages, result: step_output.c).  A skipped step gets one row
+ * with attempt 0.
  */
 static void
 record_step(RunDef *run, StepDef *step, int attempt, const char *status,
 			const char *error, int64 rows, bool start)
 {
+	record_step_output(run, step, attempt, status, error, rows, start, NULL, NULL);
+}
+
+static void
+record_step_output(RunDef *run, StepDef *step, int attempt, const char *status,
+				   const char *error, int64 rows, bool start,
+				   const char *messages, const char *result)
+{
 	AdminState st;
-	Oid			types[6] = {INT8OID, TEXTOID, INT4OID, TEXTOID, TEXTOID, INT8OID};
-	Datum		values[6];
-	char		nulls[6] = {' ', ' ', ' ', ' ', error ? ' ' : 'n', rows >= 0 ? ' ' : 'n'};
+	Oid			types[8] = {INT8OID, TEXTOID, INT4OID, TEXTOID, TEXTOID, INT8OID, TEXTOID, TEXTOID};
+	Datum		values[8];
+	char		nulls[8] = {' ', ' ', ' ', ' ', error ? ' ' : 'n', rows >= 0 ? ' ' : 'n',
+		messages ? ' ' : 'n', result ? ' ' : 'n'};
 
 	values[0] = Int64GetDatum(run->run_id);
 	values[1] = CStringGetTextDatum(step->name);
@@ -263,6 +278,8 @@ record_step(RunDef *run, StepDef *step, int attempt, const char *status,
 	values[3] = CStringGetTextDatum(status);
 	values[4] = error ? CStringGetTextDatum(error) : (Datum) 0;
 	values[5] = Int64GetDatum(rows);
+	values[6] = messages ? CStringGetTextDatum(messages) : (Datum) 0;
+	values[7] = result ? CStringGetTextDatum(result) : (Datum) 0;
 
 	/* the start is durable, so a crash cannot erase an attempt */
 	worker_admin_begin(&st, start);
@@ -273,10 +290,11 @@ record_step(RunDef *run, StepDef *step, int attempt, const char *status,
 						  5, types, values, nulls, false, SPI_OK_INSERT);
 	else
 		internal_sql_exec("UPDATE elt.step_run SET status = $4, "
-						  "finished_at = pg_catalog.clock_timestamp(), error = $5, rows = $6 "
+						  "finished_at = pg_catalog.clock_timestamp(), error = $5, rows = $6, "
+						  "messages = $7::pg_catalog.jsonb, result = $8 "
 						  "WHERE run_id OPERATOR(pg_catalog.=) $1 AND step OPERATOR(pg_catalog.=) $2 "
 						  "AND attempt OPERATOR(pg_catalog.=) $3",
-						  6, types, values, nulls, false, SPI_OK_UPDATE);
+						  8, types, values, nulls, false, SPI_OK_UPDATE);
 	worker_admin_commit(&st);
 }
 
@@ -313,15 +331,17 @@ sleep_unless_cancelled(int64 ms)
 /*
  * Execute one attempt of a step in its own transaction, as the owner.
  * Returns the final status of the attempt; *error gets the message of a
- * failure and *rows the rows of the last statement.
+ * failure, *rows the rows of the last statement and *result its first row.
  */
 static const char *
-execute_step(StepDef *step, MemoryContext runcxt, char **error, int64 *rows)
+execute_step(StepDef *step, MemoryContext runcxt, char **error, int64 *rows,
+			 char **result)
 {
 	const char *volatile status = "succeeded";
 
 	*error = NULL;
 	*rows = -1;
+	*result = NULL;
 	step_timed_out = false;
 	if (!run_slot_cancel_requested())
 		QueryCancelPending = false;
@@ -345,6 +365,7 @@ execute_step(StepDef *step, MemoryContext runcxt, char **error, int64 *rows)
 					(errcode(ERRCODE_INTERNAL_ERROR),
 					 errmsg("could not execute the command: %s", SPI_result_code_string(rc))));
 		*rows = (int64) SPI_processed;
+		*result = step_output_result(SPI_tuptable, SPI_processed, runcxt);
 		PopActiveSnapshot();
 		SPI_finish();
 		CommitTransactionCommand();
@@ -472,10 +493,15 @@ execute_run(RunDef *run, MemoryContext runcxt, char **run_error)
 			char	   *error;
 			int64		rows;
 			const char *status;
+			char	   *result;
+			char	   *messages;
 
 			record_step(run, step, attempt, "running", NULL, -1, true);
-			status = execute_step(step, runcxt, &error, &rows);
-			record_step(run, step, attempt, status, error, rows, false);
+			step_output_begin();
+			status = execute_step(step, runcxt, &error, &rows, &result);
+			messages = step_output_end(runcxt);
+			record_step_output(run, step, attempt, status, error, rows, false,
+							   messages, result);
 			step->status = status;
 			if (strcmp(status, "succeeded") == 0)
 				break;
@@ -876,14 +902,14 @@ elt_trigger(PG_FUNCTION_ARGS)
 		elog(ERROR, "SPI_connect failed");
 	pipeline_id = lookup_pipeline(name, &owner, &nsteps, &changed_here, &paused);
 
+	shmem_require_preload("elt.trigger()");
 	dbname = get_database_name(MyDatabaseId);
-	if (elt_shared == NULL || dbname == NULL || strcmp(dbname, elt_database) != 0)
+	if (dbname == NULL || elt_database == NULL || strcmp(dbname, elt_database) != 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("the pg_elt scheduler does not run in database \"%s\"",
 						dbname ? dbname : "?"),
-				 errdetail("pg_elt.database is \"%s\"%s.", elt_database,
-						   elt_shared == NULL ? " and pg_elt is not in shared_preload_libraries" : ""),
+				 errdetail("pg_elt.database is \"%s\".", elt_database ? elt_database : ""),
 				 errhint("Use elt.run_pipeline() to run the pipeline from this session.")));
 
 	admin_begin(&st);

@@ -22,6 +22,7 @@
 
 #include "access/xact.h"
 #include "catalog/pg_type.h"
+#include "commands/dbcommands.h"
 #include "commands/extension.h"
 #include "executor/spi.h"
 #include "fmgr.h"
@@ -76,6 +77,22 @@ static MemoryContext pass_cxt = NULL;	/* reset at each pass */
 
 PG_FUNCTION_INFO_V1(elt_wake_scheduler);
 PG_FUNCTION_INFO_V1(elt_scheduler_pid);
+PG_FUNCTION_INFO_V1(elt_require_scheduler);
+
+/*
+ * Does the launcher work for the current database?  It runs in one
+ * database, pg_elt.database, and only under shared_preload_libraries.
+ */
+static bool
+scheduler_serves_this_database(void)
+{
+	const char *dbname;
+
+	if (elt_shared == NULL || elt_database == NULL)
+		return false;
+	dbname = get_database_name(MyDatabaseId);
+	return dbname != NULL && strcmp(dbname, elt_database) == 0;
+}
 
 /*
  * Called from _PG_init: define this area's settings and, under
@@ -118,7 +135,8 @@ elt_scheduler_pid(PG_FUNCTION_ARGS)
 {
 	pid_t		pid;
 
-	if (elt_shared == NULL)
+	/* another database's scheduler does not run this one's pipelines */
+	if (!scheduler_serves_this_database())
 		PG_RETURN_NULL();
 	LWLockAcquire(elt_shared->lock, LW_SHARED);
 	pid = elt_shared->launcher_pid;
@@ -126,6 +144,37 @@ elt_scheduler_pid(PG_FUNCTION_ARGS)
 	if (pid == 0)
 		PG_RETURN_NULL();
 	PG_RETURN_INT32(pid);
+}
+
+/*
+ * elt._require_scheduler(pipeline): refuse a schedule in a database where
+ * no scheduler runs, which would otherwise be accepted and never fire.
+ * Called by the trigger on elt.pipeline when a schedule is set.
+ */
+Datum
+elt_require_scheduler(PG_FUNCTION_ARGS)
+{
+	const char *name = PG_ARGISNULL(0) ? "" : text_to_cstring(PG_GETARG_TEXT_PP(0));
+	const char *dbname;
+
+	if (scheduler_serves_this_database())
+		PG_RETURN_VOID();
+	dbname = get_database_name(MyDatabaseId);
+	if (elt_shared == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("pipeline \"%s\" cannot have a schedule: the pg_elt scheduler is not running", name),
+				 errdetail("The scheduler needs pg_elt in shared_preload_libraries."),
+				 errhint("Add pg_elt to shared_preload_libraries and restart the server, or define the pipeline without a schedule and run it with elt.run_pipeline().")));
+	ereport(ERROR,
+			(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+			 errmsg("pipeline \"%s\" cannot have a schedule in database \"%s\"",
+					name, dbname ? dbname : "?"),
+			 errdetail("The pg_elt scheduler runs in database \"%s\" (pg_elt.database) and starts only the pipelines defined there.",
+					   elt_database),
+			 errhint("Define scheduled pipelines in database \"%s\", or define this one without a schedule and run it with elt.run_pipeline().",
+					 elt_database)));
+	PG_RETURN_VOID();
 }
 
 /*
