@@ -3,7 +3,8 @@
 -- :base is the mock API's base URL (its port comes from MOCK_API_PORT).
 -- pg_temp.try(sql) runs a statement and shows 'ok' or its SQLSTATE, message
 -- and hint, with the mock API's port masked so that the output does not
--- depend on it (nor on how long a refused connection took).  Settings of the session shape it for a test file:
+-- depend on it (nor on how long a refused connection took).  Settings of
+-- the session shape it for a test file:
 --   test.try_detail = on          also show the DETAIL
 --   test.try_context = 'regex'    also show the part of the CONTEXT it matches
 --   test.try_port = 'regex'       what to mask as the port (default
