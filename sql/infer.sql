@@ -34,6 +34,7 @@ SELECT id, name, score, active, born, seen, tags, mixed, nothing, address__city,
 -- new keys: the view is replaced, columns follow the data
 INSERT INTO staging.inf_manual (_elt_batch_id, _elt_record) VALUES (3, '{"id": 4, "age": 41, "active": "yes"}');
 SELECT pg_temp.try($$SELECT elt.infer_view('manual', '"Inferred Views"."Users; v2"')$$);
+SELECT pg_temp.try(format($$SELECT elt.infer_view('manual', 'public.%s')$$, repeat('v', 64)));
 CREATE SCHEMA "Inferred Views";
 SELECT elt.infer_view('manual', '"Inferred Views"."Users; v2"');
 SELECT elt.infer_view('manual', 'public.inf_users');

@@ -82,3 +82,8 @@ SELECT function, target, inserted, updated, deleted FROM elt.model_run
  WHERE function = 'merge' ORDER BY id;
 
 RESET search_path;
+
+-- a relation name longer than PostgreSQL keeps is refused, not truncated
+-- into another table's name
+SELECT * FROM elt.merge(format('public.%s', repeat('m', 70)), 'SELECT 1 AS id', '{id}');
+SELECT * FROM elt.merge(format('public.%s_f', repeat('m', 70)), 'SELECT 1 AS id', '{id}');

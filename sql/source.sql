@@ -102,6 +102,13 @@ SELECT pg_temp.try($$SELECT elt.create_stream('src_api', 's', '/s', primary_key 
 SELECT pg_temp.try($$SELECT elt.create_stream('src_api', 's', '/s', primary_key => '{id,NULL}')$$);
 SELECT pg_temp.try($$SELECT elt.create_stream('src_api', 's', '/s', target => 'a.b.c.d')$$);
 SELECT pg_temp.try($$SELECT elt.create_stream('src_api', 's', '/s', target => 'x; DROP TABLE y')$$);
+-- targets are schema-qualified, and no part is longer than PostgreSQL keeps
+-- (a 70-byte name and its variant would land on the same truncated table)
+SELECT pg_temp.try($$SELECT elt.create_stream('src_api', 's', '/s', target => 'unqualified')$$);
+SELECT pg_temp.try(format($$SELECT elt.create_stream('src_api', 's', '/s', target => 'staging.%s')$$, repeat('t', 70)));
+SELECT pg_temp.try(format($$SELECT elt.create_stream('src_api', 's', '/s', target => '%s.t')$$, repeat('s', 64)));
+SELECT pg_temp.try(format($$SELECT elt.create_stream('src_api', 's', '/s', target => 'staging.%s')$$, repeat('t', 63)));
+SELECT pg_temp.try($$SELECT elt.drop_stream('src_api.s')$$);
 SELECT pg_temp.try($$SELECT elt.create_stream('src_api', repeat('s', 60), '/s')$$);
 SELECT count(*) AS stored FROM elt.stream WHERE source = 'src_api' AND name = 's';
 
