@@ -48,6 +48,7 @@
 
 #include "pg_elt.h"
 #include "extract.h"
+#include "fanout.h"
 #include "internal_sql.h"
 #include "ratelimit.h"
 #include "redact.h"
@@ -84,6 +85,28 @@ typedef enum PagingKind
 	PAGING_LINK
 } PagingKind;
 
+/*
+ * One parent row of a fan-out and the paging state of its requests; the
+ * extract's own paging fields hold a child's while its page is added or
+ * finished (child_enter, child_leave).
+ */
+typedef struct FanoutChild
+{
+	MemoryContext cxt;
+	int			index;			/* 0-based row of the for_each query */
+	Jsonb	   *parent;			/* the row, stored in _elt_parent */
+	char	   *path;
+	List	   *param_values;
+	Jsonb	   *body;
+	int			next_seq;
+	bool		no_more;
+	char	   *next_ref;
+	int64		total;
+	int			pages;
+	int64		records;
+	int			inflight;		/* its pages in the window (0 or 1) */
+} FanoutChild;
+
 typedef struct ApiPage
 {
 	MemoryContext pcxt;			/* the page, freed when it is done */
@@ -100,6 +123,8 @@ typedef struct ApiPage
 	bool		loading;		/* its records are being loaded */
 	bool		unfed;			/* buf has bytes the splitter has not seen */
 	bool		auth_retried;	/* already retried after a 401 */
+	FanoutChild *child;			/* the fan-out row it is for, or NULL */
+	char	   *body;			/* request body, or NULL */
 } ApiPage;
 
 typedef struct Extract
@@ -146,6 +171,12 @@ typedef struct Extract
 	double		rate_limit;
 	int			concurrency;
 	bool		full_refresh;
+	char	   *for_each;		/* fan-out query, or NULL */
+	char	   *method;
+	Jsonb	   *body;			/* body template, or NULL */
+	List	   *sheader_names;	/* the stream's own headers */
+	List	   *sheader_values;
+	bool		paging_in_body;
 
 	/* state */
 	char	   *cursor_before;
@@ -167,6 +198,11 @@ typedef struct Extract
 	TimestampTz reserved_at;	/* shared rate-limit slot held, or 0 */
 	MemoryContext oldcxt;		/* around page subtransactions */
 	ResourceOwner oldowner;
+	Jsonb	  **parents;		/* fan-out: the for_each rows */
+	int			nparents;
+	int			next_parent;	/* the next row to start */
+	List	   *active;			/* children started and not done */
+	FanoutChild *child;			/* whose paging state is in use, or NULL */
 
 	/* counters */
 	int			pages;
@@ -285,7 +321,8 @@ load_definition(Extract *ex, const char *name)
 	if (internal_sql_exec("SELECT s.source OPERATOR(pg_catalog.||) '.' OPERATOR(pg_catalog.||) s.name, "
 						  " s.target, so.base_url, s.path, s.records, s.format, s.cursor_value, "
 						  " s.pagination, s.incremental, so.auth, so.options, s.params, so.headers, "
-						  " s.source, s.owner::pg_catalog.oid "
+						  " s.source, s.owner::pg_catalog.oid, s.for_each, s.method, s.body, "
+						  " s.headers "
 						  "FROM elt.stream s JOIN elt.source so ON so.name OPERATOR(pg_catalog.=) s.source "
 						  "WHERE s.stream_id OPERATOR(pg_catalog.=) $1 FOR UPDATE OF s",
 						  1, argtypes, args, NULL, false, INTERNAL_SQL_ANY) != SPI_OK_SELECT ||
@@ -310,6 +347,10 @@ load_definition(Extract *ex, const char *name)
 	headers = col_jsonb(13);
 	ex->auth.source = col_text(t, d, 14);
 	ex->owner = internal_sql_oid(0, 15);
+	ex->for_each = col_text(t, d, 16);
+	ex->method = col_text(t, d, 17);
+	ex->body = col_jsonb(18);
+	load_pairs(col_jsonb(19), &ex->sheader_names, &ex->sheader_values);
 
 	options_parse(&ov, &stream_pagination_table, &pagination->root, 0);
 	kind = options_kind_name(&ov);
@@ -330,6 +371,8 @@ load_definition(Extract *ex, const char *name)
 	ex->cursor_path = path_setting(&ov, "cursor_path");
 	ex->cursor_param = options_get_text(&ov, "param");
 	ex->next_path = path_setting(&ov, "path");
+	ex->paging_in_body = options_has_key(&ov, "in") &&
+		strcmp(options_get_text(&ov, "in"), "body") == 0;
 
 	if (incremental && !options_jsonb_is_null(incremental))
 	{
@@ -389,7 +432,8 @@ load_definition(Extract *ex, const char *name)
 static void
 check_not_seen(Extract *ex, const char *value, const char *what)
 {
-	uint64		h = hash_bytes_extended((const unsigned char *) value, strlen(value), 0);
+	uint64		h = hash_bytes_extended((const unsigned char *) value, strlen(value),
+										ex->child ? ex->child->index + 1 : 0);
 	bool		found;
 
 	hash_search(ex->seen, &h, HASH_ENTER, &found);
@@ -400,6 +444,19 @@ check_not_seen(Extract *ex, const char *value, const char *what)
 				 errdetail("Page %d led back to a page already fetched; the API would loop forever.",
 						   ex->pages),
 				 errhint("Check the pagination settings, or set max_pages.")));
+}
+
+/*
+ * A paging value: a query parameter, or a key of the body ("in": "body").
+ */
+static void
+add_paging(Extract *ex, UrlPair *u, Jsonb **body, const char *name,
+		   const char *value, bool number)
+{
+	if (ex->paging_in_body)
+		*body = fanout_body_set(*body, name, value, number);
+	else
+		url_add_param(u, name, value);
 }
 
 /*
@@ -415,6 +472,8 @@ add_page(Extract *ex)
 	MemoryContext pcxt;
 	ListCell   *ln;
 	ListCell   *lv;
+	FanoutChild *c = ex->child;
+	Jsonb	   *body = c ? c->body : ex->body;
 
 	if (ex->no_more)
 		return false;
@@ -431,7 +490,7 @@ add_page(Extract *ex)
 	if ((ex->kind == PAGING_CURSOR || ex->kind == PAGING_NEXT_URL ||
 		 ex->kind == PAGING_LINK) && seq > 0)
 	{
-		if (ex->nwin > 0)
+		if (c ? c->inflight > 0 : ex->nwin > 0)
 			return false;		/* the next one is known once this is done */
 		if (ex->next_ref == NULL)
 		{
@@ -455,23 +514,26 @@ add_page(Extract *ex)
 		url_init_absolute(&u, ex->next_ref);
 	else
 	{
-		url_init(&u, ex->base_url, ex->path);
-		forboth(ln, ex->param_names, lv, ex->param_values)
+		url_init(&u, ex->base_url, c ? c->path : ex->path);
+		forboth(ln, ex->param_names, lv, c ? c->param_values : ex->param_values)
 			url_add_param(&u, lfirst(ln), lfirst(lv));
 		if (ex->kind == PAGING_PAGE)
 		{
-			url_add_param(&u, ex->page_param, psprintf(INT64_FORMAT, ex->page_start + seq));
+			add_paging(ex, &u, &body, ex->page_param,
+					   psprintf(INT64_FORMAT, ex->page_start + seq), true);
 			if (ex->size_param)
-				url_add_param(&u, ex->size_param, psprintf(INT64_FORMAT, ex->size));
+				add_paging(ex, &u, &body, ex->size_param,
+						   psprintf(INT64_FORMAT, ex->size), true);
 		}
 		else if (ex->kind == PAGING_OFFSET)
 		{
-			url_add_param(&u, ex->offset_param,
-						  psprintf(INT64_FORMAT, ex->page_start + seq * ex->limit));
-			url_add_param(&u, ex->limit_param, psprintf(INT64_FORMAT, ex->limit));
+			add_paging(ex, &u, &body, ex->offset_param,
+					   psprintf(INT64_FORMAT, ex->page_start + seq * ex->limit), true);
+			add_paging(ex, &u, &body, ex->limit_param,
+					   psprintf(INT64_FORMAT, ex->limit), true);
 		}
 		else if (ex->kind == PAGING_CURSOR && seq > 0)
-			url_add_param(&u, ex->cursor_param, ex->next_ref);
+			add_paging(ex, &u, &body, ex->cursor_param, ex->next_ref, false);
 		if (ex->inc_param && ex->cursor_sent)
 			url_add_param(&u, ex->inc_param, ex->cursor_sent);
 	}
@@ -482,6 +544,10 @@ add_page(Extract *ex)
 	p->seq = seq;
 	p->url = u.real.data;
 	p->display = url_display(&u);
+	p->body = body ? fanout_body_text(body) : NULL;
+	p->child = c;
+	if (c)
+		c->inflight++;
 	p->cxt = AllocSetContextCreate(pcxt, "pg_elt request", ALLOCSET_DEFAULT_SIZES);
 	MemoryContextSwitchTo(p->cxt);
 	initStringInfo(&p->buf);
@@ -522,6 +588,12 @@ drop_following(Extract *ex)
 {
 	int			i;
 
+	if (ex->child)
+	{
+		/* a child has one page in the window: the others are not its own */
+		ex->no_more = true;
+		return;
+	}
 	for (i = 1; i < ex->nwin; i++)
 		MemoryContextDelete(ex->win[i]->pcxt);
 	ex->nwin = Min(ex->nwin, 1);
@@ -543,6 +615,20 @@ report_progress(Extract *ex)
 }
 
 /*
+ * Is name among the header names (case-insensitive)?
+ */
+static bool
+name_listed(List *names, const char *name)
+{
+	ListCell   *lc;
+
+	foreach(lc, names)
+		if (pg_strcasecmp(lfirst(lc), name) == 0)
+			return true;
+	return false;
+}
+
+/*
  * Start a page's request.
  */
 static void
@@ -555,15 +641,32 @@ start_page(Extract *ex, ApiPage *p)
 	bool		accept = false;
 
 	old = MemoryContextSwitchTo(p->cxt);
-	req = http_request_new("GET", p->url, p->display);
+	req = http_request_new(ex->method, p->url, p->display);
 	req->streaming = true;
 	req->timeout_ms = ex->timeout_ms;
+	if (p->body)
+	{
+		req->body = p->body;
+		req->body_len = strlen(p->body);
+	}
 	forboth(ln, ex->header_names, lv, ex->header_values)
+	{
+		/* a stream's own header replaces the source's of that name */
+		if (name_listed(ex->sheader_names, lfirst(ln)))
+			continue;
+		source_add_header(req, lfirst(ln), lfirst(lv));
+		if (pg_strcasecmp(lfirst(ln), "Accept") == 0)
+			accept = true;
+	}
+	forboth(ln, ex->sheader_names, lv, ex->sheader_values)
 	{
 		source_add_header(req, lfirst(ln), lfirst(lv));
 		if (pg_strcasecmp(lfirst(ln), "Accept") == 0)
 			accept = true;
 	}
+	if (p->body && !name_listed(ex->sheader_names, "Content-Type") &&
+		!name_listed(ex->header_names, "Content-Type"))
+		http_request_add_header(req, "Content-Type", "application/json");
 	if (!accept)
 		http_request_add_header(req, "Accept",
 								ex->format == RECORD_CSV ? "text/csv" :
@@ -594,6 +697,7 @@ page_begin_load(Extract *ex, ApiPage *p)
 	records_reset(ex->splitter);
 	ex->page_records = 0;
 	extract_cursor_clear(&ex->page_max);
+	load_set_parent(ex->ls, p->child ? p->child->parent : NULL);
 	p->loading = true;
 }
 
@@ -679,8 +783,8 @@ retry_page(Extract *ex, ApiPage *p, const char *reason, int errcode_if_final,
 	if (p->attempts >= ex->max_attempts)
 		ereport(ERROR,
 				(errcode(errcode_if_final),
-				 errmsg("HTTP GET %s failed after %d attempts: %s",
-						p->display, p->attempts, reason)));
+				 errmsg("HTTP %s %s failed after %d attempts: %s",
+						ex->method, p->display, p->attempts, reason)));
 	delay = ex->backoff_ms * pow(2.0, p->attempts - 1);
 	delay = Min(delay, ex->max_backoff_ms);
 	/* equal jitter: half fixed, half random */
@@ -745,7 +849,7 @@ finish_head(Extract *ex, ApiPage *p)
 	if (status < 200 || status >= 300)
 		ereport(ERROR,
 				(errcode(ERRCODE_ELT_HTTP_STATUS),
-				 errmsg("HTTP GET %s returned status %d", p->display, status),
+				 errmsg("HTTP %s %s returned status %d", ex->method, p->display, status),
 				 p->errbody.len > 0 ?
 				 errdetail("The response began: %s", redact_text(p->errbody.data)) : 0));
 
@@ -760,6 +864,11 @@ finish_head(Extract *ex, ApiPage *p)
 	ex->pages++;
 	ex->records += ex->page_records;
 	ex->bytes += req->bytes_received;
+	if (ex->child)
+	{
+		ex->child->pages++;
+		ex->child->records += ex->page_records;
+	}
 	old = MemoryContextSwitchTo(ex->cxt);
 	extract_cursor_merge(&ex->batch_max, &ex->page_max);
 	MemoryContextSwitchTo(old);
@@ -784,7 +893,8 @@ finish_head(Extract *ex, ApiPage *p)
 			break;
 		case PAGING_PAGE:
 		case PAGING_OFFSET:
-			if (empty || (ex->total >= 0 && ex->records >= ex->total))
+			if (empty || (ex->total >= 0 &&
+						  (ex->child ? ex->child->records : ex->records) >= ex->total))
 				drop_following(ex);
 			break;
 		case PAGING_CURSOR:
@@ -838,15 +948,112 @@ finish_head(Extract *ex, ApiPage *p)
 				break;
 			}
 	}
-	if (ex->max_pages > 0 && ex->pages >= ex->max_pages)
+	if (ex->max_pages > 0 && (ex->child ? ex->child->pages : ex->pages) >= ex->max_pages)
 		drop_following(ex);
 	MemoryContextSwitchTo(old);
 
 	/* the head is done */
+	if (p->child)
+		p->child->inflight--;
 	ex->cur_page = NULL;
 	MemoryContextDelete(p->pcxt);
 	memmove(&ex->win[0], &ex->win[1], sizeof(ApiPage *) * (ex->nwin - 1));
 	ex->nwin--;
+}
+
+/*
+ * Make a child's paging state the extract's, to add or finish its page.
+ */
+static void
+child_enter(Extract *ex, FanoutChild *c)
+{
+	ex->child = c;
+	ex->next_seq = c->next_seq;
+	ex->no_more = c->no_more;
+	ex->next_ref = c->next_ref;
+	ex->total = c->total;
+}
+
+/*
+ * Keep the child's paging state; a child whose last page is done is
+ * forgotten (its rows are written: the parent value is no longer needed).
+ */
+static void
+child_leave(Extract *ex, FanoutChild *c)
+{
+	c->next_seq = ex->next_seq;
+	c->no_more = ex->no_more;
+	c->next_ref = ex->next_ref;
+	c->total = ex->total;
+	ex->child = NULL;
+	ex->next_ref = NULL;
+	if (c->no_more && c->inflight == 0)
+	{
+		ex->active = list_delete_ptr(ex->active, c);
+		MemoryContextDelete(c->cxt);
+	}
+}
+
+/*
+ * A child of the fan-out for the next parent row: its path, params and
+ * body filled from the row.
+ */
+static FanoutChild *
+child_new(Extract *ex)
+{
+	MemoryContext cxt = AllocSetContextCreate(ex->cxt, "pg_elt fan-out child",
+											  ALLOCSET_SMALL_SIZES);
+	MemoryContext old = MemoryContextSwitchTo(cxt);
+	FanoutChild *c = palloc0(sizeof(FanoutChild));
+	ListCell   *lc;
+
+	c->cxt = cxt;
+	c->index = ex->next_parent;
+	c->parent = ex->parents[ex->next_parent];
+	ex->parents[ex->next_parent++] = NULL;
+	c->path = fanout_fill(ex->path, c->parent, true, "path");
+	foreach(lc, ex->param_values)
+		c->param_values = lappend(c->param_values,
+								  fanout_fill(lfirst(lc), c->parent, false, "params"));
+	c->body = fanout_fill_body(ex->body, c->parent);
+	c->total = -1;
+	MemoryContextSwitchTo(old);
+	ex->active = lappend(ex->active, c);
+	return c;
+}
+
+/*
+ * Fill the window with the fan-out's children: the next page of each
+ * started child that has none in flight, then new children, up to
+ * concurrency requests in all.
+ */
+static void
+fanout_fill_window(Extract *ex)
+{
+	List	   *started = list_copy(ex->active);
+	ListCell   *lc;
+
+	foreach(lc, started)
+	{
+		FanoutChild *c = lfirst(lc);
+
+		if (ex->nwin >= ex->concurrency)
+			break;
+		if (c->inflight > 0)
+			continue;
+		child_enter(ex, c);
+		(void) add_page(ex);
+		child_leave(ex, c);		/* deletes c when it is done */
+	}
+	list_free(started);
+	while (ex->nwin < ex->concurrency && ex->next_parent < ex->nparents)
+	{
+		FanoutChild *c = child_new(ex);
+
+		child_enter(ex, c);
+		(void) add_page(ex);
+		child_leave(ex, c);
+	}
 }
 
 /*
@@ -898,7 +1105,13 @@ pump(Extract *ex)
 		}
 		if (head->req->done)
 		{
+			FanoutChild *c = head->child;
+
+			if (c)
+				child_enter(ex, c);
 			finish_head(ex, head);
+			if (c)
+				child_leave(ex, c);
 			moved = true;
 		}
 	}
@@ -1038,9 +1251,12 @@ run_pages(Extract *ex)
 	{
 		long		wait;
 
-		while (ex->nwin < ((ex->kind == PAGING_PAGE || ex->kind == PAGING_OFFSET) ?
-						   ex->concurrency : 1) && add_page(ex))
-			;
+		if (ex->for_each)
+			fanout_fill_window(ex);
+		else
+			while (ex->nwin < ((ex->kind == PAGING_PAGE || ex->kind == PAGING_OFFSET) ?
+							   ex->concurrency : 1) && add_page(ex))
+				;
 		if (ex->nwin == 0)
 			break;
 		wait = start_requests(ex);
@@ -1192,6 +1408,8 @@ extract_begin_load(Extract *ex)
 	MemoryContext oldcxt;
 
 	relid = load_prepare_target(ex->target, &created);
+	if (ex->for_each)
+		load_add_parent_column(relid);
 	pgstat_progress_start_command(PROGRESS_COMMAND_COPY, relid);
 	pgstat_progress_update_param(PROGRESS_COPY_COMMAND, PROGRESS_COPY_COMMAND_FROM);
 	pgstat_progress_update_param(PROGRESS_COPY_TYPE, PROGRESS_COPY_TYPE_CALLBACK);
@@ -1250,6 +1468,34 @@ stream_save_cursor(Extract *ex, const char *cursor_after)
 }
 
 /*
+ * The parent rows of a fan-out, from its query run as the stream's owner:
+ * $1 is the start of the stream's last successful batch and $2 its cursor,
+ * so that a query can fan out over the parents changed since (both NULL
+ * on a full refresh or before the first success).
+ */
+static void
+fanout_start(Extract *ex)
+{
+	Oid			types[1] = {INT4OID};
+	Datum		vals[1];
+	TimestampTz last_run = 0;
+	MemoryContext old;
+
+	vals[0] = Int32GetDatum(ex->stream_id);
+	internal_sql_exec("SELECT pg_catalog.max(started_at) FROM elt.batch "
+			"WHERE stream_id OPERATOR(pg_catalog.=) $1 AND status OPERATOR(pg_catalog.=) 'succeeded'",
+					  1, types, vals, NULL, false, SPI_OK_SELECT);
+	if (!ex->full_refresh && !internal_sql_isnull(0, 1))
+		last_run = DatumGetTimestampTz(internal_sql_datum(0, 1, &(bool) {false}));
+	old = MemoryContextSwitchTo(ex->cxt);
+	ex->parents = fanout_rows(ex->for_each, last_run,
+							  ex->full_refresh ? NULL : ex->cursor_before, &ex->nparents);
+	MemoryContextSwitchTo(old);
+	ereport(DEBUG1,
+			(errmsg("stream %s: fanning out over %d rows", ex->stream, ex->nparents)));
+}
+
+/*
  * The extract itself, inside its subtransaction: the running batch row,
  * every page loaded, then the batch marked succeeded and the cursor moved.
  */
@@ -1260,6 +1506,8 @@ extract_run(Extract *ex, const ExtractCall *call)
 
 	batch_insert_running(ex, call);
 	extract_begin_load(ex);
+	if (ex->for_each)
+		fanout_start(ex);
 	run_pages(ex);
 	ex->cur_page = NULL;
 	load_end(ex->ls);

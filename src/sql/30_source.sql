@@ -33,6 +33,10 @@ CREATE TABLE elt.stream (
 	target		text NOT NULL,
 	format		text NOT NULL DEFAULT 'json'
 				CHECK (format IN ('json', 'ndjson', 'csv')),
+	for_each	text,
+	method		text NOT NULL DEFAULT 'GET',
+	body		jsonb,
+	headers		jsonb NOT NULL DEFAULT '{}',
 	cursor_value text,
 	created_at	timestamptz NOT NULL DEFAULT now(),
 	updated_at	timestamptz NOT NULL DEFAULT now(),
@@ -42,6 +46,8 @@ REVOKE ALL ON elt.stream FROM PUBLIC;
 COMMENT ON TABLE elt.stream IS 'Endpoints of sources and their incremental cursor (elt.create_stream)';
 COMMENT ON COLUMN elt.stream.cursor_value IS
 'Highest value of the incremental cursor_field loaded so far; sent on the next run';
+COMMENT ON COLUMN elt.stream.for_each IS
+'Fan-out: a query whose rows fill the {name} placeholders of path, params and body, one child request each';
 
 -- Every extract, succeeded or failed.  A succeeded batch is written in the
 -- transaction that loads its rows; a failed one is written by a background
