@@ -23,6 +23,9 @@ if [ -n "$missing" ]; then
 	as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $missing
 fi
 
+log "json-server for its integration test (skipped when npm is unreachable)"
+./scripts/json_server.sh || log "json-server not installed: test/t/034_json_server.pl will skip"
+
 log "building pg_elt"
 make -s -j2 PG_CONFIG="$PG_CONFIG"
 log "installing pg_elt"
