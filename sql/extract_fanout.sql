@@ -162,6 +162,13 @@ RESET ROLE;
 -- a superuser running mallory's stream: still mallory's rights
 SELECT pg_temp.try($$SELECT elt.extract('mal.steal')$$);
 SELECT count(*) FROM elt.batch WHERE stream = 'mal.steal' AND status = 'succeeded';
+-- nor leave a setting behind in the session of whoever runs it
+SET ROLE fan_mallory;
+SELECT elt.alter_stream('mal.steal', for_each => $$SELECT 1 AS id, set_config('search_path', 'mal_schema, public', false) AS sp, set_config('work_mem', '64kB', false) AS wm$$);
+RESET ROLE;
+SELECT current_setting('search_path') AS search_path_before, current_setting('work_mem') AS work_mem_before;
+SELECT records FROM elt.extract('mal.steal');
+SELECT current_setting('search_path') AS search_path_after, current_setting('work_mem') AS work_mem_after;
 
 DELETE FROM elt.batch WHERE owner = 'fan_mallory'::regrole;
 SELECT elt.drop_source('mal', cascade => true);

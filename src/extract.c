@@ -85,28 +85,6 @@ typedef enum PagingKind
 	PAGING_LINK
 } PagingKind;
 
-/*
- * One parent row of a fan-out and the paging state of its requests; the
- * extract's own paging fields hold a child's while its page is added or
- * finished (child_enter, child_leave).
- */
-typedef struct FanoutChild
-{
-	MemoryContext cxt;
-	int			index;			/* 0-based row of the for_each query */
-	Jsonb	   *parent;			/* the row, stored in _elt_parent */
-	char	   *path;
-	List	   *param_values;
-	Jsonb	   *body;
-	int			next_seq;
-	bool		no_more;
-	char	   *next_ref;
-	int64		total;
-	int			pages;
-	int64		records;
-	int			inflight;		/* its pages in the window (0 or 1) */
-} FanoutChild;
-
 typedef struct ApiPage
 {
 	MemoryContext pcxt;			/* the page, freed when it is done */
@@ -198,10 +176,7 @@ typedef struct Extract
 	TimestampTz reserved_at;	/* shared rate-limit slot held, or 0 */
 	MemoryContext oldcxt;		/* around page subtransactions */
 	ResourceOwner oldowner;
-	Jsonb	  **parents;		/* fan-out: the for_each rows */
-	int			nparents;
-	int			next_parent;	/* the next row to start */
-	List	   *active;			/* children started and not done */
+	Fanout	   *fanout;			/* the for_each rows and their children */
 	FanoutChild *child;			/* whose paging state is in use, or NULL */
 
 	/* counters */
@@ -447,19 +422,6 @@ check_not_seen(Extract *ex, const char *value, const char *what)
 }
 
 /*
- * A paging value: a query parameter, or a key of the body ("in": "body").
- */
-static void
-add_paging(Extract *ex, UrlPair *u, Jsonb **body, const char *name,
-		   const char *value, bool number)
-{
-	if (ex->paging_in_body)
-		*body = fanout_body_set(*body, name, value, number);
-	else
-		url_add_param(u, name, value);
-}
-
-/*
  * Create the next page of the window, or mark the end.
  */
 static bool
@@ -519,21 +481,22 @@ add_page(Extract *ex)
 			url_add_param(&u, lfirst(ln), lfirst(lv));
 		if (ex->kind == PAGING_PAGE)
 		{
-			add_paging(ex, &u, &body, ex->page_param,
+			fanout_add_paging(&u, &body, ex->paging_in_body, ex->page_param,
 					   psprintf(INT64_FORMAT, ex->page_start + seq), true);
 			if (ex->size_param)
-				add_paging(ex, &u, &body, ex->size_param,
+				fanout_add_paging(&u, &body, ex->paging_in_body, ex->size_param,
 						   psprintf(INT64_FORMAT, ex->size), true);
 		}
 		else if (ex->kind == PAGING_OFFSET)
 		{
-			add_paging(ex, &u, &body, ex->offset_param,
+			fanout_add_paging(&u, &body, ex->paging_in_body, ex->offset_param,
 					   psprintf(INT64_FORMAT, ex->page_start + seq * ex->limit), true);
-			add_paging(ex, &u, &body, ex->limit_param,
+			fanout_add_paging(&u, &body, ex->paging_in_body, ex->limit_param,
 					   psprintf(INT64_FORMAT, ex->limit), true);
 		}
 		else if (ex->kind == PAGING_CURSOR && seq > 0)
-			add_paging(ex, &u, &body, ex->cursor_param, ex->next_ref, false);
+			fanout_add_paging(&u, &body, ex->paging_in_body, ex->cursor_param,
+							  ex->next_ref, false);
 		if (ex->inc_param && ex->cursor_sent)
 			url_add_param(&u, ex->inc_param, ex->cursor_sent);
 	}
@@ -615,20 +578,6 @@ report_progress(Extract *ex)
 }
 
 /*
- * Is name among the header names (case-insensitive)?
- */
-static bool
-name_listed(List *names, const char *name)
-{
-	ListCell   *lc;
-
-	foreach(lc, names)
-		if (pg_strcasecmp(lfirst(lc), name) == 0)
-			return true;
-	return false;
-}
-
-/*
  * Start a page's request.
  */
 static void
@@ -636,9 +585,7 @@ start_page(Extract *ex, ApiPage *p)
 {
 	MemoryContext old;
 	HttpRequest *req;
-	ListCell   *ln;
-	ListCell   *lv;
-	bool		accept = false;
+	bool		accept;
 
 	old = MemoryContextSwitchTo(p->cxt);
 	req = http_request_new(ex->method, p->url, p->display);
@@ -649,24 +596,8 @@ start_page(Extract *ex, ApiPage *p)
 		req->body = p->body;
 		req->body_len = strlen(p->body);
 	}
-	forboth(ln, ex->header_names, lv, ex->header_values)
-	{
-		/* a stream's own header replaces the source's of that name */
-		if (name_listed(ex->sheader_names, lfirst(ln)))
-			continue;
-		source_add_header(req, lfirst(ln), lfirst(lv));
-		if (pg_strcasecmp(lfirst(ln), "Accept") == 0)
-			accept = true;
-	}
-	forboth(ln, ex->sheader_names, lv, ex->sheader_values)
-	{
-		source_add_header(req, lfirst(ln), lfirst(lv));
-		if (pg_strcasecmp(lfirst(ln), "Accept") == 0)
-			accept = true;
-	}
-	if (p->body && !name_listed(ex->sheader_names, "Content-Type") &&
-		!name_listed(ex->header_names, "Content-Type"))
-		http_request_add_header(req, "Content-Type", "application/json");
+	accept = fanout_add_headers(req, ex->header_names, ex->header_values,
+								ex->sheader_names, ex->sheader_values, p->body != NULL);
 	if (!accept)
 		http_request_add_header(req, "Accept",
 								ex->format == RECORD_CSV ? "text/csv" :
@@ -988,38 +919,7 @@ child_leave(Extract *ex, FanoutChild *c)
 	ex->child = NULL;
 	ex->next_ref = NULL;
 	if (c->no_more && c->inflight == 0)
-	{
-		ex->active = list_delete_ptr(ex->active, c);
-		MemoryContextDelete(c->cxt);
-	}
-}
-
-/*
- * A child of the fan-out for the next parent row: its path, params and
- * body filled from the row.
- */
-static FanoutChild *
-child_new(Extract *ex)
-{
-	MemoryContext cxt = AllocSetContextCreate(ex->cxt, "pg_elt fan-out child",
-											  ALLOCSET_SMALL_SIZES);
-	MemoryContext old = MemoryContextSwitchTo(cxt);
-	FanoutChild *c = palloc0(sizeof(FanoutChild));
-	ListCell   *lc;
-
-	c->cxt = cxt;
-	c->index = ex->next_parent;
-	c->parent = ex->parents[ex->next_parent];
-	ex->parents[ex->next_parent++] = NULL;
-	c->path = fanout_fill(ex->path, c->parent, true, "path");
-	foreach(lc, ex->param_values)
-		c->param_values = lappend(c->param_values,
-								  fanout_fill(lfirst(lc), c->parent, false, "params"));
-	c->body = fanout_fill_body(ex->body, c->parent);
-	c->total = -1;
-	MemoryContextSwitchTo(old);
-	ex->active = lappend(ex->active, c);
-	return c;
+		fanout_child_done(ex->fanout, c);
 }
 
 /*
@@ -1030,13 +930,13 @@ child_new(Extract *ex)
 static void
 fanout_fill_window(Extract *ex)
 {
-	List	   *started = list_copy(ex->active);
+	List	   *started = fanout_started(ex->fanout);
+	FanoutChild *c;
 	ListCell   *lc;
 
 	foreach(lc, started)
 	{
-		FanoutChild *c = lfirst(lc);
-
+		c = lfirst(lc);
 		if (ex->nwin >= ex->concurrency)
 			break;
 		if (c->inflight > 0)
@@ -1046,10 +946,8 @@ fanout_fill_window(Extract *ex)
 		child_leave(ex, c);		/* deletes c when it is done */
 	}
 	list_free(started);
-	while (ex->nwin < ex->concurrency && ex->next_parent < ex->nparents)
+	while (ex->nwin < ex->concurrency && (c = fanout_next_child(ex->fanout)) != NULL)
 	{
-		FanoutChild *c = child_new(ex);
-
 		child_enter(ex, c);
 		(void) add_page(ex);
 		child_leave(ex, c);
@@ -1468,34 +1366,6 @@ stream_save_cursor(Extract *ex, const char *cursor_after)
 }
 
 /*
- * The parent rows of a fan-out, from its query run as the stream's owner:
- * $1 is the start of the stream's last successful batch and $2 its cursor,
- * so that a query can fan out over the parents changed since (both NULL
- * on a full refresh or before the first success).
- */
-static void
-fanout_start(Extract *ex)
-{
-	Oid			types[1] = {INT4OID};
-	Datum		vals[1];
-	TimestampTz last_run = 0;
-	MemoryContext old;
-
-	vals[0] = Int32GetDatum(ex->stream_id);
-	internal_sql_exec("SELECT pg_catalog.max(started_at) FROM elt.batch "
-			"WHERE stream_id OPERATOR(pg_catalog.=) $1 AND status OPERATOR(pg_catalog.=) 'succeeded'",
-					  1, types, vals, NULL, false, SPI_OK_SELECT);
-	if (!ex->full_refresh && !internal_sql_isnull(0, 1))
-		last_run = DatumGetTimestampTz(internal_sql_datum(0, 1, &(bool) {false}));
-	old = MemoryContextSwitchTo(ex->cxt);
-	ex->parents = fanout_rows(ex->for_each, last_run,
-							  ex->full_refresh ? NULL : ex->cursor_before, &ex->nparents);
-	MemoryContextSwitchTo(old);
-	ereport(DEBUG1,
-			(errmsg("stream %s: fanning out over %d rows", ex->stream, ex->nparents)));
-}
-
-/*
  * The extract itself, inside its subtransaction: the running batch row,
  * every page loaded, then the batch marked succeeded and the cursor moved.
  */
@@ -1507,7 +1377,13 @@ extract_run(Extract *ex, const ExtractCall *call)
 	batch_insert_running(ex, call);
 	extract_begin_load(ex);
 	if (ex->for_each)
-		fanout_start(ex);
+	{
+		MemoryContext old = MemoryContextSwitchTo(ex->cxt);
+
+		ex->fanout = fanout_begin(ex->stream_id, ex->for_each, ex->full_refresh,
+								  ex->cursor_before, ex->path, ex->param_values, ex->body);
+		MemoryContextSwitchTo(old);
+	}
 	run_pages(ex);
 	ex->cur_page = NULL;
 	load_end(ex->ls);

@@ -27,6 +27,7 @@
 
 #include "fanout.h"
 #include "internal_sql.h"
+#include "source.h"
 
 /*
  * Length of the placeholder name starting at s (just after a single "{"),
@@ -379,4 +380,164 @@ char *
 fanout_body_text(Jsonb *body)
 {
 	return JsonbToCString(NULL, &body->root, VARSIZE(body));
+}
+
+struct Fanout
+{
+	Jsonb	  **rows;			/* the query's rows; NULL once started */
+	int			nrows;
+	int			next;			/* the next row to start */
+	List	   *started;		/* children started and not done */
+	const char *path;			/* the templates */
+	List	   *param_values;
+	Jsonb	   *body;
+	MemoryContext cxt;
+};
+
+/*
+ * The rows of the stream's query: $1 is the start of the stream's last
+ * successful batch and $2 its cursor, so that a query can fan out over the
+ * parents changed since (both NULL on a full refresh or before the first
+ * success).
+ */
+Fanout *
+fanout_begin(int32 stream_id, const char *query, bool full_refresh,
+			 const char *cursor, const char *path, List *param_values, Jsonb *body)
+{
+	Fanout	   *f = palloc0(sizeof(Fanout));
+	Oid			types[1] = {INT4OID};
+	Datum		vals[1];
+	TimestampTz last_run = 0;
+
+	vals[0] = Int32GetDatum(stream_id);
+	internal_sql_exec("SELECT pg_catalog.max(started_at) FROM elt.batch "
+					  "WHERE stream_id OPERATOR(pg_catalog.=) $1 "
+					  "AND status OPERATOR(pg_catalog.=) 'succeeded'",
+					  1, types, vals, NULL, false, SPI_OK_SELECT);
+	if (!full_refresh && !internal_sql_isnull(0, 1))
+	{
+		bool		isnull;
+
+		last_run = DatumGetTimestampTz(internal_sql_datum(0, 1, &isnull));
+	}
+	f->cxt = CurrentMemoryContext;
+	f->rows = fanout_rows(query, last_run, full_refresh ? NULL : cursor, &f->nrows);
+	f->path = path;
+	f->param_values = param_values;
+	f->body = body;
+	ereport(DEBUG1, (errmsg("fanning out over %d rows", f->nrows)));
+	return f;
+}
+
+/*
+ * A child for the next row: its path, params and body filled from the row,
+ * in a memory context of its own, freed when it is done.
+ */
+FanoutChild *
+fanout_next_child(Fanout *f)
+{
+	MemoryContext cxt;
+	MemoryContext old;
+	FanoutChild *c;
+	ListCell   *lc;
+
+	if (f->next >= f->nrows)
+		return NULL;
+	cxt = AllocSetContextCreate(f->cxt, "pg_elt fan-out child", ALLOCSET_SMALL_SIZES);
+	old = MemoryContextSwitchTo(cxt);
+	c = palloc0(sizeof(FanoutChild));
+	c->cxt = cxt;
+	c->index = f->next;
+	c->parent = f->rows[f->next];
+	f->rows[f->next++] = NULL;
+	c->path = fanout_fill(f->path, c->parent, true, "path");
+	foreach(lc, f->param_values)
+		c->param_values = lappend(c->param_values,
+								  fanout_fill(lfirst(lc), c->parent, false, "params"));
+	c->body = fanout_fill_body(f->body, c->parent);
+	c->total = -1;
+	MemoryContextSwitchTo(f->cxt);
+	f->started = lappend(f->started, c);
+	MemoryContextSwitchTo(old);
+	return c;
+}
+
+/*
+ * A copy, so that the caller may finish children while walking it.
+ */
+List *
+fanout_started(Fanout *f)
+{
+	return list_copy(f->started);
+}
+
+/*
+ * The child's rows are written (its parent value is no longer needed).
+ */
+void
+fanout_child_done(Fanout *f, FanoutChild *c)
+{
+	f->started = list_delete_ptr(f->started, c);
+	pfree(c->parent);
+	MemoryContextDelete(c->cxt);
+}
+
+/*
+ * Paging values go where the API reads them: a POST search or a GraphQL
+ * query pages through its body, not its URL.
+ */
+void
+fanout_add_paging(UrlPair *u, Jsonb **body, bool in_body, const char *name,
+				  const char *value, bool number)
+{
+	if (in_body)
+		*body = fanout_body_set(*body, name, value, number);
+	else
+		url_add_param(u, name, value);
+}
+
+/*
+ * Is name among the header names (case-insensitive)?
+ */
+static bool
+name_listed(List *names, const char *name)
+{
+	ListCell   *lc;
+
+	foreach(lc, names)
+		if (pg_strcasecmp(lfirst(lc), name) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * A stream may need headers of its own (a GraphQL endpoint's token, a
+ * search's content type) beside those the source sends with every stream.
+ */
+bool
+fanout_add_headers(HttpRequest *req, List *src_names, List *src_values,
+				   List *names, List *values, bool has_body)
+{
+	ListCell   *ln;
+	ListCell   *lv;
+	bool		accept = false;
+
+	forboth(ln, src_names, lv, src_values)
+	{
+		if (name_listed(names, lfirst(ln)))
+			continue;
+		source_add_header(req, lfirst(ln), lfirst(lv));
+		if (pg_strcasecmp(lfirst(ln), "Accept") == 0)
+			accept = true;
+	}
+	forboth(ln, names, lv, values)
+	{
+		source_add_header(req, lfirst(ln), lfirst(lv));
+		if (pg_strcasecmp(lfirst(ln), "Accept") == 0)
+			accept = true;
+	}
+	if (has_body && !name_listed(names, "Content-Type") &&
+		!name_listed(src_names, "Content-Type"))
+		http_request_add_header(req, "Content-Type", "application/json");
+	return accept;
 }
