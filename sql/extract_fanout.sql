@@ -100,6 +100,10 @@ SELECT elt.create_stream('fo', 'inc', '/users/{id}/orders', records => '$.orders
 						 for_each => 'SELECT id FROM fan.parent WHERE id <= 3');
 SELECT records FROM elt.extract('fo.inc');
 SELECT cursor_value FROM elt.stream WHERE name = 'inc';
+-- $2 is the stream's cursor, for a query that fans out by it
+SELECT elt.alter_stream('fo.inc', for_each => 'SELECT 1 AS id, $2 AS cursor_then');
+SELECT records FROM elt.extract('fo.inc');
+SELECT DISTINCT _elt_parent FROM staging.fo_inc WHERE _elt_parent ? 'cursor_then';
 
 -- an existing staging table gets the parent column on the first fan-out load
 CREATE TABLE staging.fo_existing (_elt_batch_id bigint, _elt_loaded_at timestamptz, _elt_record jsonb);
@@ -131,6 +135,7 @@ SELECT elt.create_stream('fo', 'gql', '/graphql', method => 'POST',
 						 pagination => '{"type": "cursor", "cursor_path": "$.data.users.pageInfo.endCursor", "param": "variables.after", "in": "body"}');
 SELECT pages, records FROM elt.extract('fo.gql');
 SELECT count(DISTINCT _elt_record->>'id') FROM staging.fo_gql;
+SELECT stream, method, fan_out FROM elt.streams WHERE stream IN ('fo.inc', 'fo.search', 'fo.gql') ORDER BY 1;
 
 -- a stream's own headers (over the source's), and its method
 SELECT elt.create_source('fo_h', :'base', headers => '{"X-Team": "source", "X-Keep": "yes"}');

@@ -119,7 +119,7 @@ SELECT st.stream_id, st.source || '.' || st.name AS stream, st.source, st.name,
 	   st.incremental IS NOT NULL AS incremental, st.cursor_value, st.target,
 	   (SELECT max(b.finished_at) FROM elt.batch b
 		 WHERE b.stream_id = st.stream_id AND b.status = 'succeeded') AS last_success,
-	   st.owner
+	   st.owner, st.method, st.for_each IS NOT NULL AS fan_out
   FROM elt.stream st JOIN elt.source so ON so.name = st.source;
 REVOKE ALL ON elt.streams FROM PUBLIC;
 GRANT SELECT ON elt.streams TO PUBLIC;
