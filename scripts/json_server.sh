@@ -18,7 +18,8 @@ install_one() {
 		return 0
 	fi
 	mkdir -p "$dir"
-	if ! timeout 300 npm install --no-audit --no-fund --silent --prefix "$dir" "$spec" >&2; then
+	if ! timeout 180 npm install --no-audit --no-fund --silent --fetch-timeout=20000 \
+		--fetch-retries=1 --prefix "$dir" "$spec" >&2; then
 		echo "could not install $spec: its part of the json-server test will be skipped" >&2
 		status=1
 	fi

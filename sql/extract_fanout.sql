@@ -156,6 +156,10 @@ GRANT USAGE, CREATE ON SCHEMA staging TO fan_mallory;
 CREATE TABLE fan.private_ids (id int);
 INSERT INTO fan.private_ids VALUES (1);
 SET ROLE fan_mallory;
+-- another role's stream cannot be re-pointed: it is not even visible
+WITH u AS (UPDATE elt.stream SET for_each = 'SELECT 1 AS id' WHERE source = 'fo' RETURNING 1)
+SELECT count(*) AS changed FROM u;
+SELECT pg_temp.try($$SELECT elt.alter_stream('fo.orders', for_each => 'SELECT 1 AS id')$$);
 SELECT elt.create_source('mal', :'base');
 SELECT elt.create_stream('mal', 'steal', '/users/{id}/orders', records => '$.orders',
 						 for_each => 'SELECT id FROM fan.private_ids');
