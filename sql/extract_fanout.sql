@@ -34,6 +34,13 @@ SELECT elt.create_stream('fo', 'counted', '/users/{id}/orders', params => '{"cou
 SELECT pages, records FROM elt.extract('fo.counted');
 SELECT _elt_parent->>'id' AS id, count(*) FROM staging.fo_counted GROUP BY 1 ORDER BY 1;
 
+-- the children share the source's rate limit: 10 requests at 20 per second
+SELECT elt.create_source('fo_rl', :'base', options => '{"concurrency": 8, "rate_limit": 20}');
+SELECT elt.create_stream('fo_rl', 'orders', '/users/{id}/orders', records => '$.orders',
+						 for_each => 'SELECT id FROM fan.parent WHERE id <= 10');
+SELECT records, elapsed >= interval '430 ms' AS paced FROM elt.extract('fo_rl.orders');
+SELECT requests FROM elt.batch WHERE stream = 'fo_rl.orders';
+
 -- a query without rows: a batch without requests
 SELECT elt.create_stream('fo', 'none', '/users/{id}/orders', records => '$.orders',
 						 for_each => 'SELECT id FROM fan.parent WHERE false');
@@ -183,5 +190,6 @@ DELETE FROM elt.batch WHERE owner = 'fan_mallory'::regrole;
 SELECT elt.drop_source('mal', cascade => true);
 DROP OWNED BY fan_mallory;
 DROP ROLE fan_mallory;
-SELECT elt.drop_source('fo', cascade => true), elt.drop_source('fo_h', cascade => true);
+SELECT elt.drop_source('fo', cascade => true), elt.drop_source('fo_h', cascade => true),
+	   elt.drop_source('fo_rl', cascade => true);
 DROP SCHEMA fan CASCADE;
