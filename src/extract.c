@@ -482,17 +482,18 @@ add_page(Extract *ex)
 		if (ex->kind == PAGING_PAGE)
 		{
 			fanout_add_paging(&u, &body, ex->paging_in_body, ex->page_param,
-					   psprintf(INT64_FORMAT, ex->page_start + seq), true);
+							  psprintf(INT64_FORMAT, ex->page_start + seq), true);
 			if (ex->size_param)
 				fanout_add_paging(&u, &body, ex->paging_in_body, ex->size_param,
-						   psprintf(INT64_FORMAT, ex->size), true);
+								  psprintf(INT64_FORMAT, ex->size), true);
 		}
 		else if (ex->kind == PAGING_OFFSET)
 		{
 			fanout_add_paging(&u, &body, ex->paging_in_body, ex->offset_param,
-					   psprintf(INT64_FORMAT, ex->page_start + seq * ex->limit), true);
+							  psprintf(INT64_FORMAT, ex->page_start + seq * ex->limit),
+							  true);
 			fanout_add_paging(&u, &body, ex->paging_in_body, ex->limit_param,
-					   psprintf(INT64_FORMAT, ex->limit), true);
+							  psprintf(INT64_FORMAT, ex->limit), true);
 		}
 		else if (ex->kind == PAGING_CURSOR && seq > 0)
 			fanout_add_paging(&u, &body, ex->paging_in_body, ex->cursor_param,
