@@ -7,7 +7,8 @@ SELECT 'http://127.0.0.1:' || :'mock_port' AS api \gset
 \o /dev/null
 SET client_min_messages = warning;
 SELECT elt.drop_source(name, cascade => true) FROM elt.source WHERE name IN ('randomuser', 'shop');
-DROP TABLE IF EXISTS staging.randomuser_users, staging.shop_orders CASCADE;
+DROP TABLE IF EXISTS staging.randomuser_users, staging.shop_orders, staging.shop_user_orders,
+	staging.shop_search CASCADE;
 SELECT status FROM elt.http('POST', :'api' || '/_control/orders/reset');
 RESET client_min_messages;
 \o
@@ -56,3 +57,17 @@ SELECT batch_id, stream, status, pages, records, cursor_before, cursor_after
 \echo '== a typed view over the staging table, inferred from the records'
 SELECT elt.infer_view('shop.orders', 'staging.shop_orders_v');
 SELECT order_id, status, amount, ordered_at, updated_at FROM staging.shop_orders_v ORDER BY order_id LIMIT 3;
+
+\echo '== fan-out: each user's orders (/users/{id}/orders), one child per row of a query, in one batch'
+SELECT elt.create_stream('shop', 'user_orders', '/users/{id}/orders', params => '{"per_page": 2}',
+						 records => '$.orders', pagination => '{"type": "page"}',
+						 for_each => 'SELECT id FROM generate_series(1, 20) id');
+SELECT pages, records FROM elt.extract('shop.user_orders');
+SELECT _elt_parent, _elt_record ->> 'order_id' AS order_id, _elt_record ->> 'amount' AS amount
+  FROM staging.shop_user_orders ORDER BY (_elt_parent ->> 'id')::int, _elt_record ->> 'order_id' LIMIT 4;
+
+\echo '== a POST search, paged by the page number in its body'
+SELECT elt.create_stream('shop', 'search', '/search', method => 'POST',
+						 body => '{"query": "lamp", "per_page": 10, "total": 25}',
+						 records => '$.results', pagination => '{"type": "page", "in": "body"}');
+SELECT pages, records FROM elt.extract('shop.search');

@@ -25,6 +25,8 @@ fi
 
 # the independent cron implementation the schedule tests compare with
 ./scripts/setup_cron_parser.sh
+log "json-server for its integration test (skipped when npm is unreachable)"
+./scripts/json_server.sh || log "json-server not installed: test/t/034_json_server.pl will skip"
 
 log "building pg_elt"
 make -s -j2 PG_CONFIG="$PG_CONFIG"

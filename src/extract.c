@@ -48,6 +48,7 @@
 
 #include "pg_elt.h"
 #include "extract.h"
+#include "fanout.h"
 #include "internal_sql.h"
 #include "ratelimit.h"
 #include "redact.h"
@@ -100,6 +101,8 @@ typedef struct ApiPage
 	bool		loading;		/* its records are being loaded */
 	bool		unfed;			/* buf has bytes the splitter has not seen */
 	bool		auth_retried;	/* already retried after a 401 */
+	FanoutChild *child;			/* the fan-out row it is for, or NULL */
+	char	   *body;			/* request body, or NULL */
 } ApiPage;
 
 typedef struct Extract
@@ -146,6 +149,12 @@ typedef struct Extract
 	double		rate_limit;
 	int			concurrency;
 	bool		full_refresh;
+	char	   *for_each;		/* fan-out query, or NULL */
+	char	   *method;
+	Jsonb	   *body;			/* body template, or NULL */
+	List	   *sheader_names;	/* the stream's own headers */
+	List	   *sheader_values;
+	bool		paging_in_body;
 
 	/* state */
 	char	   *cursor_before;
@@ -167,6 +176,8 @@ typedef struct Extract
 	TimestampTz reserved_at;	/* shared rate-limit slot held, or 0 */
 	MemoryContext oldcxt;		/* around page subtransactions */
 	ResourceOwner oldowner;
+	Fanout	   *fanout;			/* the for_each rows and their children */
+	FanoutChild *child;			/* whose paging state is in use, or NULL */
 
 	/* counters */
 	int			pages;
@@ -285,7 +296,8 @@ load_definition(Extract *ex, const char *name)
 	if (internal_sql_exec("SELECT s.source OPERATOR(pg_catalog.||) '.' OPERATOR(pg_catalog.||) s.name, "
 						  " s.target, so.base_url, s.path, s.records, s.format, s.cursor_value, "
 						  " s.pagination, s.incremental, so.auth, so.options, s.params, so.headers, "
-						  " s.source, s.owner::pg_catalog.oid "
+						  " s.source, s.owner::pg_catalog.oid, s.for_each, s.method, s.body, "
+						  " s.headers "
 						  "FROM elt.stream s JOIN elt.source so ON so.name OPERATOR(pg_catalog.=) s.source "
 						  "WHERE s.stream_id OPERATOR(pg_catalog.=) $1 FOR UPDATE OF s",
 						  1, argtypes, args, NULL, false, INTERNAL_SQL_ANY) != SPI_OK_SELECT ||
@@ -310,6 +322,10 @@ load_definition(Extract *ex, const char *name)
 	headers = col_jsonb(13);
 	ex->auth.source = col_text(t, d, 14);
 	ex->owner = internal_sql_oid(0, 15);
+	ex->for_each = col_text(t, d, 16);
+	ex->method = col_text(t, d, 17);
+	ex->body = col_jsonb(18);
+	load_pairs(col_jsonb(19), &ex->sheader_names, &ex->sheader_values);
 
 	options_parse(&ov, &stream_pagination_table, &pagination->root, 0);
 	kind = options_kind_name(&ov);
@@ -330,6 +346,8 @@ load_definition(Extract *ex, const char *name)
 	ex->cursor_path = path_setting(&ov, "cursor_path");
 	ex->cursor_param = options_get_text(&ov, "param");
 	ex->next_path = path_setting(&ov, "path");
+	ex->paging_in_body = options_has_key(&ov, "in") &&
+		strcmp(options_get_text(&ov, "in"), "body") == 0;
 
 	if (incremental && !options_jsonb_is_null(incremental))
 	{
@@ -389,7 +407,8 @@ load_definition(Extract *ex, const char *name)
 static void
 check_not_seen(Extract *ex, const char *value, const char *what)
 {
-	uint64		h = hash_bytes_extended((const unsigned char *) value, strlen(value), 0);
+	uint64		h = hash_bytes_extended((const unsigned char *) value, strlen(value),
+										ex->child ? ex->child->index + 1 : 0);
 	bool		found;
 
 	hash_search(ex->seen, &h, HASH_ENTER, &found);
@@ -415,6 +434,8 @@ add_page(Extract *ex)
 	MemoryContext pcxt;
 	ListCell   *ln;
 	ListCell   *lv;
+	FanoutChild *c = ex->child;
+	Jsonb	   *body = c ? c->body : ex->body;
 
 	if (ex->no_more)
 		return false;
@@ -431,7 +452,7 @@ add_page(Extract *ex)
 	if ((ex->kind == PAGING_CURSOR || ex->kind == PAGING_NEXT_URL ||
 		 ex->kind == PAGING_LINK) && seq > 0)
 	{
-		if (ex->nwin > 0)
+		if (c ? c->inflight > 0 : ex->nwin > 0)
 			return false;		/* the next one is known once this is done */
 		if (ex->next_ref == NULL)
 		{
@@ -455,23 +476,28 @@ add_page(Extract *ex)
 		url_init_absolute(&u, ex->next_ref);
 	else
 	{
-		url_init(&u, ex->base_url, ex->path);
-		forboth(ln, ex->param_names, lv, ex->param_values)
+		url_init(&u, ex->base_url, c ? c->path : ex->path);
+		forboth(ln, ex->param_names, lv, c ? c->param_values : ex->param_values)
 			url_add_param(&u, lfirst(ln), lfirst(lv));
 		if (ex->kind == PAGING_PAGE)
 		{
-			url_add_param(&u, ex->page_param, psprintf(INT64_FORMAT, ex->page_start + seq));
+			fanout_add_paging(&u, &body, ex->paging_in_body, ex->page_param,
+							  psprintf(INT64_FORMAT, ex->page_start + seq), true);
 			if (ex->size_param)
-				url_add_param(&u, ex->size_param, psprintf(INT64_FORMAT, ex->size));
+				fanout_add_paging(&u, &body, ex->paging_in_body, ex->size_param,
+								  psprintf(INT64_FORMAT, ex->size), true);
 		}
 		else if (ex->kind == PAGING_OFFSET)
 		{
-			url_add_param(&u, ex->offset_param,
-						  psprintf(INT64_FORMAT, ex->page_start + seq * ex->limit));
-			url_add_param(&u, ex->limit_param, psprintf(INT64_FORMAT, ex->limit));
+			fanout_add_paging(&u, &body, ex->paging_in_body, ex->offset_param,
+							  psprintf(INT64_FORMAT, ex->page_start + seq * ex->limit),
+							  true);
+			fanout_add_paging(&u, &body, ex->paging_in_body, ex->limit_param,
+							  psprintf(INT64_FORMAT, ex->limit), true);
 		}
 		else if (ex->kind == PAGING_CURSOR && seq > 0)
-			url_add_param(&u, ex->cursor_param, ex->next_ref);
+			fanout_add_paging(&u, &body, ex->paging_in_body, ex->cursor_param,
+							  ex->next_ref, false);
 		if (ex->inc_param && ex->cursor_sent)
 			url_add_param(&u, ex->inc_param, ex->cursor_sent);
 	}
@@ -482,6 +508,10 @@ add_page(Extract *ex)
 	p->seq = seq;
 	p->url = u.real.data;
 	p->display = url_display(&u);
+	p->body = body ? fanout_body_text(body) : NULL;
+	p->child = c;
+	if (c)
+		c->inflight++;
 	p->cxt = AllocSetContextCreate(pcxt, "pg_elt request", ALLOCSET_DEFAULT_SIZES);
 	MemoryContextSwitchTo(p->cxt);
 	initStringInfo(&p->buf);
@@ -522,6 +552,12 @@ drop_following(Extract *ex)
 {
 	int			i;
 
+	if (ex->child)
+	{
+		/* a child has one page in the window: the others are not its own */
+		ex->no_more = true;
+		return;
+	}
 	for (i = 1; i < ex->nwin; i++)
 		MemoryContextDelete(ex->win[i]->pcxt);
 	ex->nwin = Min(ex->nwin, 1);
@@ -550,20 +586,19 @@ start_page(Extract *ex, ApiPage *p)
 {
 	MemoryContext old;
 	HttpRequest *req;
-	ListCell   *ln;
-	ListCell   *lv;
-	bool		accept = false;
+	bool		accept;
 
 	old = MemoryContextSwitchTo(p->cxt);
-	req = http_request_new("GET", p->url, p->display);
+	req = http_request_new(ex->method, p->url, p->display);
 	req->streaming = true;
 	req->timeout_ms = ex->timeout_ms;
-	forboth(ln, ex->header_names, lv, ex->header_values)
+	if (p->body)
 	{
-		source_add_header(req, lfirst(ln), lfirst(lv));
-		if (pg_strcasecmp(lfirst(ln), "Accept") == 0)
-			accept = true;
+		req->body = p->body;
+		req->body_len = strlen(p->body);
 	}
+	accept = fanout_add_headers(req, ex->header_names, ex->header_values,
+								ex->sheader_names, ex->sheader_values, p->body != NULL);
 	if (!accept)
 		http_request_add_header(req, "Accept",
 								ex->format == RECORD_CSV ? "text/csv" :
@@ -594,6 +629,7 @@ page_begin_load(Extract *ex, ApiPage *p)
 	records_reset(ex->splitter);
 	ex->page_records = 0;
 	extract_cursor_clear(&ex->page_max);
+	load_set_parent(ex->ls, p->child ? p->child->parent : NULL);
 	p->loading = true;
 }
 
@@ -679,8 +715,8 @@ retry_page(Extract *ex, ApiPage *p, const char *reason, int errcode_if_final,
 	if (p->attempts >= ex->max_attempts)
 		ereport(ERROR,
 				(errcode(errcode_if_final),
-				 errmsg("HTTP GET %s failed after %d attempts: %s",
-						p->display, p->attempts, reason)));
+				 errmsg("HTTP %s %s failed after %d attempts: %s",
+						ex->method, p->display, p->attempts, reason)));
 	delay = ex->backoff_ms * pow(2.0, p->attempts - 1);
 	delay = Min(delay, ex->max_backoff_ms);
 	/* equal jitter: half fixed, half random */
@@ -745,7 +781,7 @@ finish_head(Extract *ex, ApiPage *p)
 	if (status < 200 || status >= 300)
 		ereport(ERROR,
 				(errcode(ERRCODE_ELT_HTTP_STATUS),
-				 errmsg("HTTP GET %s returned status %d", p->display, status),
+				 errmsg("HTTP %s %s returned status %d", ex->method, p->display, status),
 				 p->errbody.len > 0 ?
 				 errdetail("The response began: %s", redact_text(p->errbody.data)) : 0));
 
@@ -760,6 +796,11 @@ finish_head(Extract *ex, ApiPage *p)
 	ex->pages++;
 	ex->records += ex->page_records;
 	ex->bytes += req->bytes_received;
+	if (ex->child)
+	{
+		ex->child->pages++;
+		ex->child->records += ex->page_records;
+	}
 	old = MemoryContextSwitchTo(ex->cxt);
 	extract_cursor_merge(&ex->batch_max, &ex->page_max);
 	MemoryContextSwitchTo(old);
@@ -784,7 +825,8 @@ finish_head(Extract *ex, ApiPage *p)
 			break;
 		case PAGING_PAGE:
 		case PAGING_OFFSET:
-			if (empty || (ex->total >= 0 && ex->records >= ex->total))
+			if (empty || (ex->total >= 0 &&
+						  (ex->child ? ex->child->records : ex->records) >= ex->total))
 				drop_following(ex);
 			break;
 		case PAGING_CURSOR:
@@ -838,15 +880,79 @@ finish_head(Extract *ex, ApiPage *p)
 				break;
 			}
 	}
-	if (ex->max_pages > 0 && ex->pages >= ex->max_pages)
+	if (ex->max_pages > 0 && (ex->child ? ex->child->pages : ex->pages) >= ex->max_pages)
 		drop_following(ex);
 	MemoryContextSwitchTo(old);
 
 	/* the head is done */
+	if (p->child)
+		p->child->inflight--;
 	ex->cur_page = NULL;
 	MemoryContextDelete(p->pcxt);
 	memmove(&ex->win[0], &ex->win[1], sizeof(ApiPage *) * (ex->nwin - 1));
 	ex->nwin--;
+}
+
+/*
+ * Make a child's paging state the extract's, to add or finish its page.
+ */
+static void
+child_enter(Extract *ex, FanoutChild *c)
+{
+	ex->child = c;
+	ex->next_seq = c->next_seq;
+	ex->no_more = c->no_more;
+	ex->next_ref = c->next_ref;
+	ex->total = c->total;
+}
+
+/*
+ * Keep the child's paging state; a child whose last page is done is
+ * forgotten (its rows are written: the parent value is no longer needed).
+ */
+static void
+child_leave(Extract *ex, FanoutChild *c)
+{
+	c->next_seq = ex->next_seq;
+	c->no_more = ex->no_more;
+	c->next_ref = ex->next_ref;
+	c->total = ex->total;
+	ex->child = NULL;
+	ex->next_ref = NULL;
+	if (c->no_more && c->inflight == 0)
+		fanout_child_done(ex->fanout, c);
+}
+
+/*
+ * Fill the window with the fan-out's children: the next page of each
+ * started child that has none in flight, then new children, up to
+ * concurrency requests in all.
+ */
+static void
+fanout_fill_window(Extract *ex)
+{
+	List	   *started = fanout_started(ex->fanout);
+	FanoutChild *c;
+	ListCell   *lc;
+
+	foreach(lc, started)
+	{
+		c = lfirst(lc);
+		if (ex->nwin >= ex->concurrency)
+			break;
+		if (c->inflight > 0)
+			continue;
+		child_enter(ex, c);
+		(void) add_page(ex);
+		child_leave(ex, c);		/* deletes c when it is done */
+	}
+	list_free(started);
+	while (ex->nwin < ex->concurrency && (c = fanout_next_child(ex->fanout)) != NULL)
+	{
+		child_enter(ex, c);
+		(void) add_page(ex);
+		child_leave(ex, c);
+	}
 }
 
 /*
@@ -898,7 +1004,13 @@ pump(Extract *ex)
 		}
 		if (head->req->done)
 		{
+			FanoutChild *c = head->child;
+
+			if (c)
+				child_enter(ex, c);
 			finish_head(ex, head);
+			if (c)
+				child_leave(ex, c);
 			moved = true;
 		}
 	}
@@ -1038,9 +1150,12 @@ run_pages(Extract *ex)
 	{
 		long		wait;
 
-		while (ex->nwin < ((ex->kind == PAGING_PAGE || ex->kind == PAGING_OFFSET) ?
-						   ex->concurrency : 1) && add_page(ex))
-			;
+		if (ex->for_each)
+			fanout_fill_window(ex);
+		else
+			while (ex->nwin < ((ex->kind == PAGING_PAGE || ex->kind == PAGING_OFFSET) ?
+							   ex->concurrency : 1) && add_page(ex))
+				;
 		if (ex->nwin == 0)
 			break;
 		wait = start_requests(ex);
@@ -1192,6 +1307,8 @@ extract_begin_load(Extract *ex)
 	MemoryContext oldcxt;
 
 	relid = load_prepare_target(ex->target, &created);
+	if (ex->for_each)
+		load_add_parent_column(relid);
 	pgstat_progress_start_command(PROGRESS_COMMAND_COPY, relid);
 	pgstat_progress_update_param(PROGRESS_COPY_COMMAND, PROGRESS_COPY_COMMAND_FROM);
 	pgstat_progress_update_param(PROGRESS_COPY_TYPE, PROGRESS_COPY_TYPE_CALLBACK);
@@ -1260,6 +1377,14 @@ extract_run(Extract *ex, const ExtractCall *call)
 
 	batch_insert_running(ex, call);
 	extract_begin_load(ex);
+	if (ex->for_each)
+	{
+		MemoryContext old = MemoryContextSwitchTo(ex->cxt);
+
+		ex->fanout = fanout_begin(ex->stream_id, ex->for_each, ex->full_refresh,
+								  ex->cursor_before, ex->path, ex->param_values, ex->body);
+		MemoryContextSwitchTo(old);
+	}
 	run_pages(ex);
 	ex->cur_page = NULL;
 	load_end(ex->ls);

@@ -134,6 +134,31 @@ internal_sql_exec_caller(const char *sql, int expected)
 }
 
 /*
+ * The same with parameters ($1, $2...), for a query of the caller's that
+ * reads values pg_elt supplies (a fan-out query's last run time); with
+ * read_only, only a query can run.  The query may be another role's (a
+ * stream's owner's, run in a superuser's session): settings it changes
+ * (set_config) are undone when it ends, as PostgreSQL undoes those of an
+ * index expression, so that it cannot leave a search_path behind.
+ */
+int
+internal_sql_exec_caller_args(const char *sql, int nargs, Oid *types,
+							  Datum *values, const char *nulls,
+							  bool read_only, int expected)
+{
+	int			nestlevel = NewGUCNestLevel();
+	int			rc = SPI_execute_with_args(sql, nargs, types, values, nulls,
+										   read_only, 0);
+
+	AtEOXact_GUC(false, nestlevel);
+
+	if (expected != INTERNAL_SQL_UNCHECKED &&
+		(rc < 0 || (expected != INTERNAL_SQL_ANY && rc != expected)))
+		elog(ERROR, "generated statement failed: %s (%s)", SPI_result_code_string(rc), sql);
+	return rc;
+}
+
+/*
  * The same, sending the result rows to a receiver of the caller's instead
  * of a tuple table (a classifier that keeps only the rows it needs).
  */

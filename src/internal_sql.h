@@ -65,6 +65,9 @@ extern int	internal_sql_exec_plan(InternalSqlPlan *cache, Oid as_role,
  * so that every SPI call of pg_elt is in this module.
  */
 extern int	internal_sql_exec_caller(const char *sql, int expected);
+extern int	internal_sql_exec_caller_args(const char *sql, int nargs, Oid *types,
+										  Datum *values, const char *nulls,
+										  bool read_only, int expected);
 extern int	internal_sql_exec_caller_into(const char *sql, DestReceiver *dest);
 
 /* Column getters over SPI_tuptable; a NULL reads as the given default. */

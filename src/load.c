@@ -70,6 +70,8 @@ struct LoadState
 	AttrNumber	att_batch;		/* 0-based positions of the three columns */
 	AttrNumber	att_loaded;
 	AttrNumber	att_record;
+	AttrNumber	att_parent;		/* _elt_parent, or -1 */
+	Datum		parent;			/* its value for the next records, or 0 */
 	ExprState **defaults;		/* per attribute, for the other columns */
 	bool		check_constraints;
 	Datum		batch_id;
@@ -122,6 +124,56 @@ load_prepare_target(const char *target, bool *created)
 	CommandCounterIncrement();
 	*created = true;
 	return get_relname_relid(rv->relname, nspid);
+}
+
+/*
+ * The parent column of a fan-out stream's staging table: added when a
+ * fan-out stream first loads into a table without it, as the stream's
+ * owner (who must own the table to alter it).
+ */
+void
+load_add_parent_column(Oid relid)
+{
+	if (get_attnum(relid, "_elt_parent") != InvalidAttrNumber)
+		return;
+	SPI_connect();
+	internal_sql_exec(psprintf("ALTER TABLE %s ADD COLUMN _elt_parent pg_catalog.jsonb",
+							   quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
+														  get_rel_name(relid))),
+					  0, NULL, NULL, NULL, false, SPI_OK_UTILITY);
+	internal_sql_exec(psprintf("COMMENT ON COLUMN %s._elt_parent IS %s",
+							   quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
+														  get_rel_name(relid)),
+							   quote_literal_cstr("pg_elt: the for_each row a record was fetched for")),
+					  0, NULL, NULL, NULL, false, SPI_OK_UTILITY);
+	SPI_finish();
+	CommandCounterIncrement();
+}
+
+/*
+ * Position of an optional column of a given type, or -1.
+ */
+static AttrNumber
+find_optional_column(Relation rel, const char *name, Oid type)
+{
+	TupleDesc	desc = RelationGetDescr(rel);
+	int			i;
+
+	for (i = 0; i < desc->natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, i);
+
+		if (att->attisdropped || strcmp(NameStr(att->attname), name) != 0)
+			continue;
+		if (att->atttypid != type)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATATYPE_MISMATCH),
+					 errmsg("column \"%s\" of staging table %s has type %s, not %s",
+							name, RelationGetRelationName(rel),
+							format_type_be(att->atttypid), format_type_be(type))));
+		return i;
+	}
+	return -1;
 }
 
 /*
@@ -182,6 +234,7 @@ load_begin(Oid relid, int64 batch_id, TimestampTz loaded_at)
 	ls->att_batch = find_column(rel, "_elt_batch_id", INT8OID);
 	ls->att_loaded = find_column(rel, "_elt_loaded_at", TIMESTAMPTZOID);
 	ls->att_record = find_column(rel, "_elt_record", JSONBOID);
+	ls->att_parent = find_optional_column(rel, "_elt_parent", JSONBOID);
 
 	/* privileges, as an INSERT of the three columns would check them */
 	rte = makeNode(RangeTblEntry);
@@ -193,6 +246,8 @@ load_begin(Oid relid, int64 batch_id, TimestampTz loaded_at)
 	rte->insertedCols = bms_make_singleton(ls->att_batch + 1 - FirstLowInvalidHeapAttributeNumber);
 	rte->insertedCols = bms_add_member(rte->insertedCols, ls->att_loaded + 1 - FirstLowInvalidHeapAttributeNumber);
 	rte->insertedCols = bms_add_member(rte->insertedCols, ls->att_record + 1 - FirstLowInvalidHeapAttributeNumber);
+	if (ls->att_parent >= 0)
+		rte->insertedCols = bms_add_member(rte->insertedCols, ls->att_parent + 1 - FirstLowInvalidHeapAttributeNumber);
 	if (!ExecCheckRTEPerms(rte))
 		aclcheck_error(ACLCHECK_NO_PRIV, OBJECT_TABLE, RelationGetRelationName(rel));
 	if (check_enable_rls(relid, InvalidOid, false) == RLS_ENABLED)
@@ -229,7 +284,8 @@ load_begin(Oid relid, int64 batch_id, TimestampTz loaded_at)
 		Node	   *def;
 
 		if (TupleDescAttr(desc, i)->attisdropped ||
-			i == ls->att_batch || i == ls->att_loaded || i == ls->att_record)
+			i == ls->att_batch || i == ls->att_loaded || i == ls->att_record ||
+			i == ls->att_parent)
 			continue;
 		def = build_column_default(rel, i + 1);
 		if (def)
@@ -304,6 +360,11 @@ load_record(LoadState *ls, const char *json, size_t len)
 	slot->tts_isnull[ls->att_loaded] = false;
 	slot->tts_values[ls->att_record] = value;
 	slot->tts_isnull[ls->att_record] = false;
+	if (ls->att_parent >= 0 && ls->parent != (Datum) 0)
+	{
+		slot->tts_values[ls->att_parent] = ls->parent;
+		slot->tts_isnull[ls->att_parent] = false;
+	}
 	ExecStoreVirtualTuple(slot);
 	if (ls->check_constraints)
 		ExecConstraints(ls->rri, slot, ls->estate);
@@ -312,6 +373,16 @@ load_record(LoadState *ls, const char *json, size_t len)
 	ls->nbuffered++;
 	ls->bytes_buffered += len;
 	return DatumGetJsonbP(value);
+}
+
+/*
+ * The parent row of the records that follow (a fan-out child's), or NULL.
+ * The value is the caller's: it must outlive the next flush.
+ */
+void
+load_set_parent(LoadState *ls, Jsonb *parent)
+{
+	ls->parent = parent ? JsonbPGetDatum(parent) : (Datum) 0;
 }
 
 /*

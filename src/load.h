@@ -19,6 +19,9 @@ typedef struct LoadState LoadState;
 /* Find the staging table named target, creating it (and its schema). */
 extern Oid	load_prepare_target(const char *target, bool *created);
 
+/* Add the _elt_parent column of fan-out streams, when missing. */
+extern void load_add_parent_column(Oid relid);
+
 extern LoadState *load_begin(Oid relid, int64 batch_id, TimestampTz loaded_at);
 
 /*
@@ -26,6 +29,9 @@ extern LoadState *load_begin(Oid relid, int64 batch_id, TimestampTz loaded_at);
  * valid until the next call.
  */
 extern Jsonb *load_record(LoadState *ls, const char *json, size_t len);
+
+/* The parent row stored with the records that follow (NULL: none). */
+extern void load_set_parent(LoadState *ls, Jsonb *parent);
 
 /* Write what is buffered (call before the end of a subtransaction). */
 extern void load_flush(LoadState *ls);

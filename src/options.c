@@ -121,6 +121,9 @@ static const OptionDef pagination_defs[] = {
 	{"max_pages", OPT_INT, KIND(PAGEK_PAGE) | KIND(PAGEK_OFFSET) | KIND(PAGEK_CURSOR) |
 	KIND(PAGEK_NEXT_URL) | KIND(PAGEK_LINK), 0, NULL, 1},
 	{"total_path", OPT_PATH, KIND(PAGEK_PAGE) | KIND(PAGEK_OFFSET), OPTF_NULL_REFUSED},
+	/* where the paging values go: the query string, or keys of the body */
+	{"in", OPT_CHOICE, KIND(PAGEK_PAGE) | KIND(PAGEK_OFFSET) | KIND(PAGEK_CURSOR), 0,
+	"query", 0, 0, "query|body"},
 };
 
 const OptionTable stream_pagination_table = {

@@ -15,6 +15,7 @@
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
 
+#include "fanout.h"
 #include "options.h"
 #include "records.h"
 #include "secrets.h"
@@ -273,6 +274,97 @@ check_target(const char *target)
 }
 
 /*
+ * Every placeholder of a template must have a query to fill it: without
+ * for_each, a "{name}" would be sent as it is written.
+ */
+static void
+check_placeholders(List *names, const char *what, bool fanout)
+{
+	if (names != NIL && !fanout)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("placeholder {%s} in the %s of a stream without for_each",
+						(char *) linitial(names), what),
+				 errhint("Give the stream a for_each query whose columns fill the placeholders.")));
+}
+
+/*
+ * The request settings of a stream: method, body, headers, the fan-out
+ * query and the placeholders they fill, and paging values sent in the
+ * body (which needs one).
+ */
+static void
+check_request(FunctionCallInfo fcinfo, const char *path, Jsonb *params,
+			  OptionValues *pagination)
+{
+	char	   *for_each = PG_NARGS() > 9 ? arg_text(fcinfo, 9) : NULL;
+	char	   *method = PG_NARGS() > 10 ? arg_text(fcinfo, 10) : NULL;
+	Jsonb	   *body = PG_NARGS() > 11 ? arg_jsonb(fcinfo, 11) : NULL;
+	Jsonb	   *headers = PG_NARGS() > 12 ? arg_jsonb(fcinfo, 12) : NULL;
+	bool		fanout;
+	char	   *in;
+
+	if (method == NULL)
+		method = "GET";
+	if (strcmp(method, "GET") != 0 && strcmp(method, "POST") != 0 &&
+		strcmp(method, "PUT") != 0 && strcmp(method, "PATCH") != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("unknown method %s", quote_literal_cstr(method)),
+				 errhint("Known methods: GET, POST, PUT, PATCH.")));
+	if (body != NULL && options_jsonb_is_null(body))
+		body = NULL;
+	if (body != NULL && !JB_ROOT_IS_OBJECT(body) && !JB_ROOT_IS_ARRAY(body))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("body must be a JSON object or array")));
+	if (body != NULL && JB_ROOT_IS_SCALAR(body))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("body must be a JSON object or array")));
+	if (body != NULL && strcmp(method, "GET") == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("a stream with a body needs method POST, PUT or PATCH")));
+	if (headers != NULL)
+		check_headers(headers);
+	if (for_each != NULL &&
+		!options_regex_match(for_each, "^[[:space:]]*(select|with|values|table)[[:space:](]",
+							 true))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("for_each must be a query"),
+				 errdetail("The for_each query is a SELECT (or WITH, VALUES, TABLE) whose columns fill the placeholders of path, params and body.")));
+	fanout = for_each != NULL;
+
+	check_placeholders(fanout_placeholders(path), "path", fanout);
+	if (params != NULL && JB_ROOT_IS_OBJECT(params))
+	{
+		List	   *names = NIL;
+		List	   *values = NIL;
+		ListCell   *lc;
+
+		options_object_pairs(&params->root, &names, &values);
+		foreach(lc, values)
+		{
+			JsonbValue *v = lfirst(lc);
+
+			if (v->type == jbvString)
+				check_placeholders(fanout_placeholders(options_value_text(v)), "params", fanout);
+		}
+	}
+	check_placeholders(fanout_body_placeholders(body), "body", fanout);
+
+	in = options_has_key(pagination, "in") ? options_get_text(pagination, "in") : NULL;
+	if (in && strcmp(in, "body") == 0 && body == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s pagination with \"in\": \"body\" needs a body",
+						options_kind_name(pagination)),
+				 errhint("Give the stream a body (and method POST), in which the paging value is set.")));
+}
+
+/*
  * elt._validate_stream(name, path, params, records, pagination,
  * incremental, primary_key, target, format): raise an error for anything
  * wrong in a stream definition.
@@ -329,6 +421,7 @@ elt_validate_stream(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("%s pagination reading the response body needs format json", kind)));
+	check_request(fcinfo, path, arg_jsonb(fcinfo, 2), &ov);
 
 	if (incremental != NULL && !options_jsonb_is_null(incremental))
 	{

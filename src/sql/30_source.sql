@@ -33,6 +33,10 @@ CREATE TABLE elt.stream (
 	target		text NOT NULL,
 	format		text NOT NULL DEFAULT 'json'
 				CHECK (format IN ('json', 'ndjson', 'csv')),
+	for_each	text,
+	method		text NOT NULL DEFAULT 'GET',
+	body		jsonb,
+	headers		jsonb NOT NULL DEFAULT '{}',
 	cursor_value text,
 	created_at	timestamptz NOT NULL DEFAULT now(),
 	updated_at	timestamptz NOT NULL DEFAULT now(),
@@ -42,6 +46,8 @@ REVOKE ALL ON elt.stream FROM PUBLIC;
 COMMENT ON TABLE elt.stream IS 'Endpoints of sources and their incremental cursor (elt.create_stream)';
 COMMENT ON COLUMN elt.stream.cursor_value IS
 'Highest value of the incremental cursor_field loaded so far; sent on the next run';
+COMMENT ON COLUMN elt.stream.for_each IS
+'Fan-out: a query whose rows fill the {name} placeholders of path, params and body, one child request each';
 
 -- Every extract, succeeded or failed.  A succeeded batch is written in the
 -- transaction that loads its rows; a failed one is written by a background
@@ -113,7 +119,7 @@ SELECT st.stream_id, st.source || '.' || st.name AS stream, st.source, st.name,
 	   st.incremental IS NOT NULL AS incremental, st.cursor_value, st.target,
 	   (SELECT max(b.finished_at) FROM elt.batch b
 		 WHERE b.stream_id = st.stream_id AND b.status = 'succeeded') AS last_success,
-	   st.owner
+	   st.owner, st.method, st.for_each IS NOT NULL AS fan_out
   FROM elt.stream st JOIN elt.source so ON so.name = st.source;
 REVOKE ALL ON elt.streams FROM PUBLIC;
 GRANT SELECT ON elt.streams TO PUBLIC;

@@ -29,11 +29,14 @@ COMMENT ON FUNCTION elt._validate_source(text, text, jsonb, jsonb, jsonb) IS
 
 CREATE FUNCTION elt._validate_stream(name text, path text, params jsonb, records text,
 									 pagination jsonb, incremental jsonb,
-									 primary_key text[], target text, format text)
+									 primary_key text[], target text, format text,
+									 for_each text DEFAULT NULL, method text DEFAULT 'GET',
+									 body jsonb DEFAULT NULL, headers jsonb DEFAULT '{}')
 RETURNS void
 AS 'MODULE_PATHNAME', 'elt_validate_stream'
 LANGUAGE C STABLE PARALLEL SAFE;
-COMMENT ON FUNCTION elt._validate_stream(text, text, jsonb, text, jsonb, jsonb, text[], text, text) IS
+COMMENT ON FUNCTION elt._validate_stream(text, text, jsonb, text, jsonb, jsonb, text[], text, text,
+										 text, text, jsonb, jsonb) IS
 'Raise an error for anything wrong in a stream definition';
 
 -- The stream a user means: "source.stream", or a bare stream name when only
@@ -148,7 +151,8 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
 	PERFORM elt._validate_stream(NEW.name, NEW.path, NEW.params, NEW.records, NEW.pagination,
-								 NEW.incremental, NEW.primary_key, NEW.target, NEW.format);
+								 NEW.incremental, NEW.primary_key, NEW.target, NEW.format,
+								 NEW.for_each, NEW.method, NEW.body, NEW.headers);
 	-- the source as this role sees it (row security), used with the owner's rights
 	IF NOT EXISTS (SELECT 1 FROM elt.source so WHERE so.name = NEW.source) THEN
 		RAISE EXCEPTION 'source "%" does not exist', NEW.source
@@ -168,7 +172,7 @@ COMMENT ON FUNCTION elt._stream_check() IS
 'Trigger: validate every stream definition written to elt.stream';
 CREATE TRIGGER stream_check
 	BEFORE INSERT OR UPDATE OF source, name, owner, path, params, records, pagination,
-		incremental, primary_key, target, format
+		incremental, primary_key, target, format, for_each, method, body, headers
 	ON elt.stream FOR EACH ROW EXECUTE FUNCTION elt._stream_check();
 
 -- Definitions -------------------------------------------------------------------
@@ -257,7 +261,9 @@ CREATE FUNCTION elt.create_stream(source text, name text, path text, params json
 								  records text DEFAULT '$',
 								  pagination jsonb DEFAULT '{"type":"none"}',
 								  incremental jsonb DEFAULT NULL, primary_key text[] DEFAULT NULL,
-								  target text DEFAULT NULL, format text DEFAULT 'json')
+								  target text DEFAULT NULL, format text DEFAULT 'json',
+								  for_each text DEFAULT NULL, method text DEFAULT 'GET',
+								  body jsonb DEFAULT NULL, headers jsonb DEFAULT '{}')
 RETURNS void
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
@@ -271,7 +277,8 @@ BEGIN
 			USING ERRCODE = 'undefined_object';
 	END IF;
 	PERFORM elt._validate_stream(name, path, params, records, pagination, incremental,
-								 primary_key, target, format);
+								 primary_key, target, format, for_each, method,
+								 nullif(body, 'null'), headers);
 	IF EXISTS (SELECT 1 FROM elt.stream st
 				WHERE st.source = create_stream.source AND st.name = create_stream.name) THEN
 		RAISE EXCEPTION 'stream "%.%" already exists', source, name
@@ -287,18 +294,22 @@ BEGIN
 		tgt := 'staging.' || quote_ident(source || '_' || name);
 	END IF;
 	INSERT INTO elt.stream (source, name, path, params, records, pagination, incremental,
-							primary_key, target, format)
+							primary_key, target, format, for_each, method, body, headers)
 	VALUES (source, name, path, params, records, pagination, nullif(incremental, 'null'),
-			primary_key, tgt, format);
+			primary_key, tgt, format, nullif(for_each, ''), coalesce(method, 'GET'),
+			nullif(body, 'null'), coalesce(headers, '{}'));
 END;
 $$;
-COMMENT ON FUNCTION elt.create_stream(text, text, text, jsonb, text, jsonb, jsonb, text[], text, text) IS
-'Define an endpoint of a source: path, params, records path, pagination, incremental cursor, target, format';
+COMMENT ON FUNCTION elt.create_stream(text, text, text, jsonb, text, jsonb, jsonb, text[], text, text,
+									   text, text, jsonb, jsonb) IS
+'Define an endpoint of a source: path, params, records path, pagination, incremental cursor, target, format, fan-out query, method, body, headers';
 
 CREATE FUNCTION elt.alter_stream(stream text, path text DEFAULT NULL, params jsonb DEFAULT NULL,
 								 records text DEFAULT NULL, pagination jsonb DEFAULT NULL,
 								 incremental jsonb DEFAULT NULL, primary_key text[] DEFAULT NULL,
-								 target text DEFAULT NULL, format text DEFAULT NULL)
+								 target text DEFAULT NULL, format text DEFAULT NULL,
+								 for_each text DEFAULT NULL, method text DEFAULT NULL,
+								 body jsonb DEFAULT NULL, headers jsonb DEFAULT NULL)
 RETURNS void
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
@@ -324,16 +335,28 @@ BEGIN
 	END IF;
 	s.target := coalesce(target, s.target);
 	s.format := coalesce(format, s.format);
+	-- for_each => '' ends the fan-out, body => 'null' removes the body
+	IF for_each IS NOT NULL THEN
+		s.for_each := nullif(for_each, '');
+	END IF;
+	s.method := coalesce(method, s.method);
+	IF body IS NOT NULL THEN
+		s.body := nullif(body, 'null');
+	END IF;
+	s.headers := coalesce(headers, s.headers);
 	PERFORM elt._validate_stream(s.name, s.path, s.params, s.records, s.pagination,
-								 s.incremental, s.primary_key, s.target, s.format);
+								 s.incremental, s.primary_key, s.target, s.format,
+								 s.for_each, s.method, s.body, s.headers);
 	UPDATE elt.stream x
 	   SET path = s.path, params = s.params, records = s.records, pagination = s.pagination,
 		   incremental = s.incremental, primary_key = s.primary_key, target = s.target,
-		   format = s.format, cursor_value = s.cursor_value, updated_at = now()
+		   format = s.format, cursor_value = s.cursor_value, for_each = s.for_each,
+		   method = s.method, body = s.body, headers = s.headers, updated_at = now()
 	 WHERE x.stream_id = s.stream_id;
 END;
 $$;
-COMMENT ON FUNCTION elt.alter_stream(text, text, jsonb, text, jsonb, jsonb, text[], text, text) IS
+COMMENT ON FUNCTION elt.alter_stream(text, text, jsonb, text, jsonb, jsonb, text[], text, text,
+									  text, text, jsonb, jsonb) IS
 'Change a stream; arguments left NULL keep their value.  Changing incremental resets the cursor';
 
 CREATE FUNCTION elt.drop_stream(stream text)
@@ -372,8 +395,10 @@ COMMENT ON FUNCTION elt.reset_stream(text, text) IS
 REVOKE ALL ON FUNCTION elt.create_source(text, text, jsonb, jsonb, jsonb) FROM PUBLIC;
 REVOKE ALL ON FUNCTION elt.alter_source(text, text, jsonb, jsonb, jsonb) FROM PUBLIC;
 REVOKE ALL ON FUNCTION elt.drop_source(text, boolean) FROM PUBLIC;
-REVOKE ALL ON FUNCTION elt.create_stream(text, text, text, jsonb, text, jsonb, jsonb, text[], text, text) FROM PUBLIC;
-REVOKE ALL ON FUNCTION elt.alter_stream(text, text, jsonb, text, jsonb, jsonb, text[], text, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION elt.create_stream(text, text, text, jsonb, text, jsonb, jsonb, text[], text, text,
+										  text, text, jsonb, jsonb) FROM PUBLIC;
+REVOKE ALL ON FUNCTION elt.alter_stream(text, text, jsonb, text, jsonb, jsonb, text[], text, text,
+										 text, text, jsonb, jsonb) FROM PUBLIC;
 REVOKE ALL ON FUNCTION elt.drop_stream(text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION elt.reset_stream(text, text) FROM PUBLIC;
 

@@ -592,3 +592,87 @@ def self_url(req):
 def carried_params(req):
     """Query parameters a cursor carries to the next page (all but cursor)."""
     return [[k, v] for k, v in req.params.items() if k != "cursor"]
+
+
+class FanoutEndpoints:
+    """Parent/child routes (a user's orders, paged), a POST search paging
+    by a body field and a GraphQL-style endpoint paging by a cursor
+    variable: the requests of fan-out streams and of request bodies."""
+
+    def h_user_orders(self, req):
+        """/users/<id>/orders: `count` orders per user (default: 1 + id mod
+        5), paged by page/per_page; each names its user."""
+        try:
+            uid = int(req.npath.split("/")[2])
+        except ValueError:
+            raise HTTPError(404, "no such user", path=req.path)
+        count = req.int("count", 1 + uid % 5, 0, MAX_PAGE_SIZE)
+        page = req.int("page", 1, 1, 10 ** 9)
+        per = req.int("per_page", DEFAULT_PAGE_SIZE, 1, MAX_PAGE_SIZE)
+        req.gate(page)
+        start = (page - 1) * per
+        recs = [{"order_id": "%d-%d" % (uid, n), "user_id": uid, "n": n,
+                 "amount": (uid * 31 + n * 7) % 1000 / 10.0,
+                 "updated_at": "2024-01-%02dT00:00:00Z" % (1 + n % 28)}
+                for n in range(start + 1, min(start + per, count) + 1)]
+        return json_resp({"orders": recs, "page": page, "per_page": per,
+                          "total": count})
+
+    def _json_body(self, req):
+        try:
+            doc = json.loads(req.body.decode("utf-8") or "null")
+        except (UnicodeDecodeError, ValueError):
+            raise HTTPError(400, "body is not JSON")
+        if not isinstance(doc, dict):
+            raise HTTPError(400, "body must be a JSON object")
+        if "json" not in req.headers.get("content-type", ""):
+            raise HTTPError(415, "content type must be JSON")
+        return doc
+
+    def h_search(self, req):
+        """POST /search {"query": q, "page": p, "per_page": n, "total": t}:
+        t matches, paged by the body's page."""
+        doc = self._json_body(req)
+        try:
+            page = int(doc.get("page", 1))
+            per = int(doc.get("per_page", DEFAULT_PAGE_SIZE))
+            total = int(doc.get("total", 25))
+        except (TypeError, ValueError):
+            raise HTTPError(400, "page, per_page and total must be integers")
+        if page < 1 or per < 1 or total < 0:
+            raise HTTPError(400, "page and per_page must be positive")
+        req.gate(page)
+        q = str(doc.get("query", ""))
+        start = (page - 1) * per
+        hits = [{"id": i, "query": q, "title": "%s #%d" % (q, i)}
+                for i in range(start + 1, min(start + per, total) + 1)]
+        return json_resp({"results": hits, "page": page, "total": total})
+
+    def h_graphql(self, req):
+        """POST /graphql {"query": ..., "variables": {"first": n, "after":
+        cursor, "total": t}}: users(first, after) with pageInfo."""
+        doc = self._json_body(req)
+        v = doc.get("variables") or {}
+        if not isinstance(v, dict) or not isinstance(doc.get("query"), str):
+            raise HTTPError(400, "a GraphQL request has a query and variables")
+        try:
+            first = int(v.get("first", 10))
+            total = int(v.get("total", 25))
+        except (TypeError, ValueError):
+            raise HTTPError(400, "first and total must be integers")
+        after = v.get("after")
+        pos = 0
+        if after is not None:
+            if not (isinstance(after, str) and after.startswith("c") and
+                    after[1:].isdigit()):
+                return json_resp({"errors": [{"message": "invalid cursor"}]}, 400)
+            pos = int(after[1:])
+        req.gate(1 + pos // max(first, 1))
+        nodes = [{"id": i, "name": "user %d" % i}
+                 for i in range(pos + 1, min(pos + first, total) + 1)]
+        end = pos + len(nodes)
+        more = end < total
+        return json_resp({"data": {"users": {
+            "nodes": nodes,
+            "pageInfo": {"hasNextPage": more,
+                         "endCursor": "c%d" % end if more else None}}}})

@@ -823,6 +823,60 @@ def concurrent_clients():
 # Benchmarks (printed, not asserted)
 # ---------------------------------------------------------------------------
 
+
+@test
+def fanout_user_orders_paged():
+    seen = []
+    page = 1
+    while True:
+        d = ok_json("/users/7/orders?per_page=2&page=%d" % page)
+        if not d["orders"]:
+            break
+        seen += [o["order_id"] for o in d["orders"]]
+        assert all(o["user_id"] == 7 for o in d["orders"])
+        page += 1
+    assert seen == ["7-%d" % n for n in range(1, 1 + 7 % 5 + 1)], seen
+    assert ok_json("/users/3/orders?count=0")["orders"] == []
+    assert get("/users/x/orders").status == 404
+    t = time.time()
+    ok_json("/users/1/orders?delay=50")
+    assert time.time() - t >= 0.05
+
+
+@test
+def search_pages_by_body():
+    h = {"Content-Type": "application/json"}
+    ids = []
+    for page in (1, 2, 3, 4):
+        r = post("/search", json.dumps({"query": "ab", "page": page,
+                                        "per_page": 10, "total": 25}), h)
+        assert r.status == 200, r.body
+        ids += [x["id"] for x in r.json()["results"]]
+    assert ids == list(range(1, 26)), ids
+    assert post("/search", "{", h).status == 400
+    assert post("/search", "{}", {"Content-Type": "text/plain"}).status == 415
+    assert get("/search").status == 405
+
+
+@test
+def graphql_cursor_variables():
+    h = {"Content-Type": "application/json"}
+    after, ids = None, []
+    while True:
+        r = post("/graphql", json.dumps({"query": "{users{nodes{id}}}",
+                                         "variables": {"first": 10,
+                                                       "after": after}}), h)
+        assert r.status == 200, r.body
+        u = r.json()["data"]["users"]
+        ids += [n["id"] for n in u["nodes"]]
+        after = u["pageInfo"]["endCursor"]
+        if not u["pageInfo"]["hasNextPage"]:
+            assert after is None
+            break
+    assert ids == list(range(1, 26)), ids
+    assert post("/graphql", json.dumps({"query": "q", "variables":
+                                        {"after": "zz"}}), h).status == 400
+
 def bench(huge_mb):
     c = http.client.HTTPConnection(HOST, PORT, timeout=60)
     n = 1000

@@ -35,7 +35,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, quote, urlsplit
 
 from data import Orders, un_b64_cursor
-from endpoints import (AuthEndpoints, ControlEndpoints, OrderEndpoints,
+from endpoints import (AuthEndpoints, ControlEndpoints, FanoutEndpoints,
+                       OrderEndpoints,
                        UserEndpoints, UtilityEndpoints)
 from faults import MALFORMED_GARBAGE, Faults, InjectedFailure, insert_garbage
 from messages import VERSION, HTTPError, Req, Resp, json_resp
@@ -88,7 +89,7 @@ class LRU:
 # ---------------------------------------------------------------------------
 
 class App(Faults, UserEndpoints, OrderEndpoints, AuthEndpoints,
-          UtilityEndpoints, ControlEndpoints):
+          UtilityEndpoints, ControlEndpoints, FanoutEndpoints):
     """The mock API: its state, its routes, and the dispatch of a request
     to its endpoint with the faults it asks for."""
 
@@ -145,6 +146,10 @@ class App(Faults, UserEndpoints, OrderEndpoints, AuthEndpoints,
             "/_control/oauth/revoke": (self.c_oauth_revoke, ("GET", "POST"), False),
             "/_control/shutdown": (self.c_shutdown, ("POST",), False),
         }
+        self.routes.update({
+            "/search": (self.h_search, ("POST",), True),
+            "/graphql": (self.h_graphql, ("POST",), True),
+        })
 
     # -- bookkeeping ---------------------------------------------------------
 
@@ -182,6 +187,9 @@ class App(Faults, UserEndpoints, OrderEndpoints, AuthEndpoints,
             return (self.h_small, ("GET", "HEAD"), False)
         if npath.startswith("/status/"):
             return (self.h_status, None, False)
+        parts = npath.split("/")
+        if len(parts) == 4 and parts[1] == "users" and parts[3] == "orders":
+            return (self.h_user_orders, ("GET", "HEAD"), True)
         return None
 
     def handle(self, req):
