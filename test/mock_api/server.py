@@ -36,7 +36,8 @@ from urllib.parse import parse_qsl, quote, urlsplit
 
 from data import Orders, un_b64_cursor
 from endpoints import (AuthEndpoints, ControlEndpoints, OrderEndpoints,
-                       UserEndpoints, UtilityEndpoints)
+                       PagingQuirkEndpoints, UserEndpoints,
+                       UtilityEndpoints)
 from faults import MALFORMED_GARBAGE, Faults, InjectedFailure, insert_garbage
 from messages import VERSION, HTTPError, Req, Resp, json_resp
 
@@ -88,7 +89,7 @@ class LRU:
 # ---------------------------------------------------------------------------
 
 class App(Faults, UserEndpoints, OrderEndpoints, AuthEndpoints,
-          UtilityEndpoints, ControlEndpoints):
+          UtilityEndpoints, ControlEndpoints, PagingQuirkEndpoints):
     """The mock API: its state, its routes, and the dispatch of a request
     to its endpoint with the faults it asks for."""
 
@@ -145,6 +146,14 @@ class App(Faults, UserEndpoints, OrderEndpoints, AuthEndpoints,
             "/_control/oauth/revoke": (self.c_oauth_revoke, ("GET", "POST"), False),
             "/_control/shutdown": (self.c_shutdown, ("POST",), False),
         }
+        # paging habits of real servers
+        self.routes.update({
+            "/quirks/clamp": (self.h_quirks_clamp, ("GET", "HEAD"), True),
+            "/quirks/v017": (self.h_quirks_v017, ("GET", "HEAD"), True),
+            "/quirks/split_links": (self.h_quirks_split_links,
+                                    ("GET", "HEAD"), True),
+            "/quirks/token": (self.h_quirks_token, ("GET", "HEAD"), True),
+        })
 
     # -- bookkeeping ---------------------------------------------------------
 
