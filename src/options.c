@@ -92,14 +92,21 @@ const OptionTable source_auth_table = {
 /* Pagination of a stream; the kinds are the pagination types. */
 enum
 {
-	PAGEK_NONE, PAGEK_PAGE, PAGEK_OFFSET, PAGEK_CURSOR, PAGEK_NEXT_URL, PAGEK_LINK
+	PAGEK_NONE, PAGEK_PAGE, PAGEK_OFFSET, PAGEK_CURSOR, PAGEK_NEXT_URL, PAGEK_LINK,
+	PAGEK_NEXT_REQUEST
 };
 static const char *const pagination_kinds[] = {
-	"none", "page", "offset", "cursor", "next_url", "link_header", NULL
+	"none", "page", "offset", "cursor", "next_url", "link_header", "next_request", NULL
 };
 
 static void check_size_pair(const OptionValues *ov, const OptionDef *def,
 							const char *value);
+static void check_one_total(const OptionValues *ov, const OptionDef *def,
+							const char *value);
+static void check_header_name(const OptionValues *ov, const OptionDef *def,
+							  const char *value);
+static void check_next_request_target(const OptionValues *ov, const OptionDef *def,
+									  const char *value);
 
 /*
  * One row per option and kind where kinds differ in default or meaning;
@@ -119,8 +126,16 @@ static const OptionDef pagination_defs[] = {
 	{"param", OPT_TEXT, KIND(PAGEK_CURSOR), OPTF_REQUIRED},
 	{"path", OPT_PATH, KIND(PAGEK_NEXT_URL), OPTF_REQUIRED},
 	{"max_pages", OPT_INT, KIND(PAGEK_PAGE) | KIND(PAGEK_OFFSET) | KIND(PAGEK_CURSOR) |
-	KIND(PAGEK_NEXT_URL) | KIND(PAGEK_LINK), 0, NULL, 1},
+	KIND(PAGEK_NEXT_URL) | KIND(PAGEK_LINK) | KIND(PAGEK_NEXT_REQUEST), 0, NULL, 1},
 	{"total_path", OPT_PATH, KIND(PAGEK_PAGE) | KIND(PAGEK_OFFSET), OPTF_NULL_REFUSED},
+	{"total_header", OPT_TEXT, KIND(PAGEK_PAGE) | KIND(PAGEK_OFFSET), 0, NULL, 0, 0, NULL, NULL,
+	check_one_total},
+	{"total_pages_header", OPT_TEXT, KIND(PAGEK_PAGE), 0, NULL, 0, 0, NULL, NULL,
+	check_one_total},
+	{"path", OPT_PATH, KIND(PAGEK_NEXT_REQUEST), OPTF_REQUIRED},
+	{"param", OPT_TEXT, KIND(PAGEK_NEXT_REQUEST)},
+	{"header", OPT_TEXT, KIND(PAGEK_NEXT_REQUEST), 0, NULL, 0, 0, NULL, NULL,
+	check_next_request_target},
 };
 
 const OptionTable stream_pagination_table = {
@@ -961,6 +976,59 @@ check_size_pair(const OptionValues *ov, const OptionDef *def, const char *value)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("%s settings \"size\" and \"size_param\" go together", ov->what)));
+}
+
+/*
+ * A response header to read a count from must be a valid header name, or
+ * it could never be found.
+ */
+static void
+check_header_name(const OptionValues *ov, const OptionDef *def, const char *value)
+{
+	if (value == NULL)
+		return;
+	for (const char *c = value; *c; c++)
+		if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
+			  (*c >= '0' && *c <= '9') || strchr("!#$%&'*+-.^_`|~", *c) != NULL))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("%s setting \"%s\" is not a valid header name: \"%s\"",
+							ov->what, def->name, value),
+					 errhint("A header name is made of letters, digits and !#$%%&'*+-.^_`|~.")));
+}
+
+/*
+ * One source of the total per stream: two could disagree, and which one
+ * ends the stream would then be a surprise.
+ */
+static void
+check_one_total(const OptionValues *ov, const OptionDef *def, const char *value)
+{
+	int			n = options_has_key(ov, "total_path") + options_has_key(ov, "total_header") +
+		options_has_key(ov, "total_pages_header");
+
+	check_header_name(ov, def, value);
+	if (n > 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s settings \"total_path\", \"total_header\" and \"total_pages_header\" exclude each other",
+						ov->what),
+				 errhint("Give the one place where the API states its total.")));
+}
+
+/*
+ * next_request paging sends the next value as a query parameter or as a
+ * header: exactly one of the two.
+ */
+static void
+check_next_request_target(const OptionValues *ov, const OptionDef *def, const char *value)
+{
+	check_header_name(ov, def, value);
+	if (options_has_key(ov, "param") == options_has_key(ov, "header"))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s needs exactly one of the settings \"param\" and \"header\"", ov->what),
+				 errdetail("They say where the value found at \"path\" is sent in the next request.")));
 }
 
 /* ------------------------------------------------------------ getters */

@@ -325,6 +325,7 @@ elt_validate_stream(PG_FUNCTION_ARGS)
 	options_parse(&ov, &stream_pagination_table, &pagination->root, 0);
 	kind = options_kind_name(&ov);
 	if (!json && (strcmp(kind, "cursor") == 0 || strcmp(kind, "next_url") == 0 ||
+				  strcmp(kind, "next_request") == 0 ||
 				  options_has_key(&ov, "total_path")))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
