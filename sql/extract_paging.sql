@@ -163,4 +163,20 @@ SELECT pg_temp.try($$SELECT elt.create_stream('pq', 'bad', '/quirks/v017',
 SELECT pg_temp.try($$SELECT elt.create_stream('pq', 'bad', '/quirks/v017',
 	pagination => '{"type": "cursor", "cursor_path": "$.c", "param": "c", "total_header": "X-Total-Count"}')$$);
 
+-- Failures that would only repeat fail at once, whatever the backoff: a
+-- name that does not resolve (a 64-byte label, which the resolver refuses
+-- without sending a query) and an address the guard refuses.
+SELECT 'http://' || repeat('a', 64) || '.example' AS unresolvable \gset
+SELECT elt.create_source('pq_dns', :'unresolvable', options => '{"backoff": "5 seconds", "max_attempts": 5}');
+SELECT elt.create_stream('pq_dns', 'users', '/users');
+SELECT pg_temp.try($$SELECT * FROM elt.extract('pq_dns.users')$$);
+SELECT status, requests, retries, error_code, stop_reason, finished_at - started_at < interval '4 seconds' AS at_once
+  FROM elt.batch WHERE stream = 'pq_dns.users';
+SELECT elt.alter_source('pq', options => '{"backoff": "5 seconds", "max_attempts": 5}');
+SET pg_elt.allow_private_networks = off;
+SELECT pg_temp.try($$SELECT * FROM elt.extract('pq.single')$$);
+RESET pg_elt.allow_private_networks;
+SELECT status, requests, retries, error_code, finished_at - started_at < interval '4 seconds' AS at_once
+  FROM elt.batch WHERE stream = 'pq.single' ORDER BY batch_id DESC LIMIT 1;
+SELECT elt.drop_source('pq_dns', cascade => true);
 SELECT elt.drop_source('pq', cascade => true);
