@@ -122,6 +122,7 @@ typedef struct Extract
 	List	   *header_values;
 	SourceAuth	auth;
 	RecordFormat format;
+	RecordCsvOptions csv;		/* format csv: how it is written */
 	RecordPath *records_path;
 	PagingKind	kind;
 	char	   *page_param;
@@ -274,7 +275,7 @@ load_definition(Extract *ex, const char *name)
 	if (internal_sql_exec("SELECT s.source OPERATOR(pg_catalog.||) '.' OPERATOR(pg_catalog.||) s.name, "
 						  " s.target, so.base_url, s.path, s.records, s.format, s.cursor_value, "
 						  " s.pagination, s.incremental, so.auth, so.options, s.params, so.headers, "
-						  " s.source, s.owner::pg_catalog.oid "
+						  " s.source, s.owner::pg_catalog.oid, s.format_options "
 						  "FROM elt.stream s JOIN elt.source so ON so.name OPERATOR(pg_catalog.=) s.source "
 						  "WHERE s.stream_id OPERATOR(pg_catalog.=) $1 FOR UPDATE OF s",
 						  1, argtypes, args, NULL, false, INTERNAL_SQL_ANY) != SPI_OK_SELECT ||
@@ -297,6 +298,8 @@ load_definition(Extract *ex, const char *name)
 	headers = col_jsonb(13);
 	ex->auth.source = internal_sql_text(0, 14);
 	ex->owner = internal_sql_oid(0, 15);
+	if (ex->format == RECORD_CSV)
+		records_csv_options(col_jsonb(16), &ex->csv);
 
 	options_parse(&ov, &stream_pagination_table, &pagination->root, 0);
 	kind = options_kind_name(&ov);
@@ -1203,6 +1206,8 @@ extract_prepare(Extract *ex)
 	ex->origin = http_url_origin(secrets_substitute_url(ex->base_url));
 	ex->seen = paging_seen_new(ex->cxt);
 	ex->splitter = records_splitter_new(ex->format, ex->records_path, on_record, ex);
+	if (ex->format == RECORD_CSV)
+		records_set_csv(ex->splitter, &ex->csv);
 	if (ex->total_path)
 		ex->cap_total = records_add_capture(ex->splitter, ex->total_path);
 	if (ex->kind == PAGING_CURSOR)

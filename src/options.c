@@ -156,6 +156,25 @@ const OptionTable stream_incremental_table = {
 	incremental_defs, lengthof(incremental_defs)
 };
 
+/* How a stream's CSV bodies are written (its format_options). */
+static void check_csv_char(const OptionValues *ov, const OptionDef *def,
+						   const char *value);
+static void check_csv_columns(const OptionValues *ov, const OptionDef *def,
+							  const char *value);
+
+static const OptionDef csv_defs[] = {
+	{"delimiter", OPT_TEXT, OPT_ALL_KINDS, 0, ",", 0, 0, NULL, NULL, check_csv_char},
+	{"quote", OPT_TEXT, OPT_ALL_KINDS, 0, "\"", 0, 0, NULL, NULL, check_csv_char},
+	{"null_string", OPT_TEXT, OPT_ALL_KINDS},
+	{"header", OPT_BOOL, OPT_ALL_KINDS, 0, "true"},
+	{"columns", OPT_NAMES, OPT_ALL_KINDS, 0, NULL, 0, 0, NULL, NULL, check_csv_columns},
+};
+
+const OptionTable stream_csv_table = {
+	"csv format", OPT_STYLE_SETTING, NULL, NULL, NULL,
+	csv_defs, lengthof(csv_defs)
+};
+
 /* Options of a pipeline (elt.create_pipeline). */
 static const OptionDef pipeline_defs[] = {
 	{"retries", OPT_INT, OPT_ALL_KINDS, 0, "0", 0, 1000},
@@ -802,6 +821,24 @@ check_value(const OptionValues *ov, const OptionDef *def, JsonbValue *v)
 				value_error(ov, what, def, "must be a time zone name", NULL, NULL);
 			(void) cron_lookup_tz(pnstrdup(v->val.string.val, v->val.string.len));
 			break;
+		case OPT_NAMES:
+			{
+				List	   *names;
+
+				if (v->type != jbvBinary || !JsonContainerIsArray(v->val.binary.data) ||
+					JsonContainerSize(v->val.binary.data) == 0)
+					value_error(ov, what, def, "must be a non-empty array of names", NULL, NULL);
+				names = options_get_names(ov, def->name);
+				if (names == NIL)
+					value_error(ov, what, def, "must be an array of non-empty strings", NULL, NULL);
+				for (int i = 0; i < list_length(names); i++)
+					for (int j = 0; j < i; j++)
+						if (strcmp(list_nth(names, i), list_nth(names, j)) == 0)
+							value_error(ov, what, def,
+										psprintf("names \"%s\" twice", (char *) list_nth(names, i)),
+										NULL, NULL);
+				break;
+			}
 	}
 	if (def->check)
 		def->check(ov, def, text);
@@ -1031,6 +1068,54 @@ check_next_request_target(const OptionValues *ov, const OptionDef *def, const ch
 				 errdetail("They say where the value found at \"path\" is sent in the next request.")));
 }
 
+/*
+ * A CSV delimiter or quote is one ASCII character that cannot end a row,
+ * and the two differ, or no field could be told from the next.
+ */
+static void
+check_csv_char(const OptionValues *ov, const OptionDef *def, const char *value)
+{
+	char	   *d;
+	char	   *q;
+
+	if (value != NULL &&
+		(strlen(value) != 1 || (unsigned char) value[0] >= 0x80 ||
+		 value[0] == '\r' || value[0] == '\n'))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s setting \"%s\" must be one ASCII character other than a line break",
+						ov->what, def->name)));
+	if (strcmp(def->name, "quote") != 0)
+		return;
+	d = options_get_text(ov, "delimiter");
+	q = options_get_text(ov, "quote");
+	if (d && q && strcmp(d, q) == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s settings \"delimiter\" and \"quote\" must differ", ov->what)));
+}
+
+/*
+ * Column names come from the header row or from "columns": exactly one.
+ */
+static void
+check_csv_columns(const OptionValues *ov, const OptionDef *def, const char *value)
+{
+	bool		header = options_get_bool(ov, "header");
+	bool		columns = options_has_key(ov, "columns");
+
+	if (header && columns)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s setting \"columns\" needs \"header\": false", ov->what),
+				 errdetail("With a header row the column names are the header's.")));
+	if (!header && !columns)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s setting \"header\": false needs \"columns\"", ov->what),
+				 errhint("Name the columns, e.g. \"columns\": [\"id\", \"name\"].")));
+}
+
 /* ------------------------------------------------------------ getters */
 
 /*
@@ -1132,6 +1217,33 @@ options_get_bool(const OptionValues *ov, const char *name)
 		return v->val.boolean;
 	d = get_default(ov, name);
 	return d && strcmp(d, "true") == 0;
+}
+
+/*
+ * The strings of an array option, in order; NIL when absent, or when an
+ * element is not a non-empty string (which the check then reports).
+ */
+List *
+options_get_names(const OptionValues *ov, const char *name)
+{
+	JsonbValue *v = options_get_value(ov, name);
+	JsonbIterator *it;
+	JsonbValue	e;
+	JsonbIteratorToken tok;
+	List	   *out = NIL;
+
+	if (v == NULL || v->type != jbvBinary || !JsonContainerIsArray(v->val.binary.data))
+		return NIL;
+	it = JsonbIteratorInit(v->val.binary.data);
+	while ((tok = JsonbIteratorNext(&it, &e, true)) != WJB_DONE)
+	{
+		if (tok != WJB_ELEM)
+			continue;
+		if (e.type != jbvString || e.val.string.len == 0)
+			return NIL;
+		out = lappend(out, pnstrdup(e.val.string.val, e.val.string.len));
+	}
+	return out;
 }
 
 /*

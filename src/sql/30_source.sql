@@ -33,6 +33,7 @@ CREATE TABLE elt.stream (
 	target		text NOT NULL,
 	format		text NOT NULL DEFAULT 'json'
 				CHECK (format IN ('json', 'ndjson', 'csv')),
+	format_options jsonb NOT NULL DEFAULT '{}',
 	cursor_value text,
 	created_at	timestamptz NOT NULL DEFAULT now(),
 	updated_at	timestamptz NOT NULL DEFAULT now(),

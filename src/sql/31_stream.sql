@@ -8,11 +8,12 @@ COMMENT ON FUNCTION elt._check_records_path(text, text) IS
 'Raise an error unless path is a JSON path pg_elt can follow while streaming';
 
 CREATE FUNCTION elt.split_records(body text, records text DEFAULT '$',
-								  format text DEFAULT 'json')
+								  format text DEFAULT 'json',
+								  format_options jsonb DEFAULT '{}')
 RETURNS SETOF jsonb
 AS 'MODULE_PATHNAME', 'elt_split_records'
 LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
-COMMENT ON FUNCTION elt.split_records(text, text, text) IS
+COMMENT ON FUNCTION elt.split_records(text, text, text, jsonb) IS
 'Split a response body into records as elt.extract would (json at a path, ndjson, csv)';
 
 -- Validation ------------------------------------------------------------------
@@ -35,6 +36,13 @@ AS 'MODULE_PATHNAME', 'elt_validate_stream'
 LANGUAGE C STABLE PARALLEL SAFE;
 COMMENT ON FUNCTION elt._validate_stream(text, text, jsonb, text, jsonb, jsonb, text[], text, text) IS
 'Raise an error for anything wrong in a stream definition';
+
+CREATE FUNCTION elt._validate_format_options(format text, format_options jsonb)
+RETURNS void
+AS 'MODULE_PATHNAME', 'elt_validate_format_options'
+LANGUAGE C STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION elt._validate_format_options(text, jsonb) IS
+'Raise an error for anything wrong in a stream''s format_options (CSV settings)';
 
 -- The stream a user means: "source.stream", or a bare stream name when only
 -- one source has a stream of that name.
@@ -149,6 +157,7 @@ AS $$
 BEGIN
 	PERFORM elt._validate_stream(NEW.name, NEW.path, NEW.params, NEW.records, NEW.pagination,
 								 NEW.incremental, NEW.primary_key, NEW.target, NEW.format);
+	PERFORM elt._validate_format_options(NEW.format, NEW.format_options);
 	-- the source as this role sees it (row security), used with the owner's rights
 	IF NOT EXISTS (SELECT 1 FROM elt.source so WHERE so.name = NEW.source) THEN
 		RAISE EXCEPTION 'source "%" does not exist', NEW.source
@@ -168,7 +177,7 @@ COMMENT ON FUNCTION elt._stream_check() IS
 'Trigger: validate every stream definition written to elt.stream';
 CREATE TRIGGER stream_check
 	BEFORE INSERT OR UPDATE OF source, name, owner, path, params, records, pagination,
-		incremental, primary_key, target, format
+		incremental, primary_key, target, format, format_options
 	ON elt.stream FOR EACH ROW EXECUTE FUNCTION elt._stream_check();
 
 -- Definitions -------------------------------------------------------------------
@@ -257,7 +266,8 @@ CREATE FUNCTION elt.create_stream(source text, name text, path text, params json
 								  records text DEFAULT '$',
 								  pagination jsonb DEFAULT '{"type":"none"}',
 								  incremental jsonb DEFAULT NULL, primary_key text[] DEFAULT NULL,
-								  target text DEFAULT NULL, format text DEFAULT 'json')
+								  target text DEFAULT NULL, format text DEFAULT 'json',
+								  format_options jsonb DEFAULT '{}')
 RETURNS void
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
@@ -272,6 +282,7 @@ BEGIN
 	END IF;
 	PERFORM elt._validate_stream(name, path, params, records, pagination, incremental,
 								 primary_key, target, format);
+	PERFORM elt._validate_format_options(format, format_options);
 	IF EXISTS (SELECT 1 FROM elt.stream st
 				WHERE st.source = create_stream.source AND st.name = create_stream.name) THEN
 		RAISE EXCEPTION 'stream "%.%" already exists', source, name
@@ -287,18 +298,19 @@ BEGIN
 		tgt := 'staging.' || quote_ident(source || '_' || name);
 	END IF;
 	INSERT INTO elt.stream (source, name, path, params, records, pagination, incremental,
-							primary_key, target, format)
+							primary_key, target, format, format_options)
 	VALUES (source, name, path, params, records, pagination, nullif(incremental, 'null'),
-			primary_key, tgt, format);
+			primary_key, tgt, format, format_options);
 END;
 $$;
-COMMENT ON FUNCTION elt.create_stream(text, text, text, jsonb, text, jsonb, jsonb, text[], text, text) IS
+COMMENT ON FUNCTION elt.create_stream(text, text, text, jsonb, text, jsonb, jsonb, text[], text, text, jsonb) IS
 'Define an endpoint of a source: path, params, records path, pagination, incremental cursor, target, format';
 
 CREATE FUNCTION elt.alter_stream(stream text, path text DEFAULT NULL, params jsonb DEFAULT NULL,
 								 records text DEFAULT NULL, pagination jsonb DEFAULT NULL,
 								 incremental jsonb DEFAULT NULL, primary_key text[] DEFAULT NULL,
-								 target text DEFAULT NULL, format text DEFAULT NULL)
+								 target text DEFAULT NULL, format text DEFAULT NULL,
+								 format_options jsonb DEFAULT NULL)
 RETURNS void
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
@@ -324,16 +336,19 @@ BEGIN
 	END IF;
 	s.target := coalesce(target, s.target);
 	s.format := coalesce(format, s.format);
+	s.format_options := coalesce(format_options, s.format_options);
 	PERFORM elt._validate_stream(s.name, s.path, s.params, s.records, s.pagination,
 								 s.incremental, s.primary_key, s.target, s.format);
+	PERFORM elt._validate_format_options(s.format, s.format_options);
 	UPDATE elt.stream x
 	   SET path = s.path, params = s.params, records = s.records, pagination = s.pagination,
 		   incremental = s.incremental, primary_key = s.primary_key, target = s.target,
-		   format = s.format, cursor_value = s.cursor_value, updated_at = now()
+		   format = s.format, format_options = s.format_options,
+		   cursor_value = s.cursor_value, updated_at = now()
 	 WHERE x.stream_id = s.stream_id;
 END;
 $$;
-COMMENT ON FUNCTION elt.alter_stream(text, text, jsonb, text, jsonb, jsonb, text[], text, text) IS
+COMMENT ON FUNCTION elt.alter_stream(text, text, jsonb, text, jsonb, jsonb, text[], text, text, jsonb) IS
 'Change a stream; arguments left NULL keep their value.  Changing incremental resets the cursor';
 
 CREATE FUNCTION elt.drop_stream(stream text)
@@ -372,8 +387,8 @@ COMMENT ON FUNCTION elt.reset_stream(text, text) IS
 REVOKE ALL ON FUNCTION elt.create_source(text, text, jsonb, jsonb, jsonb) FROM PUBLIC;
 REVOKE ALL ON FUNCTION elt.alter_source(text, text, jsonb, jsonb, jsonb) FROM PUBLIC;
 REVOKE ALL ON FUNCTION elt.drop_source(text, boolean) FROM PUBLIC;
-REVOKE ALL ON FUNCTION elt.create_stream(text, text, text, jsonb, text, jsonb, jsonb, text[], text, text) FROM PUBLIC;
-REVOKE ALL ON FUNCTION elt.alter_stream(text, text, jsonb, text, jsonb, jsonb, text[], text, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION elt.create_stream(text, text, text, jsonb, text, jsonb, jsonb, text[], text, text, jsonb) FROM PUBLIC;
+REVOKE ALL ON FUNCTION elt.alter_stream(text, text, jsonb, text, jsonb, jsonb, text[], text, text, jsonb) FROM PUBLIC;
 REVOKE ALL ON FUNCTION elt.drop_stream(text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION elt.reset_stream(text, text) FROM PUBLIC;
 

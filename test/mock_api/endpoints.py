@@ -693,3 +693,16 @@ class PagingQuirkEndpoints:
         body = b'{"items":[%s],"meta":{"next_token":%s}}' % (
             b",".join(r[0] for r in recs), jbytes(nxt))
         return Resp(200, body)
+
+    def h_quirks_bytes(self, req):
+        """A body of exactly the bytes asked for (urlsafe base64 in b64),
+        for bodies no well-behaved endpoint sends: empty, a lone byte
+        order mark, invalid UTF-8, CSV of other dialects."""
+        raw = req.params.get("b64") or ""
+        try:
+            body = base64.b64decode(raw + "=" * (-len(raw) % 4),
+                                    altchars=b"-_", validate=True)
+        except ValueError:
+            raise HTTPError(400, "b64 is not base64", value=raw)
+        ctype = req.params.get("type") or JSON_TYPE
+        return Resp(200, body, ctype)

@@ -883,6 +883,16 @@ def quirks_token_in_param_or_header():
     assert get("/quirks/token?token=bad").status == 400
 
 
+@test
+def quirks_bytes_as_asked():
+    for raw in (b"", b"\xef\xbb\xbf", b"\xff[1]", b"a;b\r\n1;2"):
+        q = base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
+        r = get("/quirks/bytes?type=text/csv&b64=" + q)
+        assert r.status == 200 and r.body == raw, (raw, r.body)
+        assert r.header("Content-Type").startswith("text/csv"), r.headers
+    assert get("/quirks/bytes?b64=%%%").status == 400
+
+
 def bench(huge_mb):
     c = http.client.HTTPConnection(HOST, PORT, timeout=60)
     n = 1000
