@@ -582,6 +582,9 @@ start_page(Extract *ex, ApiPage *p)
 	req->timeout_ms = ex->timeout_ms;
 	forboth(ln, ex->header_names, lv, ex->header_values)
 	{
+		/* the next_request header replaces a static one of its name */
+		if (p->next_value && pg_strcasecmp(lfirst(ln), ex->next_header) == 0)
+			continue;
 		source_add_header(req, lfirst(ln), lfirst(lv));
 		if (pg_strcasecmp(lfirst(ln), "Accept") == 0)
 			accept = true;
