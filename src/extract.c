@@ -948,7 +948,8 @@ pump(Extract *ex)
 			if (req->status >= 200 && req->status < 300)
 			{
 				appendBinaryStringInfo(&p->buf, req->data.data, req->data.len);
-				page_digest_add(&p->digest, req->data.data, req->data.len);
+				if (ex->kind == PAGING_PAGE || ex->kind == PAGING_OFFSET)
+					page_digest_add(&p->digest, req->data.data, req->data.len);
 				p->unfed = true;
 			}
 			else if (p->errbody.len < ERRBODY_MAX)
