@@ -86,6 +86,11 @@ SELECT elt.create_stream('pq', 'v017_pages', '/quirks/v017', params => '{"total"
 						 pagination => '{"type": "page", "param": "_page", "total_pages_header": "x-total-pages"}');
 SELECT pages, records FROM elt.extract('pq.v017_pages');
 SELECT * FROM pg_temp.last_batch('pq.v017_pages');
+SELECT elt.create_stream('pq', 'v017_start', '/quirks/v017', params => '{"total": 45}',
+						 pagination => '{"type": "offset", "offset_param": "_start", "limit_param": "_limit",
+										 "limit": 20, "total_header": "X-Total-Count"}');
+SELECT pages, records FROM elt.extract('pq.v017_start');
+SELECT * FROM pg_temp.last_batch('pq.v017_start');
 -- a response without the header: the total stays unknown
 SELECT elt.create_stream('pq', 'v017_offset', '/users/offset', params => '{"total": 45}', records => '$.items',
 						 pagination => '{"type": "offset", "limit": 20, "total_header": "X-Total-Count"}');

@@ -624,13 +624,18 @@ class PagingQuirkEndpoints:
         return Resp(200, body)
 
     def h_quirks_v017(self, req):
-        self._single_params(req, ("_page", "_limit"))
+        """_page and _limit, or _start and _limit (offset paging)."""
+        self._single_params(req, ("_page", "_limit", "_start"))
         seed, seedb, total = req.dataset()
         per = req.int("_limit", DEFAULT_PAGE_SIZE, 1, MAX_PAGE_SIZE)
-        page = req.int("_page", 1, 1, 10 ** 9)
         pages = (total + per - 1) // per
+        if req.params.get("_start") is not None:
+            start = req.int("_start", 0, 0, 10 ** 12)
+            page = start // per + 1
+        else:
+            page = req.int("_page", 1, 1, 10 ** 9)
+            start = (page - 1) * per
         req.gate(page)
-        start = (page - 1) * per
         recs = users(seedb, start, min(start + per, total)) \
             if start < total else []
         links = [("first", 1)]

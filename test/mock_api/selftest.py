@@ -847,6 +847,8 @@ def quirks_v017_totals_in_headers():
     r = get("/quirks/v017?_page=4&_limit=10&total=25")
     assert r.status == 200 and r.json() == [], r.body
     assert get("/quirks/v017?_limit=1&_limit=2").status == 400
+    r = get("/quirks/v017?_start=20&_limit=10&total=25")
+    assert len(r.json()) == 5 and r.header("X-Total-Count") == "25", r.body
 
 
 @test
