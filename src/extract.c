@@ -28,7 +28,6 @@
 #include "access/xact.h"
 #include "catalog/pg_type.h"
 #include "commands/progress.h"
-#include "common/hashfn.h"
 #include "common/pg_prng.h"
 #include "executor/spi.h"
 #include "funcapi.h"
@@ -57,6 +56,7 @@
 #include "link_header.h"
 #include "load.h"
 #include "options.h"
+#include "paging.h"
 #include "records.h"
 #include "secrets.h"
 #include "source.h"
@@ -82,7 +82,8 @@ typedef enum PagingKind
 	PAGING_OFFSET,
 	PAGING_CURSOR,
 	PAGING_NEXT_URL,
-	PAGING_LINK
+	PAGING_LINK,
+	PAGING_NEXT_REQUEST
 } PagingKind;
 
 typedef struct ApiPage
@@ -103,6 +104,8 @@ typedef struct ApiPage
 	bool		auth_retried;	/* already retried after a 401 */
 	FanoutChild *child;			/* the fan-out row it is for, or NULL */
 	char	   *body;			/* request body, or NULL */
+	PageDigest	digest;			/* of the body received */
+	char	   *next_value;		/* next_request: the header's value */
 } ApiPage;
 
 typedef struct Extract
@@ -122,6 +125,7 @@ typedef struct Extract
 	List	   *header_values;
 	SourceAuth	auth;
 	RecordFormat format;
+	RecordCsvOptions csv;		/* format csv: how it is written */
 	RecordPath *records_path;
 	PagingKind	kind;
 	char	   *page_param;
@@ -130,12 +134,15 @@ typedef struct Extract
 	int64		size;
 	int			max_pages;		/* 0: no limit */
 	RecordPath *total_path;
+	char	   *total_header;
+	char	   *total_pages_header;
 	char	   *offset_param;
 	char	   *limit_param;
 	int64		limit;
 	RecordPath *cursor_path;
 	char	   *cursor_param;
 	RecordPath *next_path;
+	char	   *next_header;	/* next_request: header to send the value in */
 	char	   *origin;			/* of the base URL, for next links */
 	RecordPath *cursor_field;	/* incremental */
 	char	   *inc_param;
@@ -172,6 +179,11 @@ typedef struct Extract
 	char	   *next_ref;		/* next cursor or URL (sequential kinds) */
 	HTAB	   *seen;
 	int64		total;			/* -1: unknown */
+	int64		total_pages;	/* -1: unknown */
+	PageDigest	last_digest;	/* of the last page loaded */
+	bool		have_digest;
+	const char *stop_reason;	/* why the last page was the last */
+	const char *limit_reason;	/* why no further page was requested */
 	TimestampTz next_request_at;
 	TimestampTz reserved_at;	/* shared rate-limit slot held, or 0 */
 	MemoryContext oldcxt;		/* around page subtransactions */
@@ -199,26 +211,6 @@ PG_FUNCTION_INFO_V1(elt_extract);
 static void on_record(void *arg, const char *rec, size_t len, int64 offset);
 
 /* ---------------------------------------------------------- definitions */
-
-/*
- * Text of a column of an SPI result row (NULL for null).
- */
-static char *
-col_text(HeapTuple tup, TupleDesc desc, int col)
-{
-	return SPI_getvalue(tup, desc, col);
-}
-
-/*
- * A column of an SPI result row as an integer, def for null.
- */
-static int64
-col_int(HeapTuple tup, TupleDesc desc, int col, int64 def)
-{
-	char	   *v = SPI_getvalue(tup, desc, col);
-
-	return v ? strtoll(v, NULL, 10) : def;
-}
 
 /*
  * A jsonb column of the definition's row, NULL for null.
@@ -274,8 +266,6 @@ load_definition(Extract *ex, const char *name)
 {
 	Oid			argtypes[1] = {TEXTOID};
 	Datum		args[1];
-	HeapTuple	t;
-	TupleDesc	d;
 	Jsonb	   *pagination;
 	Jsonb	   *incremental;
 	Jsonb	   *auth;
@@ -290,14 +280,14 @@ load_definition(Extract *ex, const char *name)
 	args[0] = CStringGetTextDatum(name);
 	internal_sql_exec("SELECT stream_id FROM elt._resolve_stream($1)",
 					  1, argtypes, args, NULL, true, SPI_OK_SELECT);
-	ex->stream_id = (int32) col_int(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, 0);
+	ex->stream_id = internal_sql_int32(0, 1, 0);
 	argtypes[0] = INT4OID;
 	args[0] = Int32GetDatum(ex->stream_id);
 	if (internal_sql_exec("SELECT s.source OPERATOR(pg_catalog.||) '.' OPERATOR(pg_catalog.||) s.name, "
 						  " s.target, so.base_url, s.path, s.records, s.format, s.cursor_value, "
 						  " s.pagination, s.incremental, so.auth, so.options, s.params, so.headers, "
 						  " s.source, s.owner::pg_catalog.oid, s.for_each, s.method, s.body, "
-						  " s.headers "
+						  " s.headers, s.format_options "
 						  "FROM elt.stream s JOIN elt.source so ON so.name OPERATOR(pg_catalog.=) s.source "
 						  "WHERE s.stream_id OPERATOR(pg_catalog.=) $1 FOR UPDATE OF s",
 						  1, argtypes, args, NULL, false, INTERNAL_SQL_ANY) != SPI_OK_SELECT ||
@@ -305,27 +295,27 @@ load_definition(Extract *ex, const char *name)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("stream \"%s\" does not exist", name)));
-	t = SPI_tuptable->vals[0];
-	d = SPI_tuptable->tupdesc;
-	ex->stream = col_text(t, d, 1);
-	ex->target = col_text(t, d, 2);
-	ex->base_url = col_text(t, d, 3);
-	ex->path = col_text(t, d, 4);
-	ex->records_path = records_parse_path(col_text(t, d, 5), "records");
-	ex->format = records_parse_format(col_text(t, d, 6));
-	ex->cursor_before = col_text(t, d, 7);
+	ex->stream = internal_sql_text(0, 1);
+	ex->target = internal_sql_text(0, 2);
+	ex->base_url = internal_sql_text(0, 3);
+	ex->path = internal_sql_text(0, 4);
+	ex->records_path = records_parse_path(internal_sql_text(0, 5), "records");
+	ex->format = records_parse_format(internal_sql_text(0, 6));
+	ex->cursor_before = internal_sql_text(0, 7);
 	pagination = col_jsonb(8);
 	incremental = col_jsonb(9);
 	auth = col_jsonb(10);
 	options = col_jsonb(11);
 	params = col_jsonb(12);
 	headers = col_jsonb(13);
-	ex->auth.source = col_text(t, d, 14);
+	ex->auth.source = internal_sql_text(0, 14);
 	ex->owner = internal_sql_oid(0, 15);
-	ex->for_each = col_text(t, d, 16);
-	ex->method = col_text(t, d, 17);
+	ex->for_each = internal_sql_text(0, 16);
+	ex->method = internal_sql_text(0, 17);
 	ex->body = col_jsonb(18);
 	load_pairs(col_jsonb(19), &ex->sheader_names, &ex->sheader_values);
+	if (ex->format == RECORD_CSV)
+		records_csv_options(col_jsonb(20), &ex->csv);
 
 	options_parse(&ov, &stream_pagination_table, &pagination->root, 0);
 	kind = options_kind_name(&ov);
@@ -333,13 +323,16 @@ load_definition(Extract *ex, const char *name)
 		strcmp(kind, "page") == 0 ? PAGING_PAGE :
 		strcmp(kind, "offset") == 0 ? PAGING_OFFSET :
 		strcmp(kind, "cursor") == 0 ? PAGING_CURSOR :
-		strcmp(kind, "next_url") == 0 ? PAGING_NEXT_URL : PAGING_LINK;
+		strcmp(kind, "next_url") == 0 ? PAGING_NEXT_URL :
+		strcmp(kind, "next_request") == 0 ? PAGING_NEXT_REQUEST : PAGING_LINK;
 	ex->page_param = options_get_text(&ov, "param");
 	ex->page_start = options_get_int(&ov, "start", 1);
 	ex->size_param = options_get_text(&ov, "size_param");
 	ex->size = options_get_int(&ov, "size", 0);
 	ex->max_pages = options_get_int(&ov, "max_pages", 0);
 	ex->total_path = path_setting(&ov, "total_path");
+	ex->total_header = options_get_text(&ov, "total_header");
+	ex->total_pages_header = options_get_text(&ov, "total_pages_header");
 	ex->offset_param = options_get_text(&ov, "offset_param");
 	ex->limit_param = options_get_text(&ov, "limit_param");
 	ex->limit = options_get_int(&ov, "limit", 0);
@@ -348,6 +341,7 @@ load_definition(Extract *ex, const char *name)
 	ex->next_path = path_setting(&ov, "path");
 	ex->paging_in_body = options_has_key(&ov, "in") &&
 		strcmp(options_get_text(&ov, "in"), "body") == 0;
+	ex->next_header = options_get_text(&ov, "header");
 
 	if (incremental && !options_jsonb_is_null(incremental))
 	{
@@ -401,24 +395,37 @@ load_definition(Extract *ex, const char *name)
 
 /* ------------------------------------------------------------- pages */
 
-/*
- * Remember a cursor or URL; a repeated one means the API loops.
- */
-static void
-check_not_seen(Extract *ex, const char *value, const char *what)
-{
-	uint64		h = hash_bytes_extended((const unsigned char *) value, strlen(value),
-										ex->child ? ex->child->index + 1 : 0);
-	bool		found;
+/* The seed of the seen set: each fan-out child pages apart. */
+#define SEEN_SEED(ex) ((ex)->child ? (uint64) (ex)->child->index + 1 : 0)
 
-	hash_search(ex->seen, &h, HASH_ENTER, &found);
-	if (found)
-		ereport(ERROR,
-				(errcode(ERRCODE_ELT_PARSE),
-				 errmsg("stream \"%s\" returned the same %s twice", ex->stream, what),
-				 errdetail("Page %d led back to a page already fetched; the API would loop forever.",
-						   ex->pages),
-				 errhint("Check the pagination settings, or set max_pages.")));
+/*
+ * Whether a page's paging sets this query parameter itself: a static
+ * parameter of the same name (a first page number, a page size left in
+ * params) is then left out, so the API sees one value, the right one.
+ */
+static bool
+param_is_paged(Extract *ex, const char *name, int seq)
+{
+	const char *paged[3] = {NULL, NULL, NULL};
+
+	if (ex->kind == PAGING_PAGE)
+	{
+		paged[0] = ex->page_param;
+		paged[1] = ex->size_param;
+	}
+	else if (ex->kind == PAGING_OFFSET)
+	{
+		paged[0] = ex->offset_param;
+		paged[1] = ex->limit_param;
+	}
+	else if ((ex->kind == PAGING_CURSOR || ex->kind == PAGING_NEXT_REQUEST) && seq > 0)
+		paged[0] = ex->cursor_param;
+	if (ex->inc_param && ex->cursor_sent)
+		paged[2] = ex->inc_param;
+	for (int i = 0; i < 3; i++)
+		if (paged[i] && strcmp(paged[i], name) == 0)
+			return true;
+	return false;
 }
 
 /*
@@ -442,6 +449,7 @@ add_page(Extract *ex)
 	if (ex->max_pages > 0 && seq >= ex->max_pages)
 	{
 		ex->no_more = true;
+		ex->limit_reason = "max_pages";
 		return false;
 	}
 	if (ex->kind == PAGING_NONE && seq > 0)
@@ -450,7 +458,7 @@ add_page(Extract *ex)
 		return false;
 	}
 	if ((ex->kind == PAGING_CURSOR || ex->kind == PAGING_NEXT_URL ||
-		 ex->kind == PAGING_LINK) && seq > 0)
+		 ex->kind == PAGING_LINK || ex->kind == PAGING_NEXT_REQUEST) && seq > 0)
 	{
 		if (c ? c->inflight > 0 : ex->nwin > 0)
 			return false;		/* the next one is known once this is done */
@@ -466,8 +474,15 @@ add_page(Extract *ex)
 			(ex->kind == PAGING_PAGE && ex->size > 0 && seq * ex->size >= ex->total))
 		{
 			ex->no_more = true;
+			ex->limit_reason = "total_reached";
 			return false;
 		}
+	}
+	if (ex->total_pages >= 0 && seq >= ex->total_pages)
+	{
+		ex->no_more = true;
+		ex->limit_reason = "total_reached";
+		return false;
 	}
 
 	pcxt = AllocSetContextCreate(ex->cxt, "pg_elt page", ALLOCSET_SMALL_SIZES);
@@ -478,7 +493,14 @@ add_page(Extract *ex)
 	{
 		url_init(&u, ex->base_url, c ? c->path : ex->path);
 		forboth(ln, ex->param_names, lv, c ? c->param_values : ex->param_values)
-			url_add_param(&u, lfirst(ln), lfirst(lv));
+		{
+			/*
+			 * a parameter the paging sets is replaced, not sent twice (unless
+			 * the paging values go in the body)
+			 */
+			if (ex->paging_in_body || !param_is_paged(ex, lfirst(ln), seq))
+				url_add_param(&u, lfirst(ln), lfirst(lv));
+		}
 		if (ex->kind == PAGING_PAGE)
 		{
 			fanout_add_paging(&u, &body, ex->paging_in_body, ex->page_param,
@@ -495,11 +517,12 @@ add_page(Extract *ex)
 			fanout_add_paging(&u, &body, ex->paging_in_body, ex->limit_param,
 							  psprintf(INT64_FORMAT, ex->limit), true);
 		}
-		else if (ex->kind == PAGING_CURSOR && seq > 0)
-			fanout_add_paging(&u, &body, ex->paging_in_body, ex->cursor_param,
-							  ex->next_ref, false);
+		else if ((ex->kind == PAGING_CURSOR ||
+				  (ex->kind == PAGING_NEXT_REQUEST && ex->cursor_param)) && seq > 0)
+			fanout_add_paging(&u, &body, ex->kind == PAGING_CURSOR && ex->paging_in_body,
+							  ex->cursor_param, ex->next_ref, false);
 		if (ex->inc_param && ex->cursor_sent)
-			url_add_param(&u, ex->inc_param, ex->cursor_sent);
+			url_add_value_param(&u, ex->inc_param, ex->cursor_sent);
 	}
 	source_auth_query(&ex->auth, &u);
 
@@ -516,9 +539,12 @@ add_page(Extract *ex)
 	MemoryContextSwitchTo(p->cxt);
 	initStringInfo(&p->buf);
 	initStringInfo(&p->errbody);
+	page_digest_init(&p->digest);
+	if (seq > 0 && ex->kind == PAGING_NEXT_REQUEST && ex->next_header)
+		p->next_value = pstrdup(ex->next_ref);
 	MemoryContextSwitchTo(old);
 	if (seq == 0 && (ex->kind == PAGING_NEXT_URL || ex->kind == PAGING_LINK))
-		check_not_seen(ex, p->url, "next URL");
+		paging_check_not_seen(ex->seen, SEEN_SEED(ex), ex->stream, ex->pages, p->url, "next URL");
 	if (ex->next_ref)
 		pfree(ex->next_ref);
 	ex->next_ref = NULL;
@@ -542,6 +568,7 @@ page_reset(ApiPage *p)
 	initStringInfo(&p->buf);
 	initStringInfo(&p->errbody);
 	MemoryContextSwitchTo(old);
+	page_digest_init(&p->digest);
 }
 
 /*
@@ -598,12 +625,18 @@ start_page(Extract *ex, ApiPage *p)
 		req->body_len = strlen(p->body);
 	}
 	accept = fanout_add_headers(req, ex->header_names, ex->header_values,
-								ex->sheader_names, ex->sheader_values, p->body != NULL);
+								ex->sheader_names, ex->sheader_values, p->body != NULL,
+								p->next_value ? ex->next_header : NULL);
 	if (!accept)
 		http_request_add_header(req, "Accept",
 								ex->format == RECORD_CSV ? "text/csv" :
 								ex->format == RECORD_NDJSON ? "application/x-ndjson" :
 								"application/json");
+	/* the next_request header replaces a static one of its name */
+	if (p->next_value)
+		http_request_add_header(req, ex->next_header, p->next_value);
+	if (p->next_value)
+		http_request_add_header(req, ex->next_header, p->next_value);
 	source_auth_headers(&ex->auth, req);
 	MemoryContextSwitchTo(old);
 	p->req = req;
@@ -678,30 +711,6 @@ feed_head(Extract *ex, ApiPage *p)
 }
 
 /*
- * Milliseconds a Retry-After header asks for, or -1.
- */
-static double
-retry_after_ms(HttpRequest *req)
-{
-	const char *v = http_response_header(req, "retry-after");
-	char	   *end;
-	double		secs;
-
-	if (v == NULL)
-		return -1;
-	secs = strtod(v, &end);
-	if (end != v && *end == '\0')
-		return Max(secs, 0) * 1000.0;
-	{
-		time_t		t = curl_getdate(v, NULL);
-
-		if (t < 0)
-			return -1;
-		return Max((double) (t - time(NULL)), 0) * 1000.0;
-	}
-}
-
-/*
  * Schedule another attempt of a page, or fail when attempts are exhausted.
  */
 static void
@@ -733,6 +742,19 @@ retry_page(Extract *ex, ApiPage *p, const char *reason, int errcode_if_final,
 }
 
 /*
+ * Why the stream ends, kept for elt.batch: the first reason found on the
+ * last page loaded; a later page cannot make it end again.
+ */
+static void
+set_stop_reason(Extract *ex, const char *reason)
+{
+	if (ex->stop_reason == NULL)
+		ex->stop_reason = reason;
+}
+
+static void page_done(Extract *ex, ApiPage *p);
+
+/*
  * The head page's response is complete: retry it, fail, or finish loading
  * it and decide what comes next.
  */
@@ -750,8 +772,7 @@ finish_head(Extract *ex, ApiPage *p)
 	{
 		int			code = http_request_errcode(req);
 
-		if (code == ERRCODE_ELT_HTTP_TIMEOUT || code == ERRCODE_ELT_HTTP_CONNECT ||
-			code == ERRCODE_ELT_HTTP_TRANSFER)
+		if (http_request_transient(req))
 		{
 			retry_page(ex, p, http_request_error(req), code, -1);
 			return;
@@ -775,7 +796,7 @@ finish_head(Extract *ex, ApiPage *p)
 	if (status == 429 || status >= 500)
 	{
 		retry_page(ex, p, psprintf("HTTP status %d", status), ERRCODE_ELT_HTTP_STATUS,
-				   retry_after_ms(req));
+				   http_retry_after_ms(req));
 		return;
 	}
 	if (status < 200 || status >= 300)
@@ -791,7 +812,23 @@ finish_head(Extract *ex, ApiPage *p)
 	feed_head(ex, p);
 	records_finish(ex->splitter, p->buf.data, p->buf.len);
 	empty = (records_emitted(ex->splitter) == 0);
+	if (!empty && (ex->kind == PAGING_PAGE || ex->kind == PAGING_OFFSET) &&
+		ex->have_digest && page_digest_equal(&p->digest, &ex->last_digest))
+	{
+		/* a page past the end answered with the last one again */
+		page_end_load(ex, p, false);
+		ex->page_records = 0;
+		drop_following(ex);
+		set_stop_reason(ex, "repeated_page");
+		ereport(DEBUG1,
+				(errmsg("stream %s: page %d is the same as page %d, the stream ends there",
+						ex->stream, p->seq + 1, p->seq)));
+		page_done(ex, p);
+		return;
+	}
 	page_end_load(ex, p, true);
+	ex->last_digest = p->digest;
+	ex->have_digest = true;
 
 	ex->pages++;
 	ex->records += ex->page_records;
@@ -818,26 +855,50 @@ finish_head(Extract *ex, ApiPage *p)
 
 		ex->total = (int64) strtod(t, NULL);
 	}
+	if (ex->total_header)
+	{
+		int64		n = paging_header_count(req, ex->total_header, ex->stream);
+
+		if (n >= 0)
+			ex->total = n;
+	}
+	if (ex->total_pages_header)
+		ex->total_pages = paging_header_count(req, ex->total_pages_header, ex->stream);
 	switch (ex->kind)
 	{
 		case PAGING_NONE:
 			ex->no_more = true;
+			set_stop_reason(ex, "single_request");
 			break;
 		case PAGING_PAGE:
 		case PAGING_OFFSET:
-			if (empty || (ex->total >= 0 &&
-						  (ex->child ? ex->child->records : ex->records) >= ex->total))
+			if (empty)
+			{
 				drop_following(ex);
+				set_stop_reason(ex, "empty_page");
+			}
+			else if ((ex->total >= 0 &&
+					  (ex->child ? ex->child->records : ex->records) >= ex->total) ||
+					 (ex->total_pages >= 0 && p->seq + 1 >= ex->total_pages))
+			{
+				drop_following(ex);
+				set_stop_reason(ex, "total_reached");
+			}
 			break;
 		case PAGING_CURSOR:
+		case PAGING_NEXT_REQUEST:
 			{
 				const char *c = records_captured(ex->splitter, ex->cap_cursor);
 
 				if (empty || c == NULL || c[0] == '\0')
+				{
 					ex->no_more = true;
+					set_stop_reason(ex, empty ? "empty_page" : "no_next");
+				}
 				else
 				{
-					check_not_seen(ex, c, "next-page cursor");
+					paging_check_not_seen(ex->seen, SEEN_SEED(ex), ex->stream, ex->pages, c, ex->kind == PAGING_CURSOR ?
+								   "next-page cursor" : "next-request value");
 					if (ex->next_ref)
 						pfree(ex->next_ref);
 					ex->next_ref = pstrdup(c);
@@ -854,13 +915,14 @@ finish_head(Extract *ex, ApiPage *p)
 					ref = records_captured(ex->splitter, ex->cap_next);
 				else
 				{
-					const char *h = http_response_header(req, "link");
+					char	   *h = http_response_header_list(req, "link");
 
 					ref = h ? link_header_next(h) : NULL;
 				}
 				if (empty || ref == NULL || ref[0] == '\0')
 				{
 					ex->no_more = true;
+					set_stop_reason(ex, empty ? "empty_page" : "no_next");
 					break;
 				}
 				url = url_resolve(p->url, ref);
@@ -875,18 +937,41 @@ finish_head(Extract *ex, ApiPage *p)
 									ex->stream, redact_text(secrets_redact_url(url))),
 							 errdetail("Credentials are only sent to the source's own origin, %s.",
 									   secrets_redact_url(ex->origin))));
-				check_not_seen(ex, url, "next URL");
+				paging_check_not_seen(ex->seen, SEEN_SEED(ex), ex->stream, ex->pages, url, "next URL");
 				ex->next_ref = url;
 				break;
 			}
 	}
-	if (ex->max_pages > 0 && (ex->child ? ex->child->pages : ex->pages) >= ex->max_pages)
+	if (ex->max_pages > 0 && (ex->child ? ex->child->pages : ex->pages) >= ex->max_pages &&
+		ex->stop_reason == NULL)
+	{
 		drop_following(ex);
+		set_stop_reason(ex, "max_pages");
+		ereport(WARNING,
+				(errcode(ERRCODE_WARNING),
+				 errmsg("stream \"%s\" stopped at max_pages (%d) with more to read",
+						ex->stream, ex->max_pages),
+				 (ex->next_ref || ex->total >= 0 || ex->total_pages >= 0) ?
+				 errdetail("%lld records were loaded; the API had more to send.",
+						   (long long) ex->records) :
+				 errdetail("%lld records were loaded; the last page was not empty, so the API may have more to send.",
+						   (long long) ex->records),
+				 errhint("Raise max_pages, or remove it to read every page.")));
+	}
 	MemoryContextSwitchTo(old);
 
 	/* the head is done */
 	if (p->child)
 		p->child->inflight--;
+	page_done(ex, p);
+}
+
+/*
+ * Take the finished head page out of the window.
+ */
+static void
+page_done(Extract *ex, ApiPage *p)
+{
 	ex->cur_page = NULL;
 	MemoryContextDelete(p->pcxt);
 	memmove(&ex->win[0], &ex->win[1], sizeof(ApiPage *) * (ex->nwin - 1));
@@ -977,6 +1062,8 @@ pump(Extract *ex)
 			if (req->status >= 200 && req->status < 300)
 			{
 				appendBinaryStringInfo(&p->buf, req->data.data, req->data.len);
+				if (ex->kind == PAGING_PAGE || ex->kind == PAGING_OFFSET)
+					page_digest_add(&p->digest, req->data.data, req->data.len);
 				p->unfed = true;
 			}
 			else if (p->errbody.len < ERRBODY_MAX)
@@ -1207,6 +1294,7 @@ extract_new(bool full_refresh)
 									ALLOCSET_DEFAULT_SIZES);
 	ex->full_refresh = full_refresh;
 	ex->total = -1;
+	ex->total_pages = -1;
 	ex->cap_total = ex->cap_cursor = ex->cap_next = -1;
 	return ex;
 }
@@ -1242,19 +1330,17 @@ extract_become_owner(Extract *ex, const char *name, ExtractCall *call)
 static void
 extract_prepare(Extract *ex)
 {
-	HASHCTL		ctl;
-
 	ex->origin = http_url_origin(secrets_substitute_url(ex->base_url));
-	ctl.keysize = sizeof(uint64);
-	ctl.entrysize = sizeof(uint64);
-	ctl.hcxt = ex->cxt;
-	ex->seen = hash_create("pg_elt seen pages", 64, &ctl,
-						   HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	ex->seen = paging_seen_new(ex->cxt);
 	ex->splitter = records_splitter_new(ex->format, ex->records_path, on_record, ex);
+	if (ex->format == RECORD_CSV)
+		records_set_csv(ex->splitter, &ex->csv);
 	if (ex->total_path)
 		ex->cap_total = records_add_capture(ex->splitter, ex->total_path);
 	if (ex->kind == PAGING_CURSOR)
 		ex->cap_cursor = records_add_capture(ex->splitter, ex->cursor_path);
+	if (ex->kind == PAGING_NEXT_REQUEST)
+		ex->cap_cursor = records_add_capture(ex->splitter, ex->next_path);
 	if (ex->kind == PAGING_NEXT_URL)
 		ex->cap_next = records_add_capture(ex->splitter, ex->next_path);
 	ex->cursor_sent = ex->cursor_field ?
@@ -1262,7 +1348,7 @@ extract_prepare(Extract *ex)
 							   ex->inc_initial, ex->lag, ex->lag_is_number) : NULL;
 	internal_sql_exec("SELECT pg_catalog.nextval('elt.batch_id_seq'::pg_catalog.regclass)",
 					  0, NULL, NULL, NULL, false, SPI_OK_SELECT);
-	ex->batch_id = col_int(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, 0);
+	ex->batch_id = internal_sql_int64(0, 1, 0);
 }
 
 /*
@@ -1329,9 +1415,10 @@ extract_begin_load(Extract *ex)
 static void
 batch_record_success(Extract *ex, const char *cursor_after)
 {
-	Oid			types[7] = {INT8OID, INT4OID, INT8OID, INT8OID, INT4OID, INT4OID, TEXTOID};
-	Datum		vals[7];
-	char		nls[7] = "       ";
+	Oid			types[8] = {INT8OID, INT4OID, INT8OID, INT8OID, INT4OID, INT4OID, TEXTOID,
+	TEXTOID};
+	Datum		vals[8];
+	char		nls[8] = "        ";
 
 	vals[0] = Int64GetDatum(ex->batch_id);
 	vals[1] = Int32GetDatum(ex->pages);
@@ -1343,10 +1430,13 @@ batch_record_success(Extract *ex, const char *cursor_after)
 		vals[6] = CStringGetTextDatum(cursor_after);
 	else
 		nls[6] = 'n';
+	/* the last page's reason, else why no further page was requested */
+	vals[7] = CStringGetTextDatum(ex->stop_reason ? ex->stop_reason :
+								  ex->limit_reason ? ex->limit_reason : "no_next");
 	internal_sql_exec("UPDATE elt.batch SET status = 'succeeded', finished_at = clock_timestamp(), "
 			"pages = $2, records = $3, bytes = $4, requests = $5, retries = $6, "
-			"cursor_after = $7 WHERE batch_id = $1",
-					  7, types, vals, nls, false, SPI_OK_UPDATE);
+			"cursor_after = $7, stop_reason = $8 WHERE batch_id = $1",
+					  8, types, vals, nls, false, SPI_OK_UPDATE);
 }
 
 /*

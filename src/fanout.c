@@ -493,7 +493,7 @@ fanout_add_paging(UrlPair *u, Jsonb **body, bool in_body, const char *name,
 	if (in_body)
 		*body = fanout_body_set(*body, name, value, number);
 	else
-		url_add_param(u, name, value);
+		url_add_value_param(u, name, value);	/* sent as written: no secrets */
 }
 
 /*
@@ -516,7 +516,7 @@ name_listed(List *names, const char *name)
  */
 bool
 fanout_add_headers(HttpRequest *req, List *src_names, List *src_values,
-				   List *names, List *values, bool has_body)
+				   List *names, List *values, bool has_body, const char *replaced)
 {
 	ListCell   *ln;
 	ListCell   *lv;
@@ -524,7 +524,8 @@ fanout_add_headers(HttpRequest *req, List *src_names, List *src_values,
 
 	forboth(ln, src_names, lv, src_values)
 	{
-		if (name_listed(names, lfirst(ln)))
+		if (name_listed(names, lfirst(ln)) ||
+			(replaced && pg_strcasecmp(lfirst(ln), replaced) == 0))
 			continue;
 		source_add_header(req, lfirst(ln), lfirst(lv));
 		if (pg_strcasecmp(lfirst(ln), "Accept") == 0)
@@ -532,6 +533,8 @@ fanout_add_headers(HttpRequest *req, List *src_names, List *src_values,
 	}
 	forboth(ln, names, lv, values)
 	{
+		if (replaced && pg_strcasecmp(lfirst(ln), replaced) == 0)
+			continue;
 		source_add_header(req, lfirst(ln), lfirst(lv));
 		if (pg_strcasecmp(lfirst(ln), "Accept") == 0)
 			accept = true;

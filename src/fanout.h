@@ -73,7 +73,8 @@ extern void fanout_add_paging(UrlPair *u, Jsonb **body, bool in_body,
  * one is given.  Returns whether an Accept header was given.
  */
 extern bool fanout_add_headers(HttpRequest *req, List *src_names, List *src_values,
-							   List *names, List *values, bool has_body);
+							   List *names, List *values, bool has_body,
+							   const char *replaced);
 
 /*
  * The names of the {name} placeholders of a template, in order (a

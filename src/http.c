@@ -1007,6 +1007,43 @@ http_request_errcode(HttpRequest *req)
 	}
 }
 
+/*
+ * Whether another attempt could succeed: a timeout, a refused or dropped
+ * connection, a broken transfer.  A name that does not resolve, a
+ * certificate that does not verify, a refused scheme or address will fail
+ * the same way again, so retrying them only delays the error.
+ */
+bool
+http_request_transient(HttpRequest *req)
+{
+	HttpPriv   *priv = (HttpPriv *) req->priv;
+	int			code = http_request_errcode(req);
+
+	if (code != ERRCODE_ELT_HTTP_TIMEOUT && code != ERRCODE_ELT_HTTP_CONNECT &&
+		code != ERRCODE_ELT_HTTP_TRANSFER)
+		return false;
+	if (priv->fail_errcode != 0)
+		return true;
+	switch (priv->result)
+	{
+		case CURLE_COULDNT_RESOLVE_HOST:
+		case CURLE_COULDNT_RESOLVE_PROXY:
+		case CURLE_PEER_FAILED_VERIFICATION:
+		case CURLE_SSL_CERTPROBLEM:
+		case CURLE_SSL_CIPHER:
+		case CURLE_SSL_CACERT_BADFILE:
+		case CURLE_SSL_ISSUER_ERROR:
+		case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+		case CURLE_SSL_INVALIDCERTSTATUS:
+		case CURLE_SSL_CRL_BADFILE:
+		case CURLE_UNSUPPORTED_PROTOCOL:
+		case CURLE_URL_MALFORMAT:
+			return false;
+		default:
+			return true;
+	}
+}
+
 const char *
 http_request_error(HttpRequest *req)
 {
@@ -1115,6 +1152,65 @@ http_response_header(HttpRequest *req, const char *name)
 			return h->value;
 	}
 	return NULL;
+}
+
+/*
+ * Milliseconds a Retry-After header asks for, or -1.
+ */
+double
+http_retry_after_ms(HttpRequest *req)
+{
+	const char *v = http_response_header(req, "retry-after");
+	char	   *end;
+	double		secs;
+
+	if (v == NULL)
+		return -1;
+	secs = strtod(v, &end);
+	if (end != v && *end == '\0')
+		return Max(secs, 0) * 1000.0;
+	{
+		time_t		t = curl_getdate(v, NULL);
+
+		if (t < 0)
+			return -1;
+		return Max((double) (t - time(NULL)), 0) * 1000.0;
+	}
+}
+
+/*
+ * Every field of a list-valued response header, joined by ", " as RFC 9110
+ * section 5.3 allows: a Link header may come as several fields, and a
+ * reader of only the first would miss links.
+ */
+char *
+http_response_header_list(HttpRequest *req, const char *name)
+{
+	HttpPriv   *priv = (HttpPriv *) req->priv;
+	ListCell   *lc;
+	StringInfoData v;
+	bool		any = false;
+
+	if (!req->done && priv->hlen > 0)
+		parse_headers(priv);
+	initStringInfo(&v);
+	foreach(lc, req->resp_headers)
+	{
+		HttpHeader *h = lfirst(lc);
+
+		if (pg_strcasecmp(h->name, name) != 0)
+			continue;
+		if (any)
+			appendStringInfoString(&v, ", ");
+		appendStringInfoString(&v, h->value);
+		any = true;
+	}
+	if (!any)
+	{
+		pfree(v.data);
+		return NULL;
+	}
+	return v.data;
 }
 
 Jsonb *

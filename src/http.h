@@ -97,6 +97,9 @@ extern void http_request_check(HttpRequest *req);
 /* Transport failure as text, NULL if none (for retry decisions and logs). */
 extern const char *http_request_error(HttpRequest *req);
 
+/* Whether another attempt at a failed request could succeed. */
+extern bool http_request_transient(HttpRequest *req);
+
 /* SQLSTATE the transport failure would be raised with (0 if none). */
 extern int	http_request_errcode(HttpRequest *req);
 
@@ -111,6 +114,12 @@ extern char *http_url_origin(const char *url);
 
 /* First response header of that name (lower case), or NULL. */
 extern const char *http_response_header(HttpRequest *req, const char *name);
+
+/* Milliseconds a Retry-After header asks for, or -1. */
+extern double http_retry_after_ms(HttpRequest *req);
+
+/* Every field of that name joined by ", " (palloc'd), or NULL. */
+extern char *http_response_header_list(HttpRequest *req, const char *name);
 
 /* Response headers as a jsonb object (repeated names joined by ", "). */
 extern Jsonb *http_response_headers_jsonb(HttpRequest *req);

@@ -489,9 +489,11 @@ load_record_failure(const BatchFailure *f)
 	return durable_exec(psprintf("failed batch %lld in elt.batch", (long long) f->batch_id),
 						"INSERT INTO elt.batch (batch_id, stream_id, stream, target, full_refresh, "
 						"started_at, finished_at, pages, records, bytes, requests, retries, "
-						"cursor_before, cursor_after, username, error, error_code, status, owner) "
+						"cursor_before, cursor_after, username, error, error_code, status, owner, "
+						"stop_reason) "
 						"VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13, "
-						"$14::pg_catalog.name, $15, $16, 'failed', $17::pg_catalog.regrole) "
+						"$14::pg_catalog.name, $15, $16, 'failed', $17::pg_catalog.regrole, "
+						"'error') "
 						"ON CONFLICT (batch_id) DO NOTHING",
 						17, types, values, InvalidOid);
 }

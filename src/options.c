@@ -92,14 +92,21 @@ const OptionTable source_auth_table = {
 /* Pagination of a stream; the kinds are the pagination types. */
 enum
 {
-	PAGEK_NONE, PAGEK_PAGE, PAGEK_OFFSET, PAGEK_CURSOR, PAGEK_NEXT_URL, PAGEK_LINK
+	PAGEK_NONE, PAGEK_PAGE, PAGEK_OFFSET, PAGEK_CURSOR, PAGEK_NEXT_URL, PAGEK_LINK,
+	PAGEK_NEXT_REQUEST
 };
 static const char *const pagination_kinds[] = {
-	"none", "page", "offset", "cursor", "next_url", "link_header", NULL
+	"none", "page", "offset", "cursor", "next_url", "link_header", "next_request", NULL
 };
 
 static void check_size_pair(const OptionValues *ov, const OptionDef *def,
 							const char *value);
+static void check_one_total(const OptionValues *ov, const OptionDef *def,
+							const char *value);
+static void check_header_name(const OptionValues *ov, const OptionDef *def,
+							  const char *value);
+static void check_next_request_target(const OptionValues *ov, const OptionDef *def,
+									  const char *value);
 
 /*
  * One row per option and kind where kinds differ in default or meaning;
@@ -119,11 +126,19 @@ static const OptionDef pagination_defs[] = {
 	{"param", OPT_TEXT, KIND(PAGEK_CURSOR), OPTF_REQUIRED},
 	{"path", OPT_PATH, KIND(PAGEK_NEXT_URL), OPTF_REQUIRED},
 	{"max_pages", OPT_INT, KIND(PAGEK_PAGE) | KIND(PAGEK_OFFSET) | KIND(PAGEK_CURSOR) |
-	KIND(PAGEK_NEXT_URL) | KIND(PAGEK_LINK), 0, NULL, 1},
+	KIND(PAGEK_NEXT_URL) | KIND(PAGEK_LINK) | KIND(PAGEK_NEXT_REQUEST), 0, NULL, 1},
 	{"total_path", OPT_PATH, KIND(PAGEK_PAGE) | KIND(PAGEK_OFFSET), OPTF_NULL_REFUSED},
 	/* where the paging values go: the query string, or keys of the body */
 	{"in", OPT_CHOICE, KIND(PAGEK_PAGE) | KIND(PAGEK_OFFSET) | KIND(PAGEK_CURSOR), 0,
 	"query", 0, 0, "query|body"},
+	{"total_header", OPT_TEXT, KIND(PAGEK_PAGE) | KIND(PAGEK_OFFSET), 0, NULL, 0, 0, NULL, NULL,
+	check_one_total},
+	{"total_pages_header", OPT_TEXT, KIND(PAGEK_PAGE), 0, NULL, 0, 0, NULL, NULL,
+	check_one_total},
+	{"path", OPT_PATH, KIND(PAGEK_NEXT_REQUEST), OPTF_REQUIRED},
+	{"param", OPT_TEXT, KIND(PAGEK_NEXT_REQUEST)},
+	{"header", OPT_TEXT, KIND(PAGEK_NEXT_REQUEST), 0, NULL, 0, 0, NULL, NULL,
+	check_next_request_target},
 };
 
 const OptionTable stream_pagination_table = {
@@ -142,6 +157,25 @@ static const OptionDef incremental_defs[] = {
 const OptionTable stream_incremental_table = {
 	"incremental", OPT_STYLE_SETTING, NULL, NULL, NULL,
 	incremental_defs, lengthof(incremental_defs)
+};
+
+/* How a stream's CSV bodies are written (its format_options). */
+static void check_csv_char(const OptionValues *ov, const OptionDef *def,
+						   const char *value);
+static void check_csv_columns(const OptionValues *ov, const OptionDef *def,
+							  const char *value);
+
+static const OptionDef csv_defs[] = {
+	{"delimiter", OPT_TEXT, OPT_ALL_KINDS, 0, ",", 0, 0, NULL, NULL, check_csv_char},
+	{"quote", OPT_TEXT, OPT_ALL_KINDS, 0, "\"", 0, 0, NULL, NULL, check_csv_char},
+	{"null_string", OPT_TEXT, OPT_ALL_KINDS},
+	{"header", OPT_BOOL, OPT_ALL_KINDS, 0, "true"},
+	{"columns", OPT_NAMES, OPT_ALL_KINDS, 0, NULL, 0, 0, NULL, NULL, check_csv_columns},
+};
+
+const OptionTable stream_csv_table = {
+	"csv format", OPT_STYLE_SETTING, NULL, NULL, NULL,
+	csv_defs, lengthof(csv_defs)
 };
 
 /* Options of a pipeline (elt.create_pipeline). */
@@ -790,6 +824,24 @@ check_value(const OptionValues *ov, const OptionDef *def, JsonbValue *v)
 				value_error(ov, what, def, "must be a time zone name", NULL, NULL);
 			(void) cron_lookup_tz(pnstrdup(v->val.string.val, v->val.string.len));
 			break;
+		case OPT_NAMES:
+			{
+				List	   *names;
+
+				if (v->type != jbvBinary || !JsonContainerIsArray(v->val.binary.data) ||
+					JsonContainerSize(v->val.binary.data) == 0)
+					value_error(ov, what, def, "must be a non-empty array of names", NULL, NULL);
+				names = options_get_names(ov, def->name);
+				if (names == NIL)
+					value_error(ov, what, def, "must be an array of non-empty strings", NULL, NULL);
+				for (int i = 0; i < list_length(names); i++)
+					for (int j = 0; j < i; j++)
+						if (strcmp(list_nth(names, i), list_nth(names, j)) == 0)
+							value_error(ov, what, def,
+										psprintf("names \"%s\" twice", (char *) list_nth(names, i)),
+										NULL, NULL);
+				break;
+			}
 	}
 	if (def->check)
 		def->check(ov, def, text);
@@ -966,6 +1018,107 @@ check_size_pair(const OptionValues *ov, const OptionDef *def, const char *value)
 				 errmsg("%s settings \"size\" and \"size_param\" go together", ov->what)));
 }
 
+/*
+ * A response header to read a count from must be a valid header name, or
+ * it could never be found.
+ */
+static void
+check_header_name(const OptionValues *ov, const OptionDef *def, const char *value)
+{
+	if (value == NULL)
+		return;
+	for (const char *c = value; *c; c++)
+		if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
+			  (*c >= '0' && *c <= '9') || strchr("!#$%&'*+-.^_`|~", *c) != NULL))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("%s setting \"%s\" is not a valid header name: \"%s\"",
+							ov->what, def->name, value),
+					 errhint("A header name is made of letters, digits and !#$%%&'*+-.^_`|~.")));
+}
+
+/*
+ * One source of the total per stream: two could disagree, and which one
+ * ends the stream would then be a surprise.
+ */
+static void
+check_one_total(const OptionValues *ov, const OptionDef *def, const char *value)
+{
+	int			n = options_has_key(ov, "total_path") + options_has_key(ov, "total_header") +
+		options_has_key(ov, "total_pages_header");
+
+	check_header_name(ov, def, value);
+	if (n > 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s settings \"total_path\", \"total_header\" and \"total_pages_header\" exclude each other",
+						ov->what),
+				 errhint("Give the one place where the API states its total.")));
+}
+
+/*
+ * next_request paging sends the next value as a query parameter or as a
+ * header: exactly one of the two.
+ */
+static void
+check_next_request_target(const OptionValues *ov, const OptionDef *def, const char *value)
+{
+	check_header_name(ov, def, value);
+	if (options_has_key(ov, "param") == options_has_key(ov, "header"))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s needs exactly one of the settings \"param\" and \"header\"", ov->what),
+				 errdetail("They say where the value found at \"path\" is sent in the next request.")));
+}
+
+/*
+ * A CSV delimiter or quote is one ASCII character that cannot end a row,
+ * and the two differ, or no field could be told from the next.
+ */
+static void
+check_csv_char(const OptionValues *ov, const OptionDef *def, const char *value)
+{
+	char	   *d;
+	char	   *q;
+
+	if (value != NULL &&
+		(strlen(value) != 1 || (unsigned char) value[0] >= 0x80 ||
+		 value[0] == '\r' || value[0] == '\n'))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s setting \"%s\" must be one ASCII character other than a line break",
+						ov->what, def->name)));
+	if (strcmp(def->name, "quote") != 0)
+		return;
+	d = options_get_text(ov, "delimiter");
+	q = options_get_text(ov, "quote");
+	if (d && q && strcmp(d, q) == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s settings \"delimiter\" and \"quote\" must differ", ov->what)));
+}
+
+/*
+ * Column names come from the header row or from "columns": exactly one.
+ */
+static void
+check_csv_columns(const OptionValues *ov, const OptionDef *def, const char *value)
+{
+	bool		header = options_get_bool(ov, "header");
+	bool		columns = options_has_key(ov, "columns");
+
+	if (header && columns)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s setting \"columns\" needs \"header\": false", ov->what),
+				 errdetail("With a header row the column names are the header's.")));
+	if (!header && !columns)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s setting \"header\": false needs \"columns\"", ov->what),
+				 errhint("Name the columns, e.g. \"columns\": [\"id\", \"name\"].")));
+}
+
 /* ------------------------------------------------------------ getters */
 
 /*
@@ -1067,6 +1220,33 @@ options_get_bool(const OptionValues *ov, const char *name)
 		return v->val.boolean;
 	d = get_default(ov, name);
 	return d && strcmp(d, "true") == 0;
+}
+
+/*
+ * The strings of an array option, in order; NIL when absent, or when an
+ * element is not a non-empty string (which the check then reports).
+ */
+List *
+options_get_names(const OptionValues *ov, const char *name)
+{
+	JsonbValue *v = options_get_value(ov, name);
+	JsonbIterator *it;
+	JsonbValue	e;
+	JsonbIteratorToken tok;
+	List	   *out = NIL;
+
+	if (v == NULL || v->type != jbvBinary || !JsonContainerIsArray(v->val.binary.data))
+		return NIL;
+	it = JsonbIteratorInit(v->val.binary.data);
+	while ((tok = JsonbIteratorNext(&it, &e, true)) != WJB_DONE)
+	{
+		if (tok != WJB_ELEM)
+			continue;
+		if (e.type != jbvString || e.val.string.len == 0)
+			return NIL;
+		out = lappend(out, pnstrdup(e.val.string.val, e.val.string.len));
+	}
+	return out;
 }
 
 /*

@@ -34,7 +34,9 @@ typedef enum OptionType
 	OPT_LAG,					/* an interval string or a number >= 0 */
 	OPT_OBJECT,					/* a JSON object */
 	OPT_CHANNEL,				/* a NOTIFY channel name */
-	OPT_TIMEZONE				/* a time zone name */
+	OPT_TIMEZONE,				/* a time zone name */
+	OPT_NAMES					/* a non-empty array of distinct non-empty
+								 * strings */
 } OptionType;
 
 /*
@@ -108,6 +110,7 @@ extern const OptionTable stream_pagination_table;
 extern const OptionTable stream_incremental_table;
 extern const OptionTable pipeline_options_table;
 extern const OptionTable fact_dimension_table;
+extern const OptionTable stream_csv_table;
 
 /* Check obj (an object) against table; ov then reads it. */
 extern void options_parse(OptionValues *ov, const OptionTable *table,
@@ -122,6 +125,9 @@ extern int32 options_get_int(const OptionValues *ov, const char *name, int32 abs
 extern double options_get_number(const OptionValues *ov, const char *name, double absent);
 extern bool options_get_bool(const OptionValues *ov, const char *name);
 extern Interval *options_get_interval(const OptionValues *ov, const char *name);
+
+/* An OPT_NAMES option as a List of char *, NIL when absent. */
+extern List *options_get_names(const OptionValues *ov, const char *name);
 
 /* Milliseconds of an interval, as extract(epoch ...) * 1000 gives them. */
 extern int64 options_interval_ms(Interval *iv);

@@ -21,6 +21,7 @@
 #include "utils/tuplestore.h"
 
 #include "pg_elt.h"
+#include "options.h"
 #include "records.h"
 
 /* A record may not be larger than this (jsonb cannot hold much more). */
@@ -106,6 +107,10 @@ struct RecordSplitter
 	char	  **header;
 	int			nheader;
 	int64		rowno;
+	bool		row_blank;		/* the row so far is one empty unquoted field */
+	RecordCsvOptions csv;
+	char	  **columns;		/* csv.columns as an array, or NULL */
+	int			ncolumns;
 };
 
 static void json_feed(RecordSplitter *s, const char *buf, size_t len);
@@ -247,8 +252,45 @@ records_splitter_new(RecordFormat format, RecordPath *records,
 	s->fstart = palloc(sizeof(int) * s->fcap);
 	s->fnull = palloc(sizeof(bool) * s->fcap);
 	s->keys = NULL;
+	s->csv.delimiter = ',';
+	s->csv.quote = '"';
+	s->csv.header = true;
 	records_reset(s);
 	return s;
+}
+
+/*
+ * The CSV settings of a stream, from its format_options; every value was
+ * checked when the stream was written, and is checked again here.
+ */
+void
+records_csv_options(Jsonb *format_options, RecordCsvOptions *o)
+{
+	OptionValues ov;
+
+	options_parse(&ov, &stream_csv_table, &format_options->root, 0);
+	o->delimiter = options_get_text(&ov, "delimiter")[0];
+	o->quote = options_get_text(&ov, "quote")[0];
+	o->null_string = options_get_text(&ov, "null_string");
+	o->header = options_get_bool(&ov, "header");
+	o->columns = options_get_names(&ov, "columns");
+}
+
+/*
+ * Read CSV bodies with other settings than RFC 4180's.
+ */
+void
+records_set_csv(RecordSplitter *s, const RecordCsvOptions *o)
+{
+	ListCell   *lc;
+	int			i = 0;
+
+	s->csv = *o;
+	s->ncolumns = list_length(o->columns);
+	s->columns = s->ncolumns ? palloc(sizeof(char *) * s->ncolumns) : NULL;
+	foreach(lc, o->columns)
+		s->columns[i++] = pstrdup(lfirst(lc));
+	records_reset(s);
 }
 
 /*
@@ -306,9 +348,10 @@ records_reset(RecordSplitter *s)
 	s->field_quoted = false;
 	resetStringInfo(&s->row);
 	s->nfields = 0;
-	s->header = NULL;
-	s->nheader = 0;
+	s->header = s->csv.header ? NULL : s->columns;
+	s->nheader = s->csv.header ? 0 : s->ncolumns;
 	s->rowno = 0;
+	s->row_blank = false;
 }
 
 /*
@@ -584,6 +627,9 @@ literal_end(RecordSplitter *s)
 		}
 		ok = (p != NULL && *p == '\0');
 	}
+	if (!ok && !pg_verify_mbstr(PG_UTF8, s->tok.data, s->tok.len, true))
+		parse_error(s, s->base + s->pos - s->tok.len,
+					"invalid token (the body is not valid UTF-8 there)");
 	if (!ok)
 		parse_error(s, s->base + s->pos - s->tok.len,
 					psprintf("invalid token \"%s\"", s->tok.data));
@@ -597,6 +643,34 @@ literal_end(RecordSplitter *s)
 		s->capture_cur = -1;
 	}
 	s->state = (s->depth == 0) ? J_DONE : J_AFTER_VALUE;
+}
+
+/*
+ * Whether a JSON value can start with byte c.
+ */
+static bool
+is_value_start(char c)
+{
+	return c == '{' || c == '[' || c == '"' || c == '-' || (c >= '0' && c <= '9') ||
+		c == 't' || c == 'f' || c == 'n';
+}
+
+/*
+ * What an unexpected byte is, for a message: the character if it is
+ * printable ASCII; otherwise its value, since printing half a UTF-8
+ * sequence (or a byte that is no UTF-8 at all) would make the message
+ * itself invalid.
+ */
+static char *
+unexpected(char c)
+{
+	unsigned char u = (unsigned char) c;
+
+	if (u >= 0x20 && u < 0x7f)
+		return psprintf("unexpected character \"%c\"", c);
+	if (u >= 0x80)
+		return psprintf("unexpected byte 0x%02X (a character outside JSON's syntax, or not UTF-8)", u);
+	return psprintf("unexpected control character 0x%02X", u);
 }
 
 /*
@@ -647,6 +721,8 @@ value_start(RecordSplitter *s, size_t i, char c)
 			s->state = J_RECORD;
 			return;
 		}
+		if (c != 'n' && !is_value_start(c))
+			parse_error(s, s->base + i, unexpected(c));
 		if (c != 'n')
 			ereport(ERROR,
 					(errcode(ERRCODE_ELT_PARSE),
@@ -696,8 +772,7 @@ value_start(RecordSplitter *s, size_t i, char c)
 			appendStringInfoChar(&s->tok, c);
 			break;
 		default:
-			parse_error(s, s->base + i,
-						psprintf("unexpected character \"%c\"", c));
+			parse_error(s, s->base + i, unexpected(c));
 	}
 }
 
@@ -717,6 +792,9 @@ string_end(RecordSplitter *s)
 	{
 		if (s->capture_cur >= 0)
 		{
+			if (!pg_verify_mbstr(PG_UTF8, s->tok.data, s->tok.len, true))
+				parse_error(s, s->base + s->pos - s->tok.len,
+							"invalid UTF-8 in a string");
 			json_unescape(s, s->tok.data, s->tok.len,
 						  &s->capvals[s->capture_cur]);
 			s->capset[s->capture_cur] = true;
@@ -907,8 +985,7 @@ json_feed(RecordSplitter *s, const char *buf, size_t len)
 				}
 				if (c == '}' || c == ']')
 					goto close;
-				parse_error(s, s->base + i,
-							psprintf("unexpected character \"%c\"", c));
+				parse_error(s, s->base + i, unexpected(c));
 				break;
 			case J_DONE:
 				parse_error(s, s->base + i, "unexpected data after the end of the document");
@@ -993,7 +1070,15 @@ csv_field_end(RecordSplitter *s, bool quoted)
 		strlen(s->row.data + s->fstart[s->nfields - 1]) + 1;
 	appendStringInfoChar(&s->row, '\0');
 	s->fstart[s->nfields] = start;
-	s->fnull[s->nfields] = (!quoted && s->row.data[start] == '\0');
+	/* as COPY reads CSV: null is an unquoted empty field, or null_string */
+	if (quoted)
+		s->fnull[s->nfields] = false;
+	else if (s->csv.null_string)
+		s->fnull[s->nfields] = strcmp(s->row.data + start, s->csv.null_string) == 0;
+	else
+		s->fnull[s->nfields] = (s->row.data[start] == '\0');
+	if (s->nfields == 0)
+		s->row_blank = !quoted && s->row.data[start] == '\0';
 	s->nfields++;
 }
 
@@ -1006,8 +1091,14 @@ csv_row_end(RecordSplitter *s, int64 offset)
 	int			i;
 
 	s->rowno++;
-	if (s->nfields == 1 && s->fnull[0])
-		goto done;				/* blank line */
+
+	/*
+	 * A blank line: in a file of one column it is a record whose value is
+	 * empty (RFC 4180); before the header, or among rows of several
+	 * columns, it separates nothing and is skipped.
+	 */
+	if (s->nfields == 1 && s->row_blank && s->nheader != 1)
+		goto done;
 	if (s->header == NULL)
 	{
 		s->header = palloc(sizeof(char *) * s->nfields);
@@ -1052,14 +1143,37 @@ done:
 }
 
 /*
+ * A quote inside an unquoted field.
+ */
+static void
+csv_stray_quote(RecordSplitter *s, int64 offset)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_ELT_PARSE),
+			 errmsg("malformed CSV at byte %lld of the response: a quote inside an unquoted field",
+					(long long) offset),
+			 errdetail("Row %lld: a field holding a quote must be quoted, with the quote doubled.",
+					   (long long) s->rowno + 1),
+			 errhint("If the file does not quote fields this way, set format_options \"quote\" to a character it does not use.")));
+}
+
+/*
  * RFC 4180 CSV: fields separated by commas, quoted with double quotes
- * (doubled inside), rows ended by LF or CRLF.  An empty unquoted field is
- * null, an empty quoted one an empty string.
+ * (doubled inside), rows ended by LF, CRLF or CR; the delimiter and the
+ * quote may be others.  An empty unquoted field is null (or null_string,
+ * as for COPY), an empty quoted one an empty string.  A quote may only
+ * open a field or, doubled, stand for itself inside a quoted one (RFC 4180
+ * section 2.5): a quote inside an unquoted field and anything but a
+ * delimiter or a line break after a closing quote are errors, since every
+ * guess at what was meant (a literal, a quoted part) loads some files
+ * wrong without a word.
  */
 static void
 csv_feed(RecordSplitter *s, const char *buf, size_t len)
 {
 	size_t		i = s->pos;
+	const char	delim = s->csv.delimiter;
+	const char	quote = s->csv.quote;
 
 	if (s->base == 0 && i == 0 && len >= 3 && memcmp(buf, "\xEF\xBB\xBF", 3) == 0)
 		i = 3;
@@ -1078,12 +1192,14 @@ csv_feed(RecordSplitter *s, const char *buf, size_t len)
 		{
 			case C_FIELD_START:
 			case C_UNQUOTED:
-				if (c == '"' && s->cstate == C_FIELD_START)
+				if (c == quote && s->cstate == C_FIELD_START)
 				{
 					s->cstate = C_QUOTED;
 					s->field_quoted = true;
 				}
-				else if (c == ',')
+				else if (c == quote)
+					csv_stray_quote(s, s->base + i);
+				else if (c == delim)
 				{
 					csv_field_end(s, s->field_quoted);
 					s->field_quoted = false;
@@ -1104,18 +1220,18 @@ csv_feed(RecordSplitter *s, const char *buf, size_t len)
 				}
 				break;
 			case C_QUOTED:
-				if (c == '"')
+				if (c == quote)
 					s->cstate = C_QUOTE_IN_QUOTED;
 				else
 					appendStringInfoChar(&s->row, c);
 				break;
 			case C_QUOTE_IN_QUOTED:
-				if (c == '"')
+				if (c == quote)
 				{
-					appendStringInfoChar(&s->row, '"');
+					appendStringInfoChar(&s->row, quote);
 					s->cstate = C_QUOTED;
 				}
-				else if (c == ',' || c == '\n' || c == '\r')
+				else if (c == delim || c == '\n' || c == '\r')
 				{
 					s->cstate = C_UNQUOTED;
 					i--;		/* handled as after an unquoted field */
@@ -1181,8 +1297,10 @@ elt_split_records(PG_FUNCTION_ARGS)
 	char	   *format = text_to_cstring(PG_GETARG_TEXT_PP(2));
 	RecordFormat fmt = records_parse_format(format);
 	RecordPath *rp = records_parse_path(path, "records");
+	Jsonb	   *format_options = PG_GETARG_JSONB_P(3);
 	RecordSplitter *s;
 	SplitState	st;
+	RecordCsvOptions csv;
 	size_t		len = VARSIZE_ANY_EXHDR(body);
 	const char *data = VARDATA_ANY(body);
 	size_t		drop;
@@ -1195,6 +1313,16 @@ elt_split_records(PG_FUNCTION_ARGS)
 	st.store = rsinfo->setResult;
 	st.desc = rsinfo->setDesc;
 	s = records_splitter_new(fmt, rp, split_collect, &st);
+	if (fmt != RECORD_CSV && JB_ROOT_COUNT(format_options) > 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("format %s takes no format_options", format),
+				 errhint("Only format csv has options: delimiter, quote, null_string, header, columns.")));
+	if (fmt == RECORD_CSV)
+	{
+		records_csv_options(format_options, &csv);
+		records_set_csv(s, &csv);
+	}
 	drop = records_feed(s, data, len);
 	records_finish(s, data + drop, len - drop);
 	return (Datum) 0;

@@ -17,6 +17,8 @@
 #include "postgres.h"
 
 #include "lib/stringinfo.h"
+#include "nodes/pg_list.h"
+#include "utils/jsonb.h"
 
 typedef enum RecordFormat
 {
@@ -42,6 +44,17 @@ typedef void (*RecordCallback) (void *arg, const char *rec, size_t len,
 
 typedef struct RecordSplitter RecordSplitter;
 
+/* How CSV bodies are written; records_csv_defaults() gives RFC 4180's. */
+typedef struct RecordCsvOptions
+{
+	char		delimiter;
+	char		quote;
+	char	   *null_string;	/* unquoted text read as null; NULL: an
+								 * empty unquoted field */
+	bool		header;			/* the first row names the columns */
+	List	   *columns;		/* of char *: the names when !header */
+} RecordCsvOptions;
+
 extern RecordFormat records_parse_format(const char *format);
 extern RecordPath *records_parse_path(const char *path, const char *what);
 
@@ -49,6 +62,12 @@ extern RecordSplitter *records_splitter_new(RecordFormat format,
 											RecordPath *records,
 											RecordCallback callback,
 											void *arg);
+
+/* The CSV settings of a stream's format_options (checked by options.c). */
+extern void records_csv_options(Jsonb *format_options, RecordCsvOptions *o);
+
+/* Read CSV bodies as o says (the default is RFC 4180 with a header row). */
+extern void records_set_csv(RecordSplitter *s, const RecordCsvOptions *o);
 
 /* Ask for the scalar at path to be captured; returns its capture number. */
 extern int	records_add_capture(RecordSplitter *s, RecordPath *path);

@@ -130,6 +130,27 @@ url_add_param(UrlPair *u, const char *name, const char *value_template)
 }
 
 /*
+ * Append name=value to the query; value is data (a cursor or token an API
+ * sent, a value loaded), never a template: a secret reference in it is
+ * sent as written, or an API could have a secret sent to it by naming it.
+ */
+void
+url_add_value_param(UrlPair *u, const char *name, const char *value)
+{
+	char		sep = u->has_query ? '&' : '?';
+
+	appendStringInfoChar(&u->real, sep);
+	append_encoded(&u->real, name, false);
+	appendStringInfoChar(&u->real, '=');
+	append_encoded(&u->real, value, false);
+	appendStringInfoChar(&u->display, sep);
+	append_encoded(&u->display, name, true);
+	appendStringInfoChar(&u->display, '=');
+	append_encoded(&u->display, value, true);
+	u->has_query = true;
+}
+
+/*
  * The printable form: secret references kept, sensitive values masked.
  */
 char *

@@ -57,6 +57,7 @@ typedef struct UrlPair
 extern void url_init(UrlPair *u, const char *base_template, const char *path_template);
 extern void url_init_absolute(UrlPair *u, const char *real_url);
 extern void url_add_param(UrlPair *u, const char *name, const char *value_template);
+extern void url_add_value_param(UrlPair *u, const char *name, const char *value);
 extern char *url_display(UrlPair *u);
 
 /* Resolve a (possibly relative) URL against base; NULL when invalid. */

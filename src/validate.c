@@ -24,6 +24,7 @@
 PG_FUNCTION_INFO_V1(elt_validate_source);
 PG_FUNCTION_INFO_V1(elt_validate_stream);
 PG_FUNCTION_INFO_V1(elt_check_pipeline_options);
+PG_FUNCTION_INFO_V1(elt_validate_format_options);
 
 /* A token as RFC 9110 defines header names. */
 #define HEADER_NAME_RE	"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$"
@@ -417,6 +418,7 @@ elt_validate_stream(PG_FUNCTION_ARGS)
 	options_parse(&ov, &stream_pagination_table, &pagination->root, 0);
 	kind = options_kind_name(&ov);
 	if (!json && (strcmp(kind, "cursor") == 0 || strcmp(kind, "next_url") == 0 ||
+				  strcmp(kind, "next_request") == 0 ||
 				  options_has_key(&ov, "total_path")))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -436,6 +438,32 @@ elt_validate_stream(PG_FUNCTION_ARGS)
 		check_primary_key(PG_GETARG_ARRAYTYPE_P(6));
 	if (target != NULL)
 		check_target(target);
+	PG_RETURN_VOID();
+}
+
+/*
+ * elt._validate_format_options(format, options): the settings of how a
+ * stream's bodies are written.  Only CSV has some; JSON and NDJSON take
+ * none, so a setting there is a mistake worth saying.
+ */
+Datum
+elt_validate_format_options(PG_FUNCTION_ARGS)
+{
+	char	   *format = arg_text(fcinfo, 0);
+	Jsonb	   *options = arg_jsonb(fcinfo, 1);
+	OptionValues ov;
+
+	if (options == NULL || !JB_ROOT_IS_OBJECT(options))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("format_options must be a JSON object")));
+	if (format != NULL && strcmp(format, "csv") == 0)
+		options_parse(&ov, &stream_csv_table, &options->root, 0);
+	else if (JB_ROOT_COUNT(options) > 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("format %s takes no format_options", format ? format : "NULL"),
+				 errhint("Only format csv has options: delimiter, quote, null_string, header, columns.")));
 	PG_RETURN_VOID();
 }
 

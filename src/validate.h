@@ -16,5 +16,6 @@
 extern Datum elt_validate_source(PG_FUNCTION_ARGS);
 extern Datum elt_validate_stream(PG_FUNCTION_ARGS);
 extern Datum elt_check_pipeline_options(PG_FUNCTION_ARGS);
+extern Datum elt_validate_format_options(PG_FUNCTION_ARGS);
 
 #endif							/* ELT_VALIDATE_H */

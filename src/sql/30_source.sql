@@ -37,6 +37,7 @@ CREATE TABLE elt.stream (
 	method		text NOT NULL DEFAULT 'GET',
 	body		jsonb,
 	headers		jsonb NOT NULL DEFAULT '{}',
+	format_options jsonb NOT NULL DEFAULT '{}',
 	cursor_value text,
 	created_at	timestamptz NOT NULL DEFAULT now(),
 	updated_at	timestamptz NOT NULL DEFAULT now(),
@@ -71,13 +72,18 @@ CREATE TABLE elt.batch (
 	username	name NOT NULL DEFAULT current_user,
 	owner		regrole NOT NULL DEFAULT elt._current_role(),
 	error		text,
-	error_code	text
+	error_code	text,
+	stop_reason text CHECK (stop_reason IN ('single_request', 'empty_page', 'no_next',
+											'total_reached', 'max_pages', 'repeated_page',
+											'error'))
 );
 CREATE INDEX ON elt.batch (stream_id, batch_id);
 CREATE SEQUENCE elt.batch_id_seq OWNED BY elt.batch.batch_id;
 REVOKE ALL ON elt.batch FROM PUBLIC;
 REVOKE ALL ON SEQUENCE elt.batch_id_seq FROM PUBLIC;
 COMMENT ON TABLE elt.batch IS 'One row per extract: status, counts, cursor before and after, error';
+COMMENT ON COLUMN elt.batch.stop_reason IS
+'Why the extract ended: single_request, empty_page, no_next, total_reached, max_pages, repeated_page, or error';
 
 -- Row-level security: a role sees and changes the sources, streams and
 -- batches of the roles it has the privileges of (a superuser sees all), as

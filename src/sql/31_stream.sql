@@ -8,11 +8,12 @@ COMMENT ON FUNCTION elt._check_records_path(text, text) IS
 'Raise an error unless path is a JSON path pg_elt can follow while streaming';
 
 CREATE FUNCTION elt.split_records(body text, records text DEFAULT '$',
-								  format text DEFAULT 'json')
+								  format text DEFAULT 'json',
+								  format_options jsonb DEFAULT '{}')
 RETURNS SETOF jsonb
 AS 'MODULE_PATHNAME', 'elt_split_records'
 LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
-COMMENT ON FUNCTION elt.split_records(text, text, text) IS
+COMMENT ON FUNCTION elt.split_records(text, text, text, jsonb) IS
 'Split a response body into records as elt.extract would (json at a path, ndjson, csv)';
 
 -- Validation ------------------------------------------------------------------
@@ -38,6 +39,13 @@ LANGUAGE C STABLE PARALLEL SAFE;
 COMMENT ON FUNCTION elt._validate_stream(text, text, jsonb, text, jsonb, jsonb, text[], text, text,
 										 text, text, jsonb, jsonb) IS
 'Raise an error for anything wrong in a stream definition';
+
+CREATE FUNCTION elt._validate_format_options(format text, format_options jsonb)
+RETURNS void
+AS 'MODULE_PATHNAME', 'elt_validate_format_options'
+LANGUAGE C STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION elt._validate_format_options(text, jsonb) IS
+'Raise an error for anything wrong in a stream''s format_options (CSV settings)';
 
 -- The stream a user means: "source.stream", or a bare stream name when only
 -- one source has a stream of that name.
@@ -153,6 +161,7 @@ BEGIN
 	PERFORM elt._validate_stream(NEW.name, NEW.path, NEW.params, NEW.records, NEW.pagination,
 								 NEW.incremental, NEW.primary_key, NEW.target, NEW.format,
 								 NEW.for_each, NEW.method, NEW.body, NEW.headers);
+	PERFORM elt._validate_format_options(NEW.format, NEW.format_options);
 	-- the source as this role sees it (row security), used with the owner's rights
 	IF NOT EXISTS (SELECT 1 FROM elt.source so WHERE so.name = NEW.source) THEN
 		RAISE EXCEPTION 'source "%" does not exist', NEW.source
@@ -172,7 +181,8 @@ COMMENT ON FUNCTION elt._stream_check() IS
 'Trigger: validate every stream definition written to elt.stream';
 CREATE TRIGGER stream_check
 	BEFORE INSERT OR UPDATE OF source, name, owner, path, params, records, pagination,
-		incremental, primary_key, target, format, for_each, method, body, headers
+		incremental, primary_key, target, format, for_each, method, body, headers,
+		format_options
 	ON elt.stream FOR EACH ROW EXECUTE FUNCTION elt._stream_check();
 
 -- Definitions -------------------------------------------------------------------
@@ -263,7 +273,8 @@ CREATE FUNCTION elt.create_stream(source text, name text, path text, params json
 								  incremental jsonb DEFAULT NULL, primary_key text[] DEFAULT NULL,
 								  target text DEFAULT NULL, format text DEFAULT 'json',
 								  for_each text DEFAULT NULL, method text DEFAULT 'GET',
-								  body jsonb DEFAULT NULL, headers jsonb DEFAULT '{}')
+								  body jsonb DEFAULT NULL, headers jsonb DEFAULT '{}',
+								  format_options jsonb DEFAULT '{}')
 RETURNS void
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
@@ -279,6 +290,7 @@ BEGIN
 	PERFORM elt._validate_stream(name, path, params, records, pagination, incremental,
 								 primary_key, target, format, for_each, method,
 								 nullif(body, 'null'), headers);
+	PERFORM elt._validate_format_options(format, format_options);
 	IF EXISTS (SELECT 1 FROM elt.stream st
 				WHERE st.source = create_stream.source AND st.name = create_stream.name) THEN
 		RAISE EXCEPTION 'stream "%.%" already exists', source, name
@@ -294,22 +306,24 @@ BEGIN
 		tgt := 'staging.' || quote_ident(source || '_' || name);
 	END IF;
 	INSERT INTO elt.stream (source, name, path, params, records, pagination, incremental,
-							primary_key, target, format, for_each, method, body, headers)
+							primary_key, target, format, for_each, method, body, headers,
+							format_options)
 	VALUES (source, name, path, params, records, pagination, nullif(incremental, 'null'),
 			primary_key, tgt, format, nullif(for_each, ''), coalesce(method, 'GET'),
-			nullif(body, 'null'), coalesce(headers, '{}'));
+			nullif(body, 'null'), coalesce(headers, '{}'), coalesce(format_options, '{}'));
 END;
 $$;
 COMMENT ON FUNCTION elt.create_stream(text, text, text, jsonb, text, jsonb, jsonb, text[], text, text,
-									   text, text, jsonb, jsonb) IS
-'Define an endpoint of a source: path, params, records path, pagination, incremental cursor, target, format, fan-out query, method, body, headers';
+									   text, text, jsonb, jsonb, jsonb) IS
+'Define an endpoint of a source: path, params, records path, pagination, incremental cursor, target, format, fan-out query, method, body, headers, format options';
 
 CREATE FUNCTION elt.alter_stream(stream text, path text DEFAULT NULL, params jsonb DEFAULT NULL,
 								 records text DEFAULT NULL, pagination jsonb DEFAULT NULL,
 								 incremental jsonb DEFAULT NULL, primary_key text[] DEFAULT NULL,
 								 target text DEFAULT NULL, format text DEFAULT NULL,
 								 for_each text DEFAULT NULL, method text DEFAULT NULL,
-								 body jsonb DEFAULT NULL, headers jsonb DEFAULT NULL)
+								 body jsonb DEFAULT NULL, headers jsonb DEFAULT NULL,
+								 format_options jsonb DEFAULT NULL)
 RETURNS void
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
@@ -344,19 +358,22 @@ BEGIN
 		s.body := nullif(body, 'null');
 	END IF;
 	s.headers := coalesce(headers, s.headers);
+	s.format_options := coalesce(format_options, s.format_options);
 	PERFORM elt._validate_stream(s.name, s.path, s.params, s.records, s.pagination,
 								 s.incremental, s.primary_key, s.target, s.format,
 								 s.for_each, s.method, s.body, s.headers);
+	PERFORM elt._validate_format_options(s.format, s.format_options);
 	UPDATE elt.stream x
 	   SET path = s.path, params = s.params, records = s.records, pagination = s.pagination,
 		   incremental = s.incremental, primary_key = s.primary_key, target = s.target,
 		   format = s.format, cursor_value = s.cursor_value, for_each = s.for_each,
-		   method = s.method, body = s.body, headers = s.headers, updated_at = now()
+		   method = s.method, body = s.body, headers = s.headers,
+		   format_options = s.format_options, updated_at = now()
 	 WHERE x.stream_id = s.stream_id;
 END;
 $$;
 COMMENT ON FUNCTION elt.alter_stream(text, text, jsonb, text, jsonb, jsonb, text[], text, text,
-									  text, text, jsonb, jsonb) IS
+									  text, text, jsonb, jsonb, jsonb) IS
 'Change a stream; arguments left NULL keep their value.  Changing incremental resets the cursor';
 
 CREATE FUNCTION elt.drop_stream(stream text)
@@ -396,9 +413,9 @@ REVOKE ALL ON FUNCTION elt.create_source(text, text, jsonb, jsonb, jsonb) FROM P
 REVOKE ALL ON FUNCTION elt.alter_source(text, text, jsonb, jsonb, jsonb) FROM PUBLIC;
 REVOKE ALL ON FUNCTION elt.drop_source(text, boolean) FROM PUBLIC;
 REVOKE ALL ON FUNCTION elt.create_stream(text, text, text, jsonb, text, jsonb, jsonb, text[], text, text,
-										  text, text, jsonb, jsonb) FROM PUBLIC;
+										  text, text, jsonb, jsonb, jsonb) FROM PUBLIC;
 REVOKE ALL ON FUNCTION elt.alter_stream(text, text, jsonb, text, jsonb, jsonb, text[], text, text,
-										 text, text, jsonb, jsonb) FROM PUBLIC;
+										 text, text, jsonb, jsonb, jsonb) FROM PUBLIC;
 REVOKE ALL ON FUNCTION elt.drop_stream(text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION elt.reset_stream(text, text) FROM PUBLIC;
 

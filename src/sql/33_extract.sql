@@ -25,3 +25,10 @@ REVOKE ALL ON elt.extract_progress FROM PUBLIC;
 GRANT SELECT ON elt.extract_progress TO PUBLIC;
 COMMENT ON VIEW elt.extract_progress IS
 'Extracts in progress: pages, records and bytes loaded so far, requests and retries';
+
+CREATE FUNCTION elt._link_header_next(header text)
+RETURNS text
+AS 'MODULE_PATHNAME', 'elt_link_header_next'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION elt._link_header_next(text) IS
+'The rel="next" target of an RFC 8288 Link header (its fields joined by commas), as link_header paging reads it';

@@ -676,3 +676,122 @@ class FanoutEndpoints:
             "nodes": nodes,
             "pageInfo": {"hasNextPage": more,
                          "endCursor": "c%d" % end if more else None}}}})
+
+
+class PagingQuirkEndpoints:
+    """Paging habits of real servers that a client easily gets wrong:
+    json-server 1.x (clamps a page past the end to the last page, refuses
+    a parameter sent twice), json-server 0.17 (totals in headers only),
+    Link fields sent one per header line, and a token paging that a
+    client configures itself (param or header)."""
+
+    def _single_params(self, req, names):
+        for name in names:
+            n = sum(1 for k, _ in req.query if k == name)
+            if n > 1:
+                raise HTTPError(400, "repeated parameter", name=name, count=n)
+
+    def h_quirks_clamp(self, req):
+        self._single_params(req, ("_page", "_per_page"))
+        seed, seedb, total = req.dataset()
+        per = req.int("_per_page", DEFAULT_PAGE_SIZE, 1, MAX_PAGE_SIZE)
+        pages = max((total + per - 1) // per, 1)
+        page = min(req.int("_page", 1, 1, 10 ** 9), pages)
+        req.gate(page)
+        start = (page - 1) * per
+        recs = users(seedb, start, min(start + per, total))
+        body = b'{"first":1,"prev":%s,"next":%s,"last":%d,"pages":%d,' \
+               b'"data":[%s]}' % (
+                   jbytes(page - 1 if page > 1 else None),
+                   jbytes(page + 1 if page < pages else None), pages, pages,
+                   b",".join(r[0] for r in recs))
+        return Resp(200, body)
+
+    def h_quirks_v017(self, req):
+        """_page and _limit, or _start and _limit (offset paging)."""
+        self._single_params(req, ("_page", "_limit", "_start"))
+        seed, seedb, total = req.dataset()
+        per = req.int("_limit", DEFAULT_PAGE_SIZE, 1, MAX_PAGE_SIZE)
+        pages = (total + per - 1) // per
+        if req.params.get("_start") is not None:
+            start = req.int("_start", 0, 0, 10 ** 12)
+            page = start // per + 1
+        else:
+            page = req.int("_page", 1, 1, 10 ** 9)
+            start = (page - 1) * per
+        req.gate(page)
+        recs = users(seedb, start, min(start + per, total)) \
+            if start < total else []
+        links = [("first", 1)]
+        if page > 1:
+            links.append(("prev", page - 1))
+        if page < pages:
+            links.append(("next", page + 1))
+        links.append(("last", max(pages, 1)))
+        value = ", ".join('<%s>; rel="%s"' % (
+            req.url({"_page": p, "_limit": per}), rel) for rel, p in links)
+        return Resp(200, b"[" + b",".join(r[0] for r in recs) + b"]",
+                    JSON_TYPE, [("X-Total-Count", str(total)),
+                                ("X-Total-Pages", str(pages)),
+                                ("Link", value)])
+
+    def h_quirks_split_links(self, req):
+        seed, seedb, total = req.dataset()
+        page = req.int("page", 1, 1, 10 ** 9)
+        per = req.int("per_page", DEFAULT_PAGE_SIZE, 1, MAX_PAGE_SIZE)
+        req.gate(page)
+        start = (page - 1) * per
+        recs = users(seedb, start, min(start + per, total)) \
+            if start < total else []
+        pages = (total + per - 1) // per
+        headers = []
+        if page > 1:
+            headers.append(("Link", '<%s>; rel="prev"' % req.url(
+                {"page": page - 1, "per_page": per})))
+        if page < pages:
+            # a decoy parameter before rel, then the real one
+            headers.append(("Link", '<%s>;\ttitle="rel=next is below";'
+                            '\trel="next"' % req.url(
+                                {"page": page + 1, "per_page": per})))
+        headers.append(("Link", '<%s>; rel="last"' % req.url(
+            {"page": max(pages, 1), "per_page": per})))
+        return Resp(200, b"[" + b",".join(r[0] for r in recs) + b"]",
+                    JSON_TYPE, headers)
+
+    def h_quirks_token(self, req):
+        seed, seedb, total = req.dataset()
+        per = req.int("limit", DEFAULT_PAGE_SIZE, 1, MAX_PAGE_SIZE)
+        via = req.params.get("via") or "param"
+        if via not in ("param", "header"):
+            raise HTTPError(400, "via must be param or header", value=via)
+        in_param = req.params.get("token")
+        in_header = req.headers.get("x-page-token")
+        if (in_param if via == "header" else in_header) is not None:
+            raise HTTPError(400, "token sent in the wrong place", via=via)
+        tok = in_param if via == "param" else in_header
+        start = 0
+        if tok is not None:
+            cur = un_b64_cursor(tok)
+            if not isinstance(cur, dict) or not isinstance(cur.get("s"), int):
+                raise HTTPError(400, "invalid token", value=tok)
+            start = cur["s"]
+        req.gate(start // per + 1)
+        end = min(start + per, total)
+        recs = users(seedb, start, end) if start < total else []
+        nxt = b64_cursor({"v": 1, "s": end}) if end < total else None
+        body = b'{"items":[%s],"meta":{"next_token":%s}}' % (
+            b",".join(r[0] for r in recs), jbytes(nxt))
+        return Resp(200, body)
+
+    def h_quirks_bytes(self, req):
+        """A body of exactly the bytes asked for (urlsafe base64 in b64),
+        for bodies no well-behaved endpoint sends: empty, a lone byte
+        order mark, invalid UTF-8, CSV of other dialects."""
+        raw = req.params.get("b64") or ""
+        try:
+            body = base64.b64decode(raw + "=" * (-len(raw) % 4),
+                                    altchars=b"-_", validate=True)
+        except ValueError:
+            raise HTTPError(400, "b64 is not base64", value=raw)
+        ctype = req.params.get("type") or JSON_TYPE
+        return Resp(200, body, ctype)

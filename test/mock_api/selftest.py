@@ -823,6 +823,78 @@ def concurrent_clients():
 # Benchmarks (printed, not asserted)
 # ---------------------------------------------------------------------------
 
+@test
+def quirks_clamp_repeats_last_page_and_refuses_repeated_params():
+    a = ok_json("/quirks/clamp?_page=3&_per_page=10&total=25")
+    b = ok_json("/quirks/clamp?_page=9&_per_page=10&total=25")
+    assert a == b and len(a["data"]) == 5 and a["next"] is None, a
+    assert a["pages"] == 3 and a["prev"] == 2, a
+    first = ok_json("/quirks/clamp?_page=1&_per_page=10&total=25")
+    assert first["next"] == 2 and len(first["data"]) == 10, first
+    r = get("/quirks/clamp?_page=1&_per_page=10&_page=2")
+    assert r.status == 400 and r.json()["name"] == "_page", r.body
+
+
+@test
+def quirks_v017_totals_in_headers():
+    r = get("/quirks/v017?_page=2&_limit=10&total=25")
+    assert r.status == 200 and len(r.json()) == 10
+    assert r.header("X-Total-Count") == "25", r.headers
+    assert r.header("X-Total-Pages") == "3", r.headers
+    links = parse_link(r.header("Link"))
+    assert path_of(links["next"]).startswith("/quirks/v017?"), links
+    assert "_page=3" in links["next"] and "_page=1" in links["prev"], links
+    r = get("/quirks/v017?_page=4&_limit=10&total=25")
+    assert r.status == 200 and r.json() == [], r.body
+    assert get("/quirks/v017?_limit=1&_limit=2").status == 400
+    r = get("/quirks/v017?_start=20&_limit=10&total=25")
+    assert len(r.json()) == 5 and r.header("X-Total-Count") == "25", r.body
+
+
+@test
+def quirks_split_links_one_field_per_link():
+    r = get("/quirks/split_links?page=2&per_page=10&total=25")
+    fields = [v for k, v in r.headers if k.lower() == "link"]
+    assert len(fields) == 3, fields
+    assert 'rel="prev"' in fields[0] and 'rel="next"' in fields[1], fields
+    assert "\t" in fields[1] and "page=3" in fields[1], fields
+    r = get("/quirks/split_links?page=3&per_page=10&total=25")
+    assert len(r.json()) == 5
+    assert not any('rel="next"' in v for k, v in r.headers
+                   if k.lower() == "link"), r.headers
+
+
+@test
+def quirks_token_in_param_or_header():
+    seen = []
+    tok = None
+    while True:
+        q = "/quirks/token?total=25&limit=10" + ("&token=" + tok if tok else "")
+        d = ok_json(q)
+        seen += d["items"]
+        tok = d["meta"]["next_token"]
+        if tok is None:
+            break
+    assert len(seen) == 25, len(seen)
+    d = ok_json("/quirks/token?total=25&limit=10&via=header")
+    tok = d["meta"]["next_token"]
+    r = get("/quirks/token?total=25&limit=10&via=header",
+            headers={"X-Page-Token": tok})
+    assert r.status == 200 and len(r.json()["items"]) == 10, r.body
+    assert get("/quirks/token?via=header&token=" + tok).status == 400
+    assert get("/quirks/token?token=bad").status == 400
+
+
+@test
+def quirks_bytes_as_asked():
+    for raw in (b"", b"\xef\xbb\xbf", b"\xff[1]", b"a;b\r\n1;2"):
+        q = base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
+        r = get("/quirks/bytes?type=text/csv&b64=" + q)
+        assert r.status == 200 and r.body == raw, (raw, r.body)
+        assert r.header("Content-Type").startswith("text/csv"), r.headers
+    assert get("/quirks/bytes?b64=%%%").status == 400
+
+
 
 @test
 def fanout_user_orders_paged():

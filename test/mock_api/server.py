@@ -36,8 +36,8 @@ from urllib.parse import parse_qsl, quote, urlsplit
 
 from data import Orders, un_b64_cursor
 from endpoints import (AuthEndpoints, ControlEndpoints, FanoutEndpoints,
-                       OrderEndpoints,
-                       UserEndpoints, UtilityEndpoints)
+                       OrderEndpoints, PagingQuirkEndpoints, UserEndpoints,
+                       UtilityEndpoints)
 from faults import MALFORMED_GARBAGE, Faults, InjectedFailure, insert_garbage
 from messages import VERSION, HTTPError, Req, Resp, json_resp
 
@@ -89,7 +89,8 @@ class LRU:
 # ---------------------------------------------------------------------------
 
 class App(Faults, UserEndpoints, OrderEndpoints, AuthEndpoints,
-          UtilityEndpoints, ControlEndpoints, FanoutEndpoints):
+          UtilityEndpoints, ControlEndpoints, FanoutEndpoints,
+          PagingQuirkEndpoints):
     """The mock API: its state, its routes, and the dispatch of a request
     to its endpoint with the faults it asks for."""
 
@@ -149,6 +150,13 @@ class App(Faults, UserEndpoints, OrderEndpoints, AuthEndpoints,
         self.routes.update({
             "/search": (self.h_search, ("POST",), True),
             "/graphql": (self.h_graphql, ("POST",), True),
+            # paging habits of real servers
+            "/quirks/clamp": (self.h_quirks_clamp, ("GET", "HEAD"), True),
+            "/quirks/v017": (self.h_quirks_v017, ("GET", "HEAD"), True),
+            "/quirks/split_links": (self.h_quirks_split_links,
+                                    ("GET", "HEAD"), True),
+            "/quirks/token": (self.h_quirks_token, ("GET", "HEAD"), True),
+            "/quirks/bytes": (self.h_quirks_bytes, ("GET", "HEAD"), True),
         })
 
     # -- bookkeeping ---------------------------------------------------------
