@@ -8,6 +8,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/common.sh
 
+# the conformance corpora beside the project, read by path
+if [ -d ../shared/conformance ]; then
+	PG_ELT_CONFORMANCE="$(cd ../shared/conformance && pwd)"
+	export PG_ELT_CONFORMANCE
+fi
 make -s -j2 PG_CONFIG="$PG_CONFIG"
 as_root make -s install PG_CONFIG="$PG_CONFIG" >/dev/null
 work=$(mktemp -d /var/tmp/pg_elt-dev.XXXXXX)

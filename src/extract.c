@@ -635,8 +635,6 @@ start_page(Extract *ex, ApiPage *p)
 	/* the next_request header replaces a static one of its name */
 	if (p->next_value)
 		http_request_add_header(req, ex->next_header, p->next_value);
-	if (p->next_value)
-		http_request_add_header(req, ex->next_header, p->next_value);
 	source_auth_headers(&ex->auth, req);
 	MemoryContextSwitchTo(old);
 	p->req = req;

@@ -1,8 +1,7 @@
 # elt.extract against json-server, 0.17 and 1.x, as installed from npm by
 # scripts/json_server.sh: every paging style each version offers, each
 # record loaded once.  A version that is not installed (npm unreachable) is
-# skipped.  Sub-cases that need fixes made elsewhere (header totals,
-# clamped pages, same-named params) are TODO until those are merged.
+# skipped.
 use strict;
 use warnings;
 use Cwd qw(getcwd);
@@ -113,13 +112,9 @@ SKIP:
 		'23/23', '0.17: Link header rel="next" paging, each record once');
 	is(batch_count('js0', 'link', 'requests'), '3', '0.17: the last page has no rel="next": 3 requests');
 
-  TODO:
-	{
-		local $TODO = 'header totals (total_header) come with the Link/total fixes of the extract';
-		is(run_style('js0', 'total', q{records => '$',
-			pagination => '{"type": "page", "param": "_page", "size_param": "_limit", "size": 10, "total_header": "X-Total-Count"}'}),
-			'23/23', '0.17: X-Total-Count ends the paging without an empty page');
-	}
+	is(run_style('js0', 'total', q{records => '$',
+		pagination => '{"type": "page", "param": "_page", "size_param": "_limit", "size": 10, "total_header": "X-Total-Count"}'}),
+		'23/23', '0.17: X-Total-Count ends the paging without an empty page');
 }
 
 SKIP:
@@ -138,21 +133,13 @@ SKIP:
 		pagination => '{"type": "offset", "offset_param": "_start", "limit_param": "_limit", "limit": 10}'}),
 		'23/23', '1.x: _start/_limit offset paging, each record once');
 
-  TODO:
-	{
-		local $TODO = 'same-named params: the cursor must replace the _page param, not repeat it';
-		is(run_style('js1', 'next', q{params => '{"_page": 1, "_per_page": 10}',
-			pagination => '{"type": "cursor", "cursor_path": "$.next", "param": "_page"}'}),
-			'23/23', '1.x: "next" as the page cursor, each record once');
-	}
-  TODO:
-	{
-		local $TODO = 'clamped pages: a page identical to the previous one must end the stream';
-		# 1.x answers the last page again for any page past it
-		is(run_style('js1', 'clamped', q{
-			pagination => '{"type": "page", "param": "_page", "size_param": "_per_page", "size": 10, "max_pages": 6}'}),
-			'23/23', '1.x: paging without a total ends at the repeated last page');
-	}
+	is(run_style('js1', 'next', q{params => '{"_page": 1, "_per_page": 10}',
+		pagination => '{"type": "cursor", "cursor_path": "$.next", "param": "_page"}'}),
+		'23/23', '1.x: "next" as the page cursor, each record once');
+	# 1.x answers the last page again for any page past it
+	is(run_style('js1', 'clamped', q{
+		pagination => '{"type": "page", "param": "_page", "size_param": "_per_page", "size": 10, "max_pages": 6}'}),
+		'23/23', '1.x: paging without a total ends at the repeated last page');
 }
 
 $node->stop;
