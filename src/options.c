@@ -1299,3 +1299,20 @@ options_interval_ms_float(Interval *iv)
 {
 	return DatumGetFloat8(DirectFunctionCall1(numeric_float8, interval_ms_numeric(iv)));
 }
+
+/*
+ * The CSV settings of a stream, from its format_options; every value was
+ * checked when the stream was written, and is checked again here.
+ */
+void
+options_csv(Jsonb *format_options, RecordCsvOptions *o)
+{
+	OptionValues ov;
+
+	options_parse(&ov, &stream_csv_table, &format_options->root, 0);
+	o->delimiter = options_get_text(&ov, "delimiter")[0];
+	o->quote = options_get_text(&ov, "quote")[0];
+	o->null_string = options_get_text(&ov, "null_string");
+	o->header = options_get_bool(&ov, "header");
+	o->columns = options_get_names(&ov, "columns");
+}

@@ -15,6 +15,8 @@
 
 #include "postgres.h"
 
+#include "records.h"
+
 #include "datatype/timestamp.h"
 #include "nodes/pg_list.h"
 #include "utils/jsonb.h"
@@ -141,5 +143,8 @@ extern char *options_value_text(JsonbValue *v);
 extern char *options_value_json(JsonbValue *v);
 extern bool options_regex_match(const char *s, const char *pattern, bool icase);
 extern void options_object_pairs(JsonbContainer *obj, List **keys, List **values);
+
+/* The CSV settings of a stream's format_options, for the record splitter. */
+extern void options_csv(Jsonb *format_options, RecordCsvOptions *o);
 
 #endif							/* ELT_OPTIONS_H */

@@ -64,7 +64,6 @@ extern RecordSplitter *records_splitter_new(RecordFormat format,
 											void *arg);
 
 /* The CSV settings of a stream's format_options (checked by options.c). */
-extern void records_csv_options(Jsonb *format_options, RecordCsvOptions *o);
 
 /* Read CSV bodies as o says (the default is RFC 4180 with a header row). */
 extern void records_set_csv(RecordSplitter *s, const RecordCsvOptions *o);
