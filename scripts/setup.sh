@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/common.sh
 
-PACKAGES="postgresql-15 postgresql-server-dev-15 libcurl4-openssl-dev libssl-dev
+PACKAGES="postgresql-15 postgresql-server-dev-15 libcurl4-openssl-dev libssl-dev zlib1g-dev
 	libipc-run-perl make gcc python3 curl rsync bc"
 
 missing=""
@@ -25,6 +25,8 @@ fi
 
 # the independent cron implementation the schedule tests compare with
 ./scripts/setup_cron_parser.sh
+# the S3-compatible server the export tests and benchmark write to
+./scripts/setup_s3rver.sh
 
 log "building pg_elt"
 make -s -j2 PG_CONFIG="$PG_CONFIG"
