@@ -38,6 +38,7 @@ from data import Orders, un_b64_cursor
 from endpoints import (AuthEndpoints, ControlEndpoints, OrderEndpoints,
                        UserEndpoints, UtilityEndpoints)
 from faults import MALFORMED_GARBAGE, Faults, InjectedFailure, insert_garbage
+from uploads import UploadEndpoints
 from messages import VERSION, HTTPError, Req, Resp, json_resp
 
 
@@ -88,7 +89,7 @@ class LRU:
 # ---------------------------------------------------------------------------
 
 class App(Faults, UserEndpoints, OrderEndpoints, AuthEndpoints,
-          UtilityEndpoints, ControlEndpoints):
+          UtilityEndpoints, ControlEndpoints, UploadEndpoints):
     """The mock API: its state, its routes, and the dispatch of a request
     to its endpoint with the faults it asks for."""
 
@@ -182,7 +183,7 @@ class App(Faults, UserEndpoints, OrderEndpoints, AuthEndpoints,
             return (self.h_small, ("GET", "HEAD"), False)
         if npath.startswith("/status/"):
             return (self.h_status, None, False)
-        return None
+        return self.upload_route(npath)
 
     def handle(self, req):
         """Run one request; returns a Resp (possibly streaming or hanging)."""
