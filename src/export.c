@@ -28,6 +28,7 @@
 #include "funcapi.h"
 #include "miscadmin.h"
 #include "nodes/parsenodes.h"
+#include "parser/parse_func.h"
 #include "parser/parser.h"
 #include "nodes/value.h"
 #include "utils/builtins.h"
@@ -453,8 +454,8 @@ expand_interval(const char *dest)
 
 	if (strstr(dest, "{{interval_") == NULL)
 		return pstrdup(dest);
-	fn = DatumGetObjectId(DirectFunctionCall1(to_regprocedure,
-											  CStringGetTextDatum("elt.run_interval()")));
+	fn = LookupFuncName(list_make2(makeString("elt"), makeString("run_interval")),
+						0, NULL, true);
 	if (!OidIsValid(fn))
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
