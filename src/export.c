@@ -804,7 +804,7 @@ elt_export(PG_FUNCTION_ARGS)
 		if (ex->tupdesc == NULL)
 			elog(ERROR, "query of elt.export() returned no row description");
 		if (ex->format == EXPORT_JSON)
-			appendStringInfoString(fmt_buf(ex), ex->rows > 0 ? "]\n" : "]\n");
+			appendStringInfoString(fmt_buf(ex), "]\n");
 		flush_rows(ex, true);
 		ex->finished = true;
 		ReleaseCurrentSubTransaction();
