@@ -71,6 +71,7 @@ typedef struct Export
 	MemoryContext cxt;			/* buffers, requests: outlive a rollback */
 	MemoryContext rowcxt;		/* reset per row */
 	MemoryContext sendcxt;		/* S3 requests, reset after each */
+	MemoryContext partcxt;		/* S3: the request of the part in flight */
 
 	/* what */
 	ExportFormat format;
@@ -94,6 +95,9 @@ typedef struct Export
 	/* buffers */
 	StringInfoData raw;			/* formatted, not yet compressed */
 	StringInfoData out;			/* bytes to send */
+	StringInfoData spare;		/* S3: the part in flight, then reused */
+	HttpRequest *inflight;		/* S3: its request, or NULL */
+	int			poll_countdown;
 	z_stream	zs;
 	bool		zs_ready;
 
@@ -110,6 +114,21 @@ typedef struct Export
  * Sending.
  * ---------------------------------------------------------------------
  */
+
+/* Wait for the S3 part in flight, if any, and keep its ETag. */
+static void
+finish_inflight(Export *ex)
+{
+	MemoryContext old;
+
+	if (ex->inflight == NULL)
+		return;
+	old = MemoryContextSwitchTo(ex->partcxt);
+	s3_multipart_part_finish(&ex->s3, ex->inflight);
+	ex->inflight = NULL;
+	MemoryContextSwitchTo(old);
+	MemoryContextReset(ex->partcxt);
+}
 
 /*
  * Send what is in out: an S3 part once it is large enough (a single PUT
@@ -132,16 +151,32 @@ send_out(Export *ex, bool last)
 		{
 			if (ex->s3.upload_id == NULL)
 				s3_multipart_start(&ex->s3);
+			finish_inflight(ex);
 			if (list_length(ex->s3.etags) >= S3_MAX_PARTS)
 				ereport(ERROR,
 						(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 						 errmsg("export to %s needs more than %d parts",
 								ex->display, S3_MAX_PARTS),
 						 errhint("Raise part_size in the options.")));
+			if (!last)
+			{
+				/* send this part while the next one is formatted */
+				StringInfoData t = ex->spare;
+
+				ex->spare = ex->out;
+				ex->out = t;
+				resetStringInfo(&ex->out);
+				MemoryContextSwitchTo(ex->partcxt);
+				ex->inflight = s3_multipart_part_start(&ex->s3, ex->spare.data,
+													   ex->spare.len);
+				MemoryContextSwitchTo(old);
+				MemoryContextReset(ex->sendcxt);
+				ex->bytes += ex->spare.len;
+				return;
+			}
 			if (ex->out.len > 0 || list_length(ex->s3.etags) == 0)
 				s3_multipart_part(&ex->s3, ex->out.data, ex->out.len);
-			if (last)
-				s3_multipart_complete(&ex->s3);
+			s3_multipart_complete(&ex->s3);
 		}
 		MemoryContextSwitchTo(old);
 		MemoryContextReset(ex->sendcxt);
@@ -358,6 +393,12 @@ export_receive(TupleTableSlot *slot, DestReceiver *self)
 	MemoryContextSwitchTo(old);
 	MemoryContextReset(ex->rowcxt);
 	ex->rows++;
+	/* keep the part in flight moving */
+	if (ex->inflight != NULL && ++ex->poll_countdown >= 256)
+	{
+		ex->poll_countdown = 0;
+		http_poll();
+	}
 
 	if (buf->len >= (ex->gzip ? EXPORT_CHUNK : (ex->is_s3 ? (int) ex->part_size : EXPORT_CHUNK)))
 	{
@@ -773,6 +814,7 @@ elt_export(PG_FUNCTION_ARGS)
 	ex->cxt = AllocSetContextCreate(callcxt, "elt.export", ALLOCSET_DEFAULT_SIZES);
 	ex->rowcxt = AllocSetContextCreate(ex->cxt, "elt.export row", ALLOCSET_DEFAULT_SIZES);
 	ex->sendcxt = AllocSetContextCreate(ex->cxt, "elt.export request", ALLOCSET_DEFAULT_SIZES);
+	ex->partcxt = AllocSetContextCreate(ex->cxt, "elt.export part", ALLOCSET_DEFAULT_SIZES);
 	ex->s3.cxt = ex->cxt;
 	ex->pub.receiveSlot = export_receive;
 	ex->pub.rStartup = export_startup;
@@ -788,6 +830,7 @@ elt_export(PG_FUNCTION_ARGS)
 					 PG_GETARG_JSONB_P(3));
 	initStringInfo(&ex->raw);
 	initStringInfo(&ex->out);
+	initStringInfo(&ex->spare);
 	if (ex->gzip)
 	{
 		if (deflateInit2(&ex->zs, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8,
@@ -828,6 +871,8 @@ elt_export(PG_FUNCTION_ARGS)
 		/* cut an HTTP body off before its end, so nothing is stored */
 		if (ex->req != NULL)
 			http_request_cancel(ex->req);
+		if (ex->inflight != NULL)
+			http_request_cancel(ex->inflight);
 		if (ex->is_s3)
 			s3_multipart_abort(&ex->s3);
 		record_run(ex, format, started, edata);

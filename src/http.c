@@ -1009,6 +1009,48 @@ http_wait(int max_wait_ms)
 	}
 }
 
+/*
+ * One round of socket work with a zero timeout: ready sockets are served,
+ * due timers run, finished transfers are collected.
+ */
+void
+http_poll(void)
+{
+	WaitEvent	events[16];
+	int			running;
+	int			nev;
+	int			i;
+
+	CHECK_FOR_INTERRUPTS();
+	if (multi == NULL || dlist_is_empty(&active))
+		return;
+	if (curl_timer_at != 0 && GetCurrentTimestamp() >= curl_timer_at)
+	{
+		curl_timer_at = 0;
+		curl_multi_socket_action(multi, CURL_SOCKET_TIMEOUT, 0, &running);
+	}
+	rebuild_wait_set();
+	nev = WaitEventSetWait(wes, 0, events, lengthof(events), PG_WAIT_EXTENSION);
+	for (i = 0; i < nev; i++)
+	{
+		int			flags = 0;
+
+		if (events[i].events & WL_LATCH_SET)
+		{
+			ResetLatch(MyLatch);
+			CHECK_FOR_INTERRUPTS();
+			continue;
+		}
+		if (events[i].events & WL_SOCKET_READABLE)
+			flags |= CURL_CSELECT_IN;
+		if (events[i].events & WL_SOCKET_WRITEABLE)
+			flags |= CURL_CSELECT_OUT;
+		if (flags != 0)
+			curl_multi_socket_action(multi, events[i].fd, flags, &running);
+	}
+	(void) collect_finished();
+}
+
 void
 http_request_consume(HttpRequest *req, size_t n)
 {

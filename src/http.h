@@ -93,6 +93,13 @@ extern void http_request_start(HttpRequest *req);
  */
 extern bool http_wait(int max_wait_ms);
 
+/*
+ * Let curl move whatever data it can right now, without waiting: for a
+ * caller that keeps a transfer going in the background while it works.
+ * Checks for interrupts.
+ */
+extern void http_poll(void);
+
 /* Streaming: drop the first n bytes of req->data and resume the transfer. */
 extern void http_request_consume(HttpRequest *req, size_t n);
 

@@ -173,18 +173,39 @@ s3_multipart_start(S3Object *obj)
 						s3_display(obj))));
 }
 
-void
-s3_multipart_part(S3Object *obj, const char *data, size_t len)
+HttpRequest *
+s3_multipart_part_start(S3Object *obj, const char *data, size_t len)
 {
 	int			part = list_length(obj->etags) + 1;
 	HttpRequest *req = s3_request(obj, "PUT",
 								  psprintf("partNumber=%d&uploadId=%s", part,
 										   obj->upload_id));
-	const char *etag;
 
 	http_request_add_header(req, "Content-Type", "application/octet-stream");
 	s3_set_body(req, data, len);
-	http_perform(req);
+	http_request_start(req);
+	return req;
+}
+
+void
+s3_multipart_part_finish(S3Object *obj, HttpRequest *req)
+{
+	int			part;
+	const char *etag;
+
+	PG_TRY();
+	{
+		while (!req->done)
+			http_wait(-1);
+	}
+	PG_CATCH();
+	{
+		http_request_cancel(req);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	part = list_length(obj->etags) + 1;
+	http_request_check(req);
 	s3_check_status(obj, req, psprintf("upload of part %d", part));
 	etag = http_response_header(req, "etag");
 	if (etag == NULL)
@@ -198,6 +219,12 @@ s3_multipart_part(S3Object *obj, const char *data, size_t len)
 		obj->etags = lappend(obj->etags, pstrdup(etag));
 		MemoryContextSwitchTo(old);
 	}
+}
+
+void
+s3_multipart_part(S3Object *obj, const char *data, size_t len)
+{
+	s3_multipart_part_finish(obj, s3_multipart_part_start(obj, data, len));
 }
 
 void

@@ -15,6 +15,8 @@
 
 #include "nodes/pg_list.h"
 
+#include "http.h"
+
 typedef struct S3Object
 {
 	char	   *endpoint;		/* scheme://host[:port], no trailing slash */
@@ -43,6 +45,15 @@ extern void s3_put(S3Object *obj, const char *data, size_t len);
 /* Multipart: start, send the next part, finish. */
 extern void s3_multipart_start(S3Object *obj);
 extern void s3_multipart_part(S3Object *obj, const char *data, size_t len);
+
+/*
+ * The same in two halves, so that the caller can prepare the next part
+ * while this one is sent (http_poll): start, then finish (wait for the
+ * answer and keep the part's ETag).  data must stay intact until then.
+ */
+extern HttpRequest *s3_multipart_part_start(S3Object *obj, const char *data,
+											size_t len);
+extern void s3_multipart_part_finish(S3Object *obj, HttpRequest *req);
 extern void s3_multipart_complete(S3Object *obj);
 
 /*

@@ -28,7 +28,7 @@ port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0));
 data="$BENCH_DIR/s3rver"
 rm -rf "$data"
 mkdir -p "$data"
-node "$s3dir/node_modules/s3rver/bin/s3rver.js" -d "$data" -a 127.0.0.1 -p "$port" -s \
+node "$s3dir/node_modules/s3rver/bin/s3rver.js" -d "$data" -a 127.0.0.1 -p "$port" \
 	--configure-bucket bench >"$BENCH_DIR/s3rver.log" 2>&1 &
 s3pid=$!
 trap 'kill $s3pid 2>/dev/null || true' EXIT
@@ -91,12 +91,18 @@ printf '%-52s %8.1f %10.3f %6.2fx\n' "elt.export() to s3rver (multipart)" "$(ech
 echo "rounds COPY: ${copy_times[*]}"
 echo "rounds export: ${export_times[*]}"
 echo "(aim: export at most 1.5x the time of COPY)"
+# what s3rver itself spends on joining the parts (CompleteMultipartUpload),
+# from its log: server time the export waits for
+complete_ms=$(sed 's/\x1b\[[0-9;]*m//g' "$BENCH_DIR/s3rver.log" |
+	awk '/\?uploadId=[^ &]* 200 [0-9]+ms/ && !/partNumber/ {for (i = 1; i <= NF; i++) if ($i ~ /^[0-9]+ms$/) print $i + 0}' |
+	tail -n "$ROUNDS" | median)
+echo "s3rver's CompleteMultipartUpload (joining the parts), median: ${complete_ms} ms"
 
 # --- memory during one export ------------------------------------------------
 
 out="$BENCH_DIR/export.out"
 PGAPPNAME=elt_bench_export_memory psql -qAtX -v ON_ERROR_STOP=1 \
-	-c "SELECT count(*) FROM ($query) q" -c "SELECT pg_sleep(2)" \
+	-c "SET max_parallel_workers_per_gather = 0" -c "SELECT count(*) FROM ($query) q" -c "SELECT pg_sleep(2)" \
 	-c "SELECT rows, bytes FROM elt.export('$query', 's3://bench/fact2.csv', 'csv', '$opts')" >"$out" 2>&1 &
 client=$!
 pid=""
