@@ -175,6 +175,14 @@ is($node->safe_psql('postgres', "SELECT status FROM elt.http_get('$base/upload/f
 is($node->safe_psql('postgres', "SELECT status FROM elt.http_get('$base/upload/drop.csv')"), '404',
 	'nothing stored after a dropped connection');
 
+# cancel works while the export waits for the server
+($ret, $out, $err) = $node->psql('postgres',
+	"SET statement_timeout = '500ms'; SELECT elt.export('SELECT * FROM small', '$base/upload/slow.csv?delay=5000', 'csv')",
+	extra_params => [ '-v', 'VERBOSITY=verbose' ]);
+like($err, qr/57014.*statement timeout/, 'statement_timeout interrupts an export');
+is($node->safe_psql('postgres', "SELECT error_code FROM elt.export_run WHERE destination LIKE '%slow.csv%'"),
+	'57014', 'the interrupted export is recorded as failed');
+
 # failure mid-multipart (the query fails after parts were sent): aborted
 ($ret, $out, $err) = $node->psql('postgres',
 	"SELECT elt.export('SELECT *, 1 / (200000 - id) FROM fact', 's3://exports/half.csv', 'csv', '{$opts, \"part_size\": 5242880}')",
