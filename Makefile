@@ -22,7 +22,7 @@ PG_CPPFLAGS = -I$(srcdir)/src
 # compiler's new warnings do not stop a packager's plain "make".
 PG_CFLAGS = -Wall -Wextra -Wno-unused-parameter -Wno-sign-compare \
 	-Wno-missing-field-initializers -Wno-cast-function-type
-SHLIB_LINK = -lcurl -lcrypto
+SHLIB_LINK = -lcurl -lcrypto -lz
 
 # Test suites: pg_regress (sql/, expected/), isolation (test/specs,
 # test/expected) and TAP (test/t).  Each brings up its own temporary

@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/common.sh
 
-PACKAGES="postgresql-15 postgresql-server-dev-15 libcurl4-openssl-dev libssl-dev
+PACKAGES="postgresql-15 postgresql-server-dev-15 libcurl4-openssl-dev libssl-dev zlib1g-dev
 	libipc-run-perl make gcc python3 curl rsync bc"
 
 missing=""
@@ -27,6 +27,8 @@ fi
 ./scripts/setup_cron_parser.sh
 log "json-server for its integration test (skipped when npm is unreachable)"
 ./scripts/json_server.sh || log "json-server not installed: test/t/034_json_server.pl will skip"
+# the S3-compatible server the export tests and benchmark write to
+./scripts/setup_s3rver.sh
 
 log "building pg_elt"
 make -s -j2 PG_CONFIG="$PG_CONFIG"

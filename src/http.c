@@ -69,6 +69,10 @@ typedef struct HttpPriv
 	char	   *cur_url;		/* real URL being fetched */
 	char	   *cur_display;
 	bool		as_get;			/* method turned into GET by a redirect */
+	StringInfoData up;			/* upload: body bytes not yet taken by curl */
+	size_t		up_off;			/* of up, taken already */
+	bool		up_last;		/* no more bytes will come */
+	bool		up_paused;		/* read_cb paused the transfer: nothing to send */
 } HttpPriv;
 
 /* A socket curl wants watched. */
@@ -162,6 +166,33 @@ write_cb(char *ptr, size_t size, size_t nmemb, void *userdata)
 	priv->new_data = true;
 	req->data.data[req->data.len] = '\0';
 	req->bytes_received += n;
+	return n;
+}
+
+/*
+ * Upload body: give curl what the caller handed over; pause the transfer
+ * when it has taken everything and more is to come.
+ */
+static size_t
+read_cb(char *buf, size_t size, size_t nitems, void *userdata)
+{
+	HttpPriv   *priv = (HttpPriv *) userdata;
+	size_t		max = size * nitems;
+	size_t		avail = priv->up.len - priv->up_off;
+	size_t		n;
+
+	if (avail == 0)
+	{
+		if (priv->up_last)
+			return 0;
+		priv->up_paused = true;
+		return CURL_READFUNC_PAUSE;
+	}
+	n = Min(max, avail);
+	memcpy(buf, priv->up.data + priv->up_off, n);
+	priv->up_off += n;
+	priv->req->bytes_sent += n;
+	priv->new_data = true;
 	return n;
 }
 
@@ -508,9 +539,9 @@ setup_easy(HttpPriv *priv)
 	curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, opensocket_cb);
 	curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, priv);
 
-	if (req->streaming)
+	if (req->streaming || req->upload)
 	{
-		/* a long download is fine as long as data keeps coming */
+		/* a long transfer is fine as long as data keeps moving */
 		curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long) timeout);
 		curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1L);
 		curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, Max(1L, (long) timeout / 1000));
@@ -521,7 +552,22 @@ setup_easy(HttpPriv *priv)
 		curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t) req->max_size);
 	}
 
-	if (strcmp(method, "GET") == 0 && req->body == NULL)
+	if (req->aws_sigv4 != NULL)
+		curl_easy_setopt(e, CURLOPT_AWS_SIGV4, req->aws_sigv4);
+	if (req->userpwd != NULL)
+		curl_easy_setopt(e, CURLOPT_USERPWD, req->userpwd);
+
+	if (req->upload)
+	{
+		/* length unknown: HTTP/1.1 chunked transfer encoding */
+		curl_easy_setopt(e, CURLOPT_UPLOAD, 1L);
+		curl_easy_setopt(e, CURLOPT_INFILESIZE_LARGE, (curl_off_t) -1);
+		curl_easy_setopt(e, CURLOPT_READFUNCTION, read_cb);
+		curl_easy_setopt(e, CURLOPT_READDATA, priv);
+		if (strcmp(method, "PUT") != 0)
+			curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, method);
+	}
+	else if (strcmp(method, "GET") == 0 && req->body == NULL)
 		curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
 	else if (strcmp(method, "HEAD") == 0)
 		curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
@@ -597,7 +643,13 @@ http_request_start(HttpRequest *req)
 
 	if (req->max_size == 0)
 		req->max_size = (size_t) elt_max_response_size * 1024;
-	if (req->body != NULL && !has_header(req, "Content-Type"))
+	if (req->upload)
+	{
+		/* a body cannot be sent twice: never follow a redirect */
+		req->max_redirects = 0;
+		initStringInfo(&priv->up);
+	}
+	if (req->body != NULL && !req->upload && !has_header(req, "Content-Type"))
 	{
 		const char *b = req->body;
 
@@ -719,7 +771,11 @@ follow_redirect(HttpPriv *priv)
 	new_display = redact_text(secrets_redact_url(new_url));
 	netguard_check_url(new_url, new_display);
 	if (strcmp(http_url_origin(new_url), http_url_origin(priv->cur_url)) != 0)
+	{
 		drop_secret_headers(req);
+		req->userpwd = NULL;
+		req->aws_sigv4 = NULL;
+	}
 	if (code == 303 && strcmp(req->method, "HEAD") != 0)
 		priv->as_get = true;
 	if ((code == 301 || code == 302) && strcmp(req->method, "POST") == 0)
@@ -843,7 +899,7 @@ streaming_data_ready(void)
 	{
 		HttpPriv   *priv = dlist_container(HttpPriv, node, it.cur);
 
-		if (priv->req->streaming && priv->new_data)
+		if ((priv->req->streaming || priv->req->upload) && priv->new_data)
 		{
 			priv->new_data = false;
 			ready = true;
@@ -953,6 +1009,48 @@ http_wait(int max_wait_ms)
 	}
 }
 
+/*
+ * One round of socket work with a zero timeout: ready sockets are served,
+ * due timers run, finished transfers are collected.
+ */
+void
+http_poll(void)
+{
+	WaitEvent	events[16];
+	int			running;
+	int			nev;
+	int			i;
+
+	CHECK_FOR_INTERRUPTS();
+	if (multi == NULL || dlist_is_empty(&active))
+		return;
+	if (curl_timer_at != 0 && GetCurrentTimestamp() >= curl_timer_at)
+	{
+		curl_timer_at = 0;
+		curl_multi_socket_action(multi, CURL_SOCKET_TIMEOUT, 0, &running);
+	}
+	rebuild_wait_set();
+	nev = WaitEventSetWait(wes, 0, events, lengthof(events), PG_WAIT_EXTENSION);
+	for (i = 0; i < nev; i++)
+	{
+		int			flags = 0;
+
+		if (events[i].events & WL_LATCH_SET)
+		{
+			ResetLatch(MyLatch);
+			CHECK_FOR_INTERRUPTS();
+			continue;
+		}
+		if (events[i].events & WL_SOCKET_READABLE)
+			flags |= CURL_CSELECT_IN;
+		if (events[i].events & WL_SOCKET_WRITEABLE)
+			flags |= CURL_CSELECT_OUT;
+		if (flags != 0)
+			curl_multi_socket_action(multi, events[i].fd, flags, &running);
+	}
+	(void) collect_finished();
+}
+
 void
 http_request_consume(HttpRequest *req, size_t n)
 {
@@ -969,6 +1067,53 @@ http_request_consume(HttpRequest *req, size_t n)
 		priv->paused = false;
 		curl_easy_pause(priv->easy, CURLPAUSE_CONT);
 	}
+}
+
+/*
+ * Hand body bytes to an upload and wait until curl took them all, so the
+ * caller's buffer stays bounded; see http.h.
+ */
+void
+http_request_upload(HttpRequest *req, const char *data, size_t len, bool last)
+{
+	HttpPriv   *priv = (HttpPriv *) req->priv;
+
+	Assert(req->upload && req->started);
+	if (!req->done)
+	{
+		MemoryContext old = MemoryContextSwitchTo(priv->cxt);
+
+		/* drop what curl took already, then append */
+		if (priv->up_off > 0)
+		{
+			memmove(priv->up.data, priv->up.data + priv->up_off,
+					priv->up.len - priv->up_off);
+			priv->up.len -= priv->up_off;
+			priv->up_off = 0;
+		}
+		appendBinaryStringInfo(&priv->up, data, len);
+		MemoryContextSwitchTo(old);
+		priv->up_last = last;
+		if (priv->up_paused && priv->easy != NULL)
+		{
+			priv->up_paused = false;
+			curl_easy_pause(priv->easy, CURLPAUSE_CONT);
+		}
+	}
+	PG_TRY();
+	{
+		while (!req->done &&
+			   (last || priv->up_off < (size_t) priv->up.len))
+			http_wait(-1);
+	}
+	PG_CATCH();
+	{
+		http_request_cancel(req);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	if (req->done)
+		http_request_check(req);
 }
 
 int

@@ -43,6 +43,10 @@ struct HttpRequest
 	size_t		max_size;		/* non-streaming: body limit (0 = GUC) */
 	size_t		high_water;		/* streaming: pause transfer above this */
 	void	   *user_data;		/* for the caller */
+	bool		upload;			/* body sent as it is produced (chunked), by
+								 * http_request_upload(); body is ignored */
+	char	   *aws_sigv4;		/* CURLOPT_AWS_SIGV4 ("aws:amz:region:s3") */
+	char	   *userpwd;		/* "key:secret" for SigV4, a credential */
 
 	/* ---- results, valid once done ---- */
 	bool		started;
@@ -52,6 +56,7 @@ struct HttpRequest
 	List	   *resp_headers;	/* of HttpHeader, names lower case */
 	StringInfoData data;		/* body received; streaming: not yet consumed */
 	int64		bytes_received; /* total body bytes received */
+	int64		bytes_sent;		/* upload: body bytes handed to curl */
 	int64		elapsed_us;		/* start to completion */
 	int			redirects;		/* redirects followed */
 	char	   *final_url;		/* display form of the URL that answered */
@@ -88,8 +93,25 @@ extern void http_request_start(HttpRequest *req);
  */
 extern bool http_wait(int max_wait_ms);
 
+/*
+ * Let curl move whatever data it can right now, without waiting: for a
+ * caller that keeps a transfer going in the background while it works.
+ * Checks for interrupts.
+ */
+extern void http_poll(void);
+
 /* Streaming: drop the first n bytes of req->data and resume the transfer. */
 extern void http_request_consume(HttpRequest *req, size_t n);
+
+/*
+ * Upload: hand the next len bytes of the body to a started upload request
+ * and wait until curl has taken them (or the request ended early: the
+ * server answered or the transfer failed; the caller checks req->done).
+ * With last, the body ends there and this waits for the response and
+ * raises transport failures.
+ */
+extern void http_request_upload(HttpRequest *req, const char *data, size_t len,
+								bool last);
 
 /* Raise the request's transport failure, if any, as an ERROR. */
 extern void http_request_check(HttpRequest *req);

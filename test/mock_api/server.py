@@ -39,6 +39,7 @@ from endpoints import (AuthEndpoints, ControlEndpoints, FanoutEndpoints,
                        OrderEndpoints, PagingQuirkEndpoints, UserEndpoints,
                        UtilityEndpoints)
 from faults import MALFORMED_GARBAGE, Faults, InjectedFailure, insert_garbage
+from uploads import UploadEndpoints
 from messages import VERSION, HTTPError, Req, Resp, json_resp
 
 
@@ -90,7 +91,7 @@ class LRU:
 
 class App(Faults, UserEndpoints, OrderEndpoints, AuthEndpoints,
           UtilityEndpoints, ControlEndpoints, FanoutEndpoints,
-          PagingQuirkEndpoints):
+          PagingQuirkEndpoints, UploadEndpoints):
     """The mock API: its state, its routes, and the dispatch of a request
     to its endpoint with the faults it asks for."""
 
@@ -198,7 +199,7 @@ class App(Faults, UserEndpoints, OrderEndpoints, AuthEndpoints,
         parts = npath.split("/")
         if len(parts) == 4 and parts[1] == "users" and parts[3] == "orders":
             return (self.h_user_orders, ("GET", "HEAD"), True)
-        return None
+        return self.upload_route(npath)
 
     def handle(self, req):
         """Run one request; returns a Resp (possibly streaming or hanging)."""
