@@ -34,7 +34,8 @@ typedef enum OptionType
 	OPT_LAG,					/* an interval string or a number >= 0 */
 	OPT_OBJECT,					/* a JSON object */
 	OPT_CHANNEL,				/* a NOTIFY channel name */
-	OPT_TIMEZONE				/* a time zone name */
+	OPT_TIMEZONE,				/* a time zone name */
+	OPT_NAMES					/* a JSON array of distinct non-empty strings */
 } OptionType;
 
 /*

@@ -42,6 +42,7 @@
 #include "internal_sql.h"
 #include "pg_elt.h"
 #include "cron.h"
+#include "intervals.h"
 #include "options.h"
 #include "run_history.h"
 #include "scheduler.h"
@@ -242,28 +243,30 @@ recompute_for_timezone(TimestampTz now)
 }
 
 /*
- * Insert one run of a pipeline, queued or recorded as skipped.
+ * Insert one run of a pipeline, queued or recorded as skipped, covering the
+ * data interval from the previous fire time (0: none) to its own.
  */
 static void
 insert_run(int64 pipeline_id, const char *trigger, const char *status,
-		   TimestampTz scheduled_at, const char *error)
+		   TimestampTz scheduled_at, TimestampTz interval_start, const char *error)
 {
-	Oid			types[5] = {INT8OID, TEXTOID, TEXTOID, TIMESTAMPTZOID, TEXTOID};
-	Datum		values[5];
-	char		nulls[5] = {' ', ' ', ' ', ' ', error ? ' ' : 'n'};
+	Oid			types[6] = {INT8OID, TEXTOID, TEXTOID, TIMESTAMPTZOID, TEXTOID, TIMESTAMPTZOID};
+	Datum		values[6];
+	char		nulls[6] = {' ', ' ', ' ', ' ', error ? ' ' : 'n', interval_start ? ' ' : 'n'};
 
 	values[0] = Int64GetDatum(pipeline_id);
 	values[1] = CStringGetTextDatum(trigger);
 	values[2] = CStringGetTextDatum(status);
 	values[3] = TimestampTzGetDatum(scheduled_at);
 	values[4] = error ? CStringGetTextDatum(error) : (Datum) 0;
+	values[5] = TimestampTzGetDatum(interval_start);
 	internal_sql_exec("INSERT INTO elt.run (pipeline_id, pipeline, owner, trigger, status, "
-					  "scheduled_at, finished_at, error) "
+					  "scheduled_at, finished_at, error, interval_start, interval_end) "
 					  "SELECT pipeline_id, name, owner, $2, $3, $4, "
 					  "CASE WHEN $3 OPERATOR(pg_catalog.=) 'skipped' "
-					  "THEN pg_catalog.clock_timestamp() END, $5 "
+					  "THEN pg_catalog.clock_timestamp() END, $5, $6, $4 "
 					  "FROM elt.pipeline WHERE pipeline_id OPERATOR(pg_catalog.=) $1",
-					  5, types, values, nulls, false, SPI_OK_INSERT);
+					  6, types, values, nulls, false, SPI_OK_INSERT);
 }
 
 /*
@@ -356,12 +359,18 @@ create_due_runs(TimestampTz now)
 		{
 			TimestampTz when = times[j % MAX_CATCHUP_RUNS];
 			bool		last = (j == ntimes - 1);
+			TimestampTz prev;
 
+			/* each run covers the time since the schedule's previous fire */
+			if (j > first)
+				prev = times[(j - 1) % MAX_CATCHUP_RUNS];
+			else
+				prev = intervals_previous_fire(&s, when, tz);
 			if (last && !active_null && strcmp(overlap, "skip") == 0)
-				insert_run(pipeline_id, "schedule", "skipped", when,
+				insert_run(pipeline_id, "schedule", "skipped", when, prev,
 						   psprintf("run %lld was still in progress", (long long) active));
 			else
-				insert_run(pipeline_id, last ? "schedule" : "catchup", "queued", when, NULL);
+				insert_run(pipeline_id, last ? "schedule" : "catchup", "queued", when, prev, NULL);
 		}
 	}
 }

@@ -36,6 +36,7 @@ typedef struct EltRunSlot
 	pid_t		pid;
 	Oid			dboid;
 	bool		cancel_requested;
+	bool		step_worker;	/* executes one step for the run's worker */
 } EltRunSlot;
 
 /* The earliest start of the next request to one rate-limited source */
@@ -70,6 +71,7 @@ extern void shmem_wake_launcher(void);
 extern void shmem_wake_launcher_at_commit(void);
 
 extern bool run_slot_claim(int64 run_id);
+extern bool run_slot_claim_step(int64 run_id);
 extern void run_slot_release(void);
 extern bool run_slot_is_live(int64 run_id, Oid dboid);
 extern pid_t run_slot_request_cancel(int64 run_id, Oid dboid);
