@@ -30,6 +30,7 @@
 #include "catalog/pg_authid.h"
 #include "catalog/pg_type.h"
 #include "commands/dbcommands.h"
+#include "commands/discard.h"
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "miscadmin.h"
@@ -54,6 +55,7 @@
 #include "pg_elt.h"
 #include "options.h"
 #include "parallel.h"
+#include "pool.h"
 #include "redact.h"
 #include "run_history.h"
 #include "runner.h"
@@ -109,6 +111,8 @@ static int64 current_run_id = 0;
 static TimeoutId step_timeout_id = 0;
 static volatile sig_atomic_t step_timed_out = false;
 static RunResult *run_result = NULL;
+/* Where a run worker allocates between transactions; reset at each run */
+static MemoryContext worker_cxt = NULL;
 
 PG_FUNCTION_INFO_V1(elt_run_pipeline);
 PG_FUNCTION_INFO_V1(elt_trigger);
@@ -175,6 +179,8 @@ worker_admin_commit(AdminState *st)
 	SPI_finish();
 	CommitTransactionCommand();
 	RESUME_CANCEL_INTERRUPTS();
+	if (worker_cxt != NULL)
+		MemoryContextSwitchTo(worker_cxt);
 }
 
 /*
@@ -356,6 +362,7 @@ execute_step(StepDef *step, MemoryContext runcxt, char **error, int64 *rows)
 		CommitTransactionCommand();
 		if (step->timeout_ms > 0)
 			disable_timeout(step_timeout_id, false);
+		MemoryContextSwitchTo(runcxt);
 	}
 	PG_CATCH();
 	{
@@ -397,7 +404,8 @@ execute_step(StepDef *step, MemoryContext runcxt, char **error, int64 *rows)
 		FreeErrorData(edata);
 	}
 	PG_END_TRY();
-	pgstat_report_activity(STATE_IDLE, NULL);
+	/* a lasting worker (pool.c) must not show the step as its query */
+	pgstat_report_activity(STATE_IDLE, "");
 	return (const char *) status;
 }
 
@@ -686,6 +694,8 @@ execute_run(RunDef *run, MemoryContext runcxt, char **run_error, Oid owner)
 		if (inflight > 0)
 			collect_step_workers(run, pr, &inflight, &remaining, &cancelled, &failed, run_error);
 	}
+	if (seg != NULL)
+		dsm_detach(seg);		/* a lasting worker executes more runs */
 	if (cancelled)
 	{
 		if (*run_error == NULL)
@@ -714,49 +724,28 @@ set_result(bool claimed, bool finished, const char *status, const char *error)
 }
 
 /*
- * Entry point of a run worker.
+ * Execute one run: take it (queued -> running, or create the manual run),
+ * execute its steps and end it.
  */
-void
-elt_run_worker_main(Datum main_arg)
+static void
+run_once(RunWorkerArgs *args, MemoryContext runcxt)
 {
-	RunWorkerArgs args;
 	RunDef		run;
-	MemoryContext runcxt;
 	AdminState	st;
 	const char *status;
 	char	   *error;
 	bool		ok;
 
-	memcpy(&args, MyBgworkerEntry->bgw_extra, sizeof(args));
-	pqsignal(SIGTERM, die);
-	BackgroundWorkerUnblockSignals();
-
-	if (args.result != DSM_HANDLE_INVALID)
-	{
-		dsm_segment *seg;
-
-		CurrentResourceOwner = ResourceOwnerCreate(NULL, "pg_elt run worker");
-		seg = dsm_attach(args.result);
-		if (seg == NULL)
-			proc_exit(0);		/* the session that asked is gone */
-		dsm_pin_mapping(seg);
-		run_result = dsm_segment_address(seg);
-	}
-
-	BackgroundWorkerInitializeConnectionByOid(args.dboid, args.owner, 0);
-	step_timeout_id = RegisterTimeout(USER_TIMEOUT, step_timeout_handler);
-	runcxt = AllocSetContextCreate(TopMemoryContext, "pg_elt run", ALLOCSET_DEFAULT_SIZES);
-
 	memset(&run, 0, sizeof(run));
-	run.run_id = args.run_id;
-	run.pipeline_id = args.pipeline_id;
+	run.run_id = args->run_id;
+	run.pipeline_id = args->pipeline_id;
 
 	/* take the run: queued -> running, or create the manual run */
 	worker_admin_begin(&st, true);
-	if (args.run_id != 0)
+	if (args->run_id != 0)
 	{
 		Oid			types[2] = {INT8OID, INT4OID};
-		Datum		values[2] = {Int64GetDatum(args.run_id), Int32GetDatum(MyProcPid)};
+		Datum		values[2] = {Int64GetDatum(args->run_id), Int32GetDatum(MyProcPid)};
 
 		internal_sql_exec("UPDATE elt.run SET status = 'running', "
 						  "started_at = greatest(pg_catalog.clock_timestamp(), scheduled_at), pid = $2 "
@@ -778,9 +767,9 @@ elt_run_worker_main(Datum main_arg)
 	else
 	{
 		Oid			types[4] = {INT8OID, INT4OID, TIMESTAMPTZOID, TIMESTAMPTZOID};
-		Datum		values[4] = {Int64GetDatum(args.pipeline_id), Int32GetDatum(MyProcPid),
-			TimestampTzGetDatum(args.interval_start), TimestampTzGetDatum(args.interval_end)};
-		bool		has_interval = (args.interval_start != 0 || args.interval_end != 0);
+		Datum		values[4] = {Int64GetDatum(args->pipeline_id), Int32GetDatum(MyProcPid),
+			TimestampTzGetDatum(args->interval_start), TimestampTzGetDatum(args->interval_end)};
+		bool		has_interval = (args->interval_start != 0 || args->interval_end != 0);
 
 		internal_sql_exec("INSERT INTO elt.run (pipeline_id, pipeline, owner, trigger, status, started_at, pid, "
 						  "interval_start, interval_end) "
@@ -799,7 +788,7 @@ elt_run_worker_main(Datum main_arg)
 	{
 		/* cancelled before it started, or already taken: nothing to do */
 		worker_admin_commit(&st);
-		proc_exit(0);
+		return;
 	}
 	current_run_id = run.run_id;
 	if (!run_slot_claim(run.run_id))
@@ -837,7 +826,7 @@ elt_run_worker_main(Datum main_arg)
 		error = pstrdup("the pipeline has no steps");
 	}
 	else
-		status = execute_run(&run, runcxt, &error, args.owner);
+		status = execute_run(&run, runcxt, &error, args->owner);
 
 	worker_admin_begin(&st, true);
 	run_history_finish(run.run_id, status, error, "running");
@@ -849,6 +838,73 @@ elt_run_worker_main(Datum main_arg)
 	run_slot_release();
 	current_run_id = 0;
 	shmem_wake_launcher();
+}
+
+/*
+ * Reset the session between two runs of a lasting worker (pool.c), as
+ * DISCARD ALL does: settings, temporary tables, prepared statements,
+ * advisory locks and LISTENs of one run do not reach the next.
+ */
+static void
+reset_session(void)
+{
+	DiscardStmt stmt;
+
+	memset(&stmt, 0, sizeof(stmt));
+	stmt.type = T_DiscardStmt;
+	stmt.target = DISCARD_ALL;
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	DiscardCommand(&stmt, true);
+	CommitTransactionCommand();
+	MemoryContextSwitchTo(worker_cxt);
+}
+
+/*
+ * Entry point of a run worker.  After a scheduled run it waits a while for
+ * the launcher to hand it the next queued run of the same owner (pool.c);
+ * a manual run's worker exits, since its session waits for that.
+ */
+void
+elt_run_worker_main(Datum main_arg)
+{
+	RunWorkerArgs args;
+	MemoryContext runcxt;
+
+	memcpy(&args, MyBgworkerEntry->bgw_extra, sizeof(args));
+	pqsignal(SIGTERM, die);
+	BackgroundWorkerUnblockSignals();
+
+	if (args.result != DSM_HANDLE_INVALID)
+	{
+		dsm_segment *seg;
+
+		CurrentResourceOwner = ResourceOwnerCreate(NULL, "pg_elt run worker");
+		seg = dsm_attach(args.result);
+		if (seg == NULL)
+			proc_exit(0);		/* the session that asked is gone */
+		dsm_pin_mapping(seg);
+		run_result = dsm_segment_address(seg);
+	}
+
+	BackgroundWorkerInitializeConnectionByOid(args.dboid, args.owner, 0);
+	step_timeout_id = RegisterTimeout(USER_TIMEOUT, step_timeout_handler);
+	runcxt = AllocSetContextCreate(TopMemoryContext, "pg_elt run", ALLOCSET_DEFAULT_SIZES);
+	worker_cxt = AllocSetContextCreate(TopMemoryContext, "pg_elt run worker", ALLOCSET_DEFAULT_SIZES);
+
+	for (;;)
+	{
+		MemoryContextReset(runcxt);
+		MemoryContextReset(worker_cxt);
+		MemoryContextSwitchTo(worker_cxt);
+		run_once(&args, runcxt);
+		if (args.result != DSM_HANDLE_INVALID)
+			break;
+		reset_session();
+		args.run_id = pool_wait_for_run(args.owner, POOL_IDLE_MS);
+		if (args.run_id == 0)
+			break;
+	}
 	proc_exit(0);
 }
 

@@ -44,6 +44,7 @@
 #include "cron.h"
 #include "intervals.h"
 #include "options.h"
+#include "pool.h"
 #include "run_history.h"
 #include "scheduler.h"
 #include "shmem.h"
@@ -62,8 +63,9 @@
 /* Launcher-local state */
 typedef struct LaunchedRun
 {
-	int64		run_id;
+	int64		run_id;			/* 0 while the worker waits (pool.c) */
 	int64		pipeline_id;
+	Oid			owner;
 	BackgroundWorkerHandle *handle;
 } LaunchedRun;
 
@@ -168,7 +170,8 @@ launcher_commit(void)
 
 /*
  * Forget workers that have exited; return the runs they were executing so
- * that their rows can be checked.
+ * that their rows can be checked.  A worker that waits for its next run
+ * (pool.c) executes none.
  */
 static List *
 reap_launched(void)
@@ -179,8 +182,20 @@ reap_launched(void)
 	while (i < nlaunched)
 	{
 		pid_t		pid;
+		BgwHandleStatus hs = GetBackgroundWorkerPid(launched[i].handle, &pid);
 
-		if (GetBackgroundWorkerPid(launched[i].handle, &pid) == BGWH_STOPPED)
+		if (hs == BGWH_STARTED && launched[i].run_id != 0 && pool_is_idle(pid))
+		{
+			launched[i].run_id = 0;
+			launched[i].pipeline_id = 0;
+		}
+		if (hs == BGWH_STOPPED && launched[i].run_id == 0)
+		{
+			pfree(launched[i].handle);
+			launched[i] = launched[--nlaunched];
+			continue;
+		}
+		if (hs == BGWH_STOPPED)
 		{
 			int64	   *id = MemoryContextAlloc(pass_cxt, sizeof(int64));
 
@@ -375,6 +390,70 @@ create_due_runs(TimestampTz now)
 	}
 }
 
+/* Workers executing a run (not waiting for one) */
+static int
+busy_workers(void)
+{
+	int			n = 0;
+	int			i;
+
+	for (i = 0; i < nlaunched; i++)
+		if (launched[i].run_id != 0)
+			n++;
+	return n;
+}
+
+/*
+ * Hand a run to a worker of the same owner that waits for one (pool.c).
+ * Returns false when there is none.
+ */
+static bool
+hand_to_waiting_worker(const RunWorkerArgs *args)
+{
+	int			i;
+
+	for (i = 0; i < nlaunched; i++)
+	{
+		pid_t		pid;
+
+		if (launched[i].run_id != 0 || launched[i].owner != args->owner ||
+			GetBackgroundWorkerPid(launched[i].handle, &pid) != BGWH_STARTED)
+			continue;
+		if (pool_assign(pid, args->run_id))
+		{
+			launched[i].run_id = args->run_id;
+			launched[i].pipeline_id = args->pipeline_id;
+			return true;
+		}
+	}
+	return false;
+}
+
+/*
+ * Make room for a new worker: when as many workers as pg_elt.max_workers
+ * exist, stop one that waits for a run of another owner.
+ */
+static void
+stop_a_waiting_worker(void)
+{
+	int			i;
+
+	if (nlaunched < elt_max_workers)
+		return;
+	for (i = 0; i < nlaunched; i++)
+	{
+		pid_t		pid;
+
+		if (launched[i].run_id == 0 &&
+			GetBackgroundWorkerPid(launched[i].handle, &pid) == BGWH_STARTED &&
+			pool_assign(pid, 0))
+		{
+			/* taken out of the pool: it exits when woken with run 0 */
+			return;
+		}
+	}
+}
+
 /*
  * Choose the queued runs to start now: oldest first, one at a time per
  * pipeline (a run never overlaps another run of its pipeline), skipping
@@ -388,7 +467,7 @@ choose_runs_to_start(void)
 	List	   *pipelines = NIL;
 	int			i,
 				n;
-	int			room = Min(elt_max_workers, MAX_LAUNCHED) - nlaunched;
+	int			room = Min(elt_max_workers, MAX_LAUNCHED) - busy_workers();
 	int64	   *run_ids;
 	int64	   *pipeline_ids;
 	Oid		   *owners;
@@ -427,7 +506,7 @@ choose_runs_to_start(void)
 		ListCell   *lc;
 
 		for (k = 0; k < nlaunched; k++)
-			if (launched[k].pipeline_id == pipeline_id)
+			if (launched[k].run_id != 0 && launched[k].pipeline_id == pipeline_id)
 				busy = true;
 		foreach(lc, pipelines)
 			if (*(int64 *) lfirst(lc) == pipeline_id)
@@ -530,9 +609,13 @@ launcher_pass(void)
 		RunWorkerArgs *args = lfirst(lc);
 		BackgroundWorkerHandle *handle;
 		bool		started;
-		MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
+		MemoryContext old;
 
-		started = workers_start_run(args, MyProcPid, &handle);
+		if (hand_to_waiting_worker(args))
+			continue;
+		stop_a_waiting_worker();
+		old = MemoryContextSwitchTo(TopMemoryContext);
+		started = (nlaunched < MAX_LAUNCHED) && workers_start_run(args, MyProcPid, &handle);
 		MemoryContextSwitchTo(old);
 		if (!started)
 		{
@@ -549,6 +632,7 @@ launcher_pass(void)
 		}
 		launched[nlaunched].run_id = args->run_id;
 		launched[nlaunched].pipeline_id = args->pipeline_id;
+		launched[nlaunched].owner = args->owner;
 		launched[nlaunched].handle = handle;
 		nlaunched++;
 	}

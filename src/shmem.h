@@ -22,6 +22,9 @@
 /* At most this many runs execute at once in the whole cluster */
 #define ELT_MAX_RUN_SLOTS 512
 
+/* At most this many run workers wait for their next run at once */
+#define ELT_POOL_SLOTS 64
+
 /* At most this many rate-limited sources are tracked at once */
 #define ELT_RATE_SLOTS 128
 
@@ -39,6 +42,21 @@ typedef struct EltRunSlot
 	bool		step_worker;	/* executes one step for the run's worker */
 } EltRunSlot;
 
+/*
+ * A run worker that has finished a scheduled run and waits, connected as
+ * the owner, for the launcher to hand it the next queued run of the same
+ * owner (pool.c).
+ */
+typedef struct EltPoolSlot
+{
+	pid_t		pid;			/* 0 when free */
+	Oid			dboid;
+	Oid			owner;
+	Latch	   *latch;
+	bool		idle;			/* waiting; false once given run_id */
+	int64		run_id;			/* the run it was given */
+} EltPoolSlot;
+
 /* The earliest start of the next request to one rate-limited source */
 typedef struct EltRateSlot
 {
@@ -55,6 +73,7 @@ typedef struct EltShared
 	Latch	   *launcher_latch;
 	int			launcher_failed_starts; /* in a row, e.g. no such database */
 	EltRunSlot	slots[ELT_MAX_RUN_SLOTS];
+	EltPoolSlot pool[ELT_POOL_SLOTS];	/* protected by lock too */
 
 	slock_t		rate_mutex;		/* protects rate_slots: held for a few
 								 * instructions per request */
