@@ -152,6 +152,10 @@ static const OptionDef pipeline_defs[] = {
 	{"timezone", OPT_TIMEZONE, OPT_ALL_KINDS},
 	{"max_parallel", OPT_INT, OPT_ALL_KINDS, 0, "1", 1, 64},
 	{"after", OPT_NAMES, OPT_ALL_KINDS},
+	{"alert_url", OPT_TEXT, OPT_ALL_KINDS},
+	{"alert_headers", OPT_OBJECT, OPT_ALL_KINDS},
+	{"alert_on", OPT_CHOICE, OPT_ALL_KINDS, 0, "failure", 0, 0, "failure|always"},
+	{"sla", OPT_INTERVAL, OPT_ALL_KINDS, 0, NULL, 1},
 };
 
 const OptionTable pipeline_options_table = {

@@ -50,6 +50,7 @@
 #include "utils/timeout.h"
 #include "utils/timestamp.h"
 
+#include "alerts.h"
 #include "chaining.h"
 #include "internal_sql.h"
 #include "pg_elt.h"
@@ -837,6 +838,22 @@ run_once(RunWorkerArgs *args, MemoryContext runcxt)
 	set_result(true, true, status, error);
 	run_slot_release();
 	current_run_id = 0;
+	/* after the end is committed: a slow webhook delays nothing else */
+	PG_TRY();
+	{
+		alerts_after_run(run.run_id, args->owner);
+	}
+	PG_CATCH();
+	{
+		/* an alert that cannot even be attempted must not stop the worker */
+		HOLD_INTERRUPTS();
+		EmitErrorReport();
+		FlushErrorState();
+		AbortOutOfAnyTransaction();
+		RESUME_INTERRUPTS();
+		MemoryContextSwitchTo(worker_cxt);
+	}
+	PG_END_TRY();
 	shmem_wake_launcher();
 }
 

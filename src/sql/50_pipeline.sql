@@ -175,6 +175,9 @@ BEGIN
 			USING ERRCODE = 'invalid_parameter_value';
 	END IF;
 	PERFORM elt._check_pipeline_options(NEW.options);
+	IF NEW.options ? 'alert_url' THEN
+		PERFORM elt._check_alert_url(NEW.options->>'alert_url');
+	END IF;
 	IF NEW.options ? 'after' THEN
 		PERFORM elt._check_after(NEW.name, NEW.owner, NEW.options->'after');
 	END IF;

@@ -51,3 +51,42 @@ END
 $$;
 COMMENT ON FUNCTION elt._check_after(text, regrole, jsonb) IS
 'Internal: refuse an "after" option naming a pipeline the owner cannot see, or the pipeline itself.';
+
+-- Alerts ---------------------------------------------------------------------
+
+CREATE TABLE elt.alert (
+	alert_id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+	run_id bigint NOT NULL REFERENCES elt.run ON DELETE CASCADE,
+	pipeline text NOT NULL,
+	owner regrole NOT NULL,
+	event text NOT NULL CHECK (event IN ('failure', 'success', 'sla')),
+	url text NOT NULL,
+	status text NOT NULL CHECK (status IN ('sent', 'failed')),
+	attempts integer NOT NULL,
+	http_status integer,
+	error text,
+	created_at timestamptz NOT NULL DEFAULT clock_timestamp()
+);
+CREATE INDEX alert_run_idx ON elt.alert (run_id);
+COMMENT ON TABLE elt.alert IS 'Alerts sent at the end of runs (webhook as written, outcome, attempts); pruned with their runs.';
+SELECT pg_catalog.pg_extension_config_dump('elt.alert', '');
+SELECT pg_catalog.pg_extension_config_dump(pg_catalog.pg_get_serial_sequence('elt.alert', 'alert_id')::regclass, '');
+ALTER TABLE elt.alert ENABLE ROW LEVEL SECURITY;
+CREATE POLICY alert_owner ON elt.alert
+	USING (pg_catalog.pg_has_role(owner, 'USAGE'));
+GRANT SELECT ON elt.alert TO PUBLIC;
+
+CREATE FUNCTION elt._check_alert_url(url text)
+RETURNS void
+LANGUAGE plpgsql IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	IF url !~* '^https?://[^/]' THEN
+		RAISE EXCEPTION 'pipeline option "alert_url" must be an http or https URL, not "%"', url
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+END
+$$;
+COMMENT ON FUNCTION elt._check_alert_url(text) IS
+'Internal: refuse an alert_url that is not an http or https URL.';
