@@ -169,6 +169,57 @@ like($err, qr/needs both interval_start and interval_end/, 'trigger: half an int
 SELECT elt.run_pipeline('daily', '2026-01-02', '2026-01-01')});
 like($err, qr/interval_start .* is after interval_end/, 'run_pipeline: reversed interval refused');
 
+# catchup: the missed fire times get consecutive intervals
+$node->safe_psql('postgres', q{
+ALTER SYSTEM SET pg_elt.scheduler_enabled = off;
+SELECT pg_reload_conf();
+});
+sleep 1;
+$node->safe_psql('postgres', q{
+SET ROLE alice;
+SELECT elt.create_pipeline('caught', '1 second', '{"catchup": true, "overlap": "queue"}');
+SELECT elt.add_step('caught', 'x', 'SELECT 1');
+});
+sleep 4;
+$node->safe_psql('postgres', q{
+ALTER SYSTEM RESET pg_elt.scheduler_enabled;
+SELECT pg_reload_conf();
+});
+$node->poll_query_until('postgres', q{
+SELECT count(*) >= 3 FROM elt.run WHERE pipeline = 'caught' AND status = 'succeeded'})
+  or die "catchup runs did not run";
+$node->safe_psql('postgres', q{SELECT elt.pause('caught')});
+is($node->safe_psql('postgres', q{
+SELECT count(*) >= 2 AND bool_and(interval_end = scheduled_at AND interval_end - interval_start = '1 second'
+         AND (prev IS NULL OR interval_start = prev))
+FROM (SELECT r.*, lag(scheduled_at) OVER (ORDER BY scheduled_at) AS prev
+      FROM elt.run r WHERE pipeline = 'caught' AND trigger IN ('catchup', 'schedule')) c}),
+	't', 'catch-up runs cover consecutive intervals');
+cmp_ok($node->safe_psql('postgres', q{
+SELECT count(*) FROM elt.run WHERE pipeline = 'caught' AND trigger = 'catchup'}), '>=', 2,
+	'missed fire times were caught up');
+
+# lasting run workers: runs of one owner reuse a worker, and a session
+# setting of one run does not reach the next
+$node->safe_psql('postgres', q{
+SET ROLE alice;
+SELECT elt.create_pipeline('leaky', '1 second');
+SELECT elt.add_step('leaky', 'x', $$INSERT INTO public.seen (pipeline, run, step, who)
+  VALUES ('leaky', elt.current_run(), current_setting('work_mem'), current_user);
+  SET work_mem = '77MB'$$);
+});
+$node->poll_query_until('postgres', q{SELECT count(*) >= 4 FROM public.seen WHERE pipeline = 'leaky'})
+  or die "leaky did not run";
+$node->safe_psql('postgres', q{SELECT elt.pause('leaky')});
+cmp_ok($node->safe_psql('postgres', q{
+SELECT count(DISTINCT pid) FROM elt.run WHERE pipeline = 'leaky' AND status = 'succeeded'}), '<',
+	$node->safe_psql('postgres', q{
+SELECT count(*) FROM elt.run WHERE pipeline = 'leaky' AND status = 'succeeded'}),
+	'a run worker executed several runs');
+is($node->safe_psql('postgres', q{
+SELECT string_agg(DISTINCT step || '/' || who, ',') FROM public.seen WHERE pipeline = 'leaky'}),
+	'4MB/alice', 'each run starts with a fresh session, as the owner');
+
 # 5. after: a pipeline that runs when another succeeds, with its interval.
 $node->safe_psql('postgres', q{
 SET ROLE alice;
