@@ -100,6 +100,7 @@ typedef struct RunDef
 	int64		retry_delay_ms;
 	int64		timeout_ms;
 	int			max_parallel;	/* steps executing at once */
+	bool		has_alerts;		/* alert_url is set */
 	int			nsteps;
 	StepDef    *steps;
 } RunDef;
@@ -211,6 +212,7 @@ load_definition(RunDef *run, MemoryContext cxt)
 		options_parse(&ov, &pipeline_options_table, &options->root, 0);
 		run->retries = options_get_int(&ov, "retries", 0);
 		run->max_parallel = options_get_int(&ov, "max_parallel", 1);
+		run->has_alerts = options_has_key(&ov, "alert_url");
 		run->retry_delay_ms = options_interval_ms(options_get_interval(&ov, "retry_delay"));
 		timeout = options_get_interval(&ov, "timeout");
 		run->timeout_ms = timeout ? options_interval_ms(timeout) : 0;
@@ -741,8 +743,13 @@ run_once(RunWorkerArgs *args, MemoryContext runcxt)
 	run.run_id = args->run_id;
 	run.pipeline_id = args->pipeline_id;
 
-	/* take the run: queued -> running, or create the manual run */
-	worker_admin_begin(&st, true);
+	/*
+	 * take the run: queued -> running, or create the manual run.  Not
+	 * flushed on its own: the durable start of the first step (or the end
+	 * of the run) flushes it, and a claim lost in a crash before that has
+	 * executed nothing, so the run is simply still queued.
+	 */
+	worker_admin_begin(&st, false);
 	if (args->run_id != 0)
 	{
 		Oid			types[2] = {INT8OID, INT4OID};
@@ -841,7 +848,8 @@ run_once(RunWorkerArgs *args, MemoryContext runcxt)
 	/* after the end is committed: a slow webhook delays nothing else */
 	PG_TRY();
 	{
-		alerts_after_run(run.run_id, args->owner);
+		if (run.has_alerts)
+			alerts_after_run(run.run_id, args->owner);
 	}
 	PG_CATCH();
 	{

@@ -2,7 +2,9 @@
  * scheduler.c
  *	  The launcher: a background worker in the database named by
  *	  pg_elt.database that turns due schedules into runs and starts each run
- *	  in a dynamic background worker (runner.c), up to pg_elt.max_workers.
+ *	  in a dynamic background worker (runner.c), up to pg_elt.max_workers,
+ *	  or hands it to a run worker of the same owner that waits for one
+ *	  (pool.c).
  *
  * The launcher never polls.  It sleeps on its latch until the earliest
  * next_run_at of an active pipeline, and is woken earlier by any committed

@@ -25,6 +25,9 @@ sleep 0.5
 
 echo "== orchestration: $LOAD_PIPELINES pipelines every second for ${LOAD_SECONDS}s"
 echo "settings: pg_elt.max_workers $(q -c 'SHOW pg_elt.max_workers'), max_worker_processes $(q -c 'SHOW max_worker_processes'), step ${LOAD_STEP_MS} ms, overlap skip"
+if [ "$LOAD_STEP_MS" -gt 0 ]; then
+	echo "ceiling: $LOAD_WORKERS workers / ${LOAD_STEP_MS} ms steps = $((LOAD_WORKERS * 1000 / LOAD_STEP_MS)) runs/s at most, for $LOAD_PIPELINES runs due per second"
+fi
 q <<SQL >/dev/null
 CREATE TABLE bench_orch.hit (run bigint, at timestamptz DEFAULT clock_timestamp());
 SELECT elt.create_pipeline(format('orch_load_%s', i), '1 second', '{"overlap": "skip"}'),
