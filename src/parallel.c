@@ -22,6 +22,9 @@
 #include "parallel.h"
 #include "workers.h"
 
+/* Resource owner of the task tables a run worker creates */
+static ResourceOwner segment_owner = NULL;
+
 /*
  * Create the task table of a run: one task per step, with its name,
  * command, retries and timeout.  The segment lives as long as the run
@@ -39,8 +42,13 @@ parallel_create(dsm_segment **seg, int64 run_id, Oid dboid, Oid owner,
 
 	for (i = 0; i < ntasks; i++)
 		size += strlen(names[i]) + 1 + strlen(commands[i]) + 1;
+	/* one owner for the worker's life: a lasting worker creates many */
 	if (CurrentResourceOwner == NULL)
-		CurrentResourceOwner = ResourceOwnerCreate(NULL, "pg_elt run worker");
+	{
+		if (segment_owner == NULL)
+			segment_owner = ResourceOwnerCreate(NULL, "pg_elt run worker");
+		CurrentResourceOwner = segment_owner;
+	}
 	*seg = dsm_create(size, 0);
 	dsm_pin_mapping(*seg);
 	pr = dsm_segment_address(*seg);
