@@ -16,6 +16,8 @@
 #include "postgres.h"
 
 #include "miscadmin.h"
+#include "storage/ipc.h"
+#include "utils/memutils.h"
 #include "port/atomics.h"
 #include "utils/resowner.h"
 
@@ -24,6 +26,28 @@
 
 /* Resource owner of the task tables a run worker creates */
 static ResourceOwner segment_owner = NULL;
+
+/* The step workers of the current run, stopped if the run worker exits */
+static BackgroundWorkerHandle **step_handles = NULL;
+static int	nstep_handles = 0;
+static bool exit_registered = false;
+
+/*
+ * on_shmem_exit callback of a run worker: a run worker that exits in the
+ * middle of a run (terminated, or an error) stops its step workers, so
+ * that none goes on executing a step of a run that nobody finishes; the
+ * launcher then fails the run as lost.
+ */
+static void
+stop_step_workers(int code, Datum arg)
+{
+	int			i;
+
+	for (i = 0; i < nstep_handles; i++)
+		if (step_handles[i] != NULL)
+			TerminateBackgroundWorker(step_handles[i]);
+	nstep_handles = 0;
+}
 
 /*
  * Create the task table of a run: one task per step, with its name,
@@ -49,6 +73,16 @@ parallel_create(dsm_segment **seg, int64 run_id, Oid dboid, Oid owner,
 			segment_owner = ResourceOwnerCreate(NULL, "pg_elt run worker");
 		CurrentResourceOwner = segment_owner;
 	}
+	if (!exit_registered)
+	{
+		on_shmem_exit(stop_step_workers, (Datum) 0);
+		exit_registered = true;
+	}
+	if (step_handles != NULL)
+		pfree(step_handles);
+	step_handles = MemoryContextAllocZero(TopMemoryContext,
+										  sizeof(BackgroundWorkerHandle *) * ntasks);
+	nstep_handles = ntasks;
 	*seg = dsm_create(size, 0);
 	dsm_pin_mapping(*seg);
 	pr = dsm_segment_address(*seg);
@@ -110,7 +144,19 @@ parallel_start_step(dsm_segment *seg, ParallelRun *pr, int task,
 		pr->tasks[task].state = STEP_TASK_IDLE;
 		return false;
 	}
+	if (task < nstep_handles)
+		step_handles[task] = *handle;
 	return true;
+}
+
+/*
+ * In a run worker, at the end of a run: its step workers have all exited,
+ * nothing is left to stop.
+ */
+void
+parallel_finish(void)
+{
+	nstep_handles = 0;
 }
 
 /*

@@ -59,6 +59,7 @@ extern ParallelRun *parallel_create(dsm_segment **seg, int64 run_id, Oid dboid, 
 									const int *retries, const int64 *timeouts);
 extern bool parallel_start_step(dsm_segment *seg, ParallelRun *pr, int task,
 								BackgroundWorkerHandle **handle);
+extern void parallel_finish(void);
 extern ParallelRun *parallel_attach(dsm_handle handle);
 extern const char *parallel_task_name(ParallelRun *pr, int task);
 extern const char *parallel_task_command(ParallelRun *pr, int task);

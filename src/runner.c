@@ -698,7 +698,10 @@ execute_run(RunDef *run, MemoryContext runcxt, char **run_error, Oid owner)
 			collect_step_workers(run, pr, &inflight, &remaining, &cancelled, &failed, run_error);
 	}
 	if (seg != NULL)
+	{
+		parallel_finish();
 		dsm_detach(seg);		/* a lasting worker executes more runs */
+	}
 	if (cancelled)
 	{
 		if (*run_error == NULL)

@@ -161,7 +161,12 @@ shmem_wake_launcher_at_commit(void)
 static void
 run_slot_exit(int code, Datum arg)
 {
+	bool		held = (my_slot >= 0);
+
 	run_slot_release();
+	/* a run may have lost its last worker: the launcher fails it */
+	if (held)
+		shmem_wake_launcher();
 }
 
 /*

@@ -96,6 +96,22 @@ SELECT count(*) = 0 FROM pg_stat_activity WHERE backend_type = 'pg_elt step work
   or die "step workers left behind";
 pass('no step worker is left after the cancel');
 
+# a run worker terminated in the middle of a parallel run stops its step
+# workers, and the run is failed as lost, never started again
+my $lost = $node->safe_psql('postgres', q{SET ROLE alice; SELECT elt.trigger('long')});
+$node->poll_query_until('postgres', qq{
+SELECT count(*) = 2 FROM elt.step_run WHERE run_id = $lost AND status = 'running'})
+  or die "parallel steps did not start";
+$node->safe_psql('postgres', qq{SELECT pg_terminate_backend(pid) FROM elt.run WHERE run_id = $lost});
+$node->poll_query_until('postgres', qq{SELECT status = 'failed' FROM elt.run WHERE run_id = $lost})
+  or die "run of a terminated worker not failed";
+$node->poll_query_until('postgres', q{
+SELECT count(*) = 0 FROM pg_stat_activity WHERE backend_type = 'pg_elt step worker'})
+  or die "step workers of a terminated run worker left behind";
+is($node->safe_psql('postgres', qq{
+SELECT count(*) FROM elt.step_run WHERE run_id = $lost AND status = 'running'}), '0',
+	'terminated run: step workers stopped, no attempt left running');
+
 # 4. Intervals: a manual run with and without one, a scheduled run, a
 #    backfill of three past intervals, each run seeing its own.
 $node->safe_psql('postgres', q{
