@@ -187,6 +187,12 @@ static const OptionDef pipeline_defs[] = {
 	{"catchup", OPT_BOOL, OPT_ALL_KINDS, 0, "false"},
 	{"notify", OPT_CHANNEL, OPT_ALL_KINDS},
 	{"timezone", OPT_TIMEZONE, OPT_ALL_KINDS},
+	{"max_parallel", OPT_INT, OPT_ALL_KINDS, 0, "1", 1, 64},
+	{"after", OPT_PIPELINES, OPT_ALL_KINDS},
+	{"alert_url", OPT_TEXT, OPT_ALL_KINDS},
+	{"alert_headers", OPT_OBJECT, OPT_ALL_KINDS},
+	{"alert_on", OPT_CHOICE, OPT_ALL_KINDS, 0, "failure", 0, 0, "failure|always"},
+	{"sla", OPT_INTERVAL, OPT_ALL_KINDS, 0, NULL, 1},
 };
 
 const OptionTable pipeline_options_table = {
@@ -721,6 +727,46 @@ check_lag(const OptionValues *ov, const char *what, const OptionDef *def,
 }
 
 /*
+ * Check a list of names (pipelines named by "after"): a JSON array of
+ * distinct non-empty strings.  Whether they name anything is for the
+ * caller to check.
+ */
+static void
+check_names(const OptionValues *ov, const char *what, const OptionDef *def,
+			JsonbValue *v)
+{
+	JsonbIterator *it;
+	JsonbValue	elem;
+	JsonbIteratorToken tok;
+	List	   *seen = NIL;
+
+	if (v->type != jbvBinary || !JsonContainerIsArray(v->val.binary.data))
+		value_error(ov, what, def,
+					psprintf("must be an array of pipeline names, not %s", options_value_json(v)),
+					NULL, NULL);
+	it = JsonbIteratorInit(v->val.binary.data);
+	while ((tok = JsonbIteratorNext(&it, &elem, true)) != WJB_DONE)
+	{
+		char	   *name;
+		ListCell   *lc;
+
+		if (tok != WJB_ELEM)
+			continue;
+		if (elem.type != jbvString || elem.val.string.len == 0)
+			value_error(ov, what, def,
+						psprintf("must be an array of pipeline names, not one holding %s",
+								 options_value_json(&elem)),
+						NULL, NULL);
+		name = pnstrdup(elem.val.string.val, elem.val.string.len);
+		foreach(lc, seen)
+			if (strcmp((char *) lfirst(lc), name) == 0)
+				value_error(ov, what, def,
+							psprintf("names pipeline \"%s\" twice", name), NULL, NULL);
+		seen = lappend(seen, name);
+	}
+}
+
+/*
  * Check one option's value (v NULL when absent) against its row.
  */
 static void
@@ -818,6 +864,9 @@ check_value(const OptionValues *ov, const OptionDef *def, JsonbValue *v)
 				pg_mbstrlen_with_len(v->val.string.val, v->val.string.len) > 63)
 				value_error(ov, what, def, "must be a channel name of 1 to 63 characters",
 							NULL, NULL);
+			break;
+		case OPT_PIPELINES:
+			check_names(ov, what, def, v);
 			break;
 		case OPT_TIMEZONE:
 			if (v->type != jbvString)

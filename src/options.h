@@ -37,8 +37,10 @@ typedef enum OptionType
 	OPT_OBJECT,					/* a JSON object */
 	OPT_CHANNEL,				/* a NOTIFY channel name */
 	OPT_TIMEZONE,				/* a time zone name */
-	OPT_NAMES					/* a non-empty array of distinct non-empty
+	OPT_NAMES,					/* a non-empty array of distinct non-empty
 								 * strings */
+	OPT_PIPELINES				/* an array (possibly empty) of distinct
+								 * pipeline names */
 } OptionType;
 
 /*

@@ -30,6 +30,7 @@
 #include "catalog/pg_authid.h"
 #include "catalog/pg_type.h"
 #include "commands/dbcommands.h"
+#include "commands/discard.h"
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "miscadmin.h"
@@ -49,9 +50,13 @@
 #include "utils/timeout.h"
 #include "utils/timestamp.h"
 
+#include "alerts.h"
+#include "chaining.h"
 #include "internal_sql.h"
 #include "pg_elt.h"
 #include "options.h"
+#include "parallel.h"
+#include "pool.h"
 #include "redact.h"
 #include "run_history.h"
 #include "runner.h"
@@ -82,6 +87,8 @@ typedef struct StepDef
 	int			retries;
 	int64		timeout_ms;		/* 0: none */
 	const char *status;			/* NULL while pending */
+	bool		inflight;		/* handed to a step worker */
+	BackgroundWorkerHandle *handle; /* of that step worker */
 } StepDef;
 
 typedef struct RunDef
@@ -93,6 +100,8 @@ typedef struct RunDef
 	int			retries;
 	int64		retry_delay_ms;
 	int64		timeout_ms;
+	int			max_parallel;	/* steps executing at once */
+	bool		has_alerts;		/* alert_url is set */
 	int			nsteps;
 	StepDef    *steps;
 } RunDef;
@@ -105,6 +114,8 @@ static int64 current_run_id = 0;
 static TimeoutId step_timeout_id = 0;
 static volatile sig_atomic_t step_timed_out = false;
 static RunResult *run_result = NULL;
+/* Where a run worker allocates between transactions; reset at each run */
+static MemoryContext worker_cxt = NULL;
 
 static void record_step_output(RunDef *run, StepDef *step, int attempt,
 							   const char *status, const char *error, int64 rows,
@@ -175,6 +186,8 @@ worker_admin_commit(AdminState *st)
 	SPI_finish();
 	CommitTransactionCommand();
 	RESUME_CANCEL_INTERRUPTS();
+	if (worker_cxt != NULL)
+		MemoryContextSwitchTo(worker_cxt);
 }
 
 /*
@@ -203,6 +216,8 @@ load_definition(RunDef *run, MemoryContext cxt)
 
 		options_parse(&ov, &pipeline_options_table, &options->root, 0);
 		run->retries = options_get_int(&ov, "retries", 0);
+		run->max_parallel = options_get_int(&ov, "max_parallel", 1);
+		run->has_alerts = options_has_key(&ov, "alert_url");
 		run->retry_delay_ms = options_interval_ms(options_get_interval(&ov, "retry_delay"));
 		timeout = options_get_interval(&ov, "timeout");
 		run->timeout_ms = timeout ? options_interval_ms(timeout) : 0;
@@ -371,6 +386,7 @@ execute_step(StepDef *step, MemoryContext runcxt, char **error, int64 *rows,
 		CommitTransactionCommand();
 		if (step->timeout_ms > 0)
 			disable_timeout(step_timeout_id, false);
+		MemoryContextSwitchTo(runcxt);
 	}
 	PG_CATCH();
 	{
@@ -412,7 +428,8 @@ execute_step(StepDef *step, MemoryContext runcxt, char **error, int64 *rows,
 		FreeErrorData(edata);
 	}
 	PG_END_TRY();
-	pgstat_report_activity(STATE_IDLE, NULL);
+	/* a lasting worker (pool.c) must not show the step as its query */
+	pgstat_report_activity(STATE_IDLE, "");
 	return (const char *) status;
 }
 
@@ -443,96 +460,273 @@ deps_done(RunDef *run, StepDef *step, const char **blocked)
 }
 
 /*
- * Execute the steps of a run in dependency order.  Returns the run's final
- * status and its error.
+ * Execute a step: its attempts, each in its own transaction, with the
+ * backoff between them.  Returns the step's final status; *error gets the
+ * message of the last failure.
  */
 static const char *
-execute_run(RunDef *run, MemoryContext runcxt, char **run_error)
+run_step(RunDef *run, StepDef *step, MemoryContext runcxt, char **error)
+{
+	int			attempt;
+	const char *status = "failed";
+
+	*error = NULL;
+	for (attempt = 1;; attempt++)
+	{
+		int64		rows;
+		char	   *result;
+		char	   *messages;
+
+		record_step(run, step, attempt, "running", NULL, -1, true);
+		step_output_begin();
+		status = execute_step(step, runcxt, error, &rows, &result);
+		messages = step_output_end(runcxt);
+		record_step_output(run, step, attempt, status, *error, rows, false,
+						   messages, result);
+		if (strcmp(status, "succeeded") == 0 || strcmp(status, "cancelled") == 0)
+			break;
+		if (attempt > step->retries)
+			break;
+		/* exponential backoff: delay, 2 x delay, 4 x delay, ... */
+		{
+			int64		delay = run->retry_delay_ms;
+			int			k;
+
+			for (k = 1; k < attempt && delay < MAX_BACKOFF_MS; k++)
+				delay *= 2;
+			delay = Min(delay, MAX_BACKOFF_MS);
+			if (!sleep_unless_cancelled(delay))
+			{
+				status = "cancelled";
+				break;
+			}
+		}
+	}
+	return status;
+}
+
+/*
+ * Take the outcome of a step into the run's state.
+ */
+static void
+step_finished(StepDef *step, const char *status, const char *error,
+			  bool *cancelled, bool *failed, char **run_error)
+{
+	step->status = status;
+	if (strcmp(status, "cancelled") == 0)
+		*cancelled = true;
+	else if (strcmp(status, "succeeded") != 0)
+	{
+		*failed = true;
+		if (*run_error == NULL)
+			*run_error = psprintf("step \"%s\" failed: %s", step->name, error ? error : "");
+	}
+}
+
+/*
+ * Fail the attempt a step worker left unfinished when it exited before
+ * reporting (it was killed, or could not connect).
+ */
+static void
+fail_lost_step(RunDef *run, StepDef *step, const char *error)
+{
+	AdminState	st;
+	Oid			types[3] = {INT8OID, TEXTOID, TEXTOID};
+	Datum		values[3] = {Int64GetDatum(run->run_id), CStringGetTextDatum(step->name),
+	CStringGetTextDatum(error)};
+
+	worker_admin_begin(&st, true);
+	internal_sql_exec("UPDATE elt.step_run SET status = 'failed', "
+					  "finished_at = pg_catalog.clock_timestamp(), error = $3 "
+					  "WHERE run_id OPERATOR(pg_catalog.=) $1 AND step OPERATOR(pg_catalog.=) $2 "
+					  "AND status OPERATOR(pg_catalog.=) 'running'",
+					  3, types, values, NULL, false, SPI_OK_UPDATE);
+	worker_admin_commit(&st);
+}
+
+/*
+ * Wait until at least one step worker has finished, and take the outcomes
+ * of all that have.  A cancel of the run reaches the step workers through
+ * their run slots (shmem.c); here it is only remembered.
+ */
+static void
+collect_step_workers(RunDef *run, ParallelRun *pr, int *inflight, int *remaining,
+					 bool *cancelled, bool *failed, char **run_error)
+{
+	for (;;)
+	{
+		int			done = 0;
+		int			i;
+
+		for (i = 0; i < run->nsteps; i++)
+		{
+			StepDef    *step = &run->steps[i];
+			StepTask   *task = &pr->tasks[i];
+			pid_t		pid;
+			bool		stopped;
+
+			if (!step->inflight)
+				continue;
+			stopped = (GetBackgroundWorkerPid(step->handle, &pid) == BGWH_STOPPED);
+			pg_read_barrier();
+			if (task->state == STEP_TASK_DONE)
+			{
+				const char *status = strcmp(task->status, "succeeded") == 0 ? "succeeded"
+					: strcmp(task->status, "cancelled") == 0 ? "cancelled" : "failed";
+
+				step_finished(step, status, task->error, cancelled, failed, run_error);
+			}
+			else if (stopped)
+			{
+				const char *error = "the step worker exited before the step finished";
+
+				fail_lost_step(run, step, error);
+				step_finished(step, run_slot_cancel_requested() ? "cancelled" : "failed",
+							  error, cancelled, failed, run_error);
+			}
+			else
+				continue;
+			step->inflight = false;
+			(*inflight)--;
+			(*remaining)--;
+			done++;
+		}
+		if (done > 0)
+			return;
+		if (run_slot_cancel_requested())
+		{
+			QueryCancelPending = false;
+			*cancelled = true;
+		}
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						 1000, PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+		if (ProcDiePending)
+			CHECK_FOR_INTERRUPTS();
+	}
+}
+
+/*
+ * Execute the steps of a run in dependency order.  Returns the run's final
+ * status and its error.
+ *
+ * With max_parallel 1 the steps run one at a time in this worker, among
+ * the ready ones in definition order.  Otherwise every step that is ready
+ * while others are ready or executing goes to a step worker of its own
+ * (parallel.c), up to max_parallel at once, and a dependent is started as
+ * soon as its last dependency finishes; a step that is alone (nothing else
+ * ready or executing) runs here, which saves starting a worker for the
+ * sequential parts of a DAG.
+ */
+static const char *
+execute_run(RunDef *run, MemoryContext runcxt, char **run_error, Oid owner)
 {
 	bool		cancelled = false;
 	bool		failed = false;
 	int			remaining = run->nsteps;
+	int			inflight = 0;
+	int			width = Min(run->max_parallel, Max(elt_max_workers, 1));
+	ParallelRun *pr = NULL;
+	dsm_segment *seg = NULL;
+	StepDef   **ready = palloc(sizeof(StepDef *) * (run->nsteps + 1));
 
 	*run_error = NULL;
-	while (remaining > 0)
+	if (width > 1 && run->nsteps > 1)
 	{
-		StepDef    *step = NULL;
-		const char *blocked = NULL;
+		char	  **names = palloc(sizeof(char *) * run->nsteps);
+		char	  **commands = palloc(sizeof(char *) * run->nsteps);
+		int		   *retries = palloc(sizeof(int) * run->nsteps);
+		int64	   *timeouts = palloc(sizeof(int64) * run->nsteps);
 		int			i;
-		int			attempt;
 
 		for (i = 0; i < run->nsteps; i++)
 		{
-			if (run->steps[i].status == NULL && deps_done(run, &run->steps[i], &blocked))
-			{
-				step = &run->steps[i];
-				break;
-			}
+			names[i] = run->steps[i].name;
+			commands[i] = run->steps[i].command;
+			retries[i] = run->steps[i].retries;
+			timeouts[i] = run->steps[i].timeout_ms;
 		}
-		if (step == NULL)
-			break;				/* cannot happen: cycles are refused */
-		remaining--;
+		pr = parallel_create(&seg, run->run_id, MyDatabaseId, owner, run->retry_delay_ms,
+							 run->nsteps, names, commands, retries, timeouts);
+	}
 
-		if (cancelled || run_slot_cancel_requested())
-		{
-			cancelled = true;
-			step->status = "skipped";
-			record_step(run, step, 0, "skipped", "the run was cancelled", -1, true);
-			continue;
-		}
-		if (blocked != NULL)
-		{
-			step->status = "skipped";
-			record_step(run, step, 0, "skipped",
-						psprintf("dependency \"%s\" did not succeed", blocked), -1, true);
-			continue;
-		}
+	while (remaining > 0)
+	{
+		int			nready = 0;
+		bool		skipped = false;
+		int			i;
+		int			k;
 
-		for (attempt = 1;; attempt++)
+		for (i = 0; i < run->nsteps; i++)
 		{
-			char	   *error;
-			int64		rows;
-			const char *status;
-			char	   *result;
-			char	   *messages;
+			StepDef    *step = &run->steps[i];
+			const char *blocked = NULL;
 
-			record_step(run, step, attempt, "running", NULL, -1, true);
-			step_output_begin();
-			status = execute_step(step, runcxt, &error, &rows, &result);
-			messages = step_output_end(runcxt);
-			record_step_output(run, step, attempt, status, error, rows, false,
-							   messages, result);
-			step->status = status;
-			if (strcmp(status, "succeeded") == 0)
-				break;
-			if (strcmp(status, "cancelled") == 0)
+			if (step->status != NULL || step->inflight || !deps_done(run, step, &blocked))
+				continue;
+			if (cancelled || run_slot_cancel_requested())
 			{
 				cancelled = true;
-				break;
+				step->status = "skipped";
+				record_step(run, step, 0, "skipped", "the run was cancelled", -1, true);
+				remaining--;
+				skipped = true;
+				continue;
 			}
-			if (attempt > step->retries)
+			if (blocked != NULL)
 			{
-				failed = true;
-				if (*run_error == NULL)
-					*run_error = psprintf("step \"%s\" failed: %s", step->name, error);
-				break;
+				step->status = "skipped";
+				record_step(run, step, 0, "skipped",
+							psprintf("dependency \"%s\" did not succeed", blocked), -1, true);
+				remaining--;
+				skipped = true;
+				continue;
 			}
-			/* exponential backoff: delay, 2 x delay, 4 x delay, ... */
-			{
-				int64		delay = run->retry_delay_ms;
-				int			k;
-
-				for (k = 1; k < attempt && delay < MAX_BACKOFF_MS; k++)
-					delay *= 2;
-				delay = Min(delay, MAX_BACKOFF_MS);
-				if (!sleep_unless_cancelled(delay))
-				{
-					cancelled = true;
-					step->status = "cancelled";
-					break;
-				}
-			}
+			ready[nready++] = step;
+			if (pr == NULL)
+				break;			/* one at a time, in definition order */
 		}
+		if (skipped && nready == 0)
+			continue;			/* their dependents may be decided now */
+		if (nready == 0 && inflight == 0)
+			break;				/* cannot happen: cycles are refused */
+
+		for (k = 0; k < nready; k++)
+		{
+			StepDef    *step = ready[k];
+			bool		alone = (inflight == 0 && k == nready - 1);
+
+			if (pr != NULL && !alone && inflight < width)
+			{
+				if (parallel_start_step(seg, pr, step - run->steps, &step->handle))
+				{
+					step->inflight = true;
+					inflight++;
+					continue;
+				}
+				if (inflight > 0)
+					break;		/* no worker slot: wait for one of ours */
+			}
+			else if (!alone)
+				break;			/* as many as allowed are executing */
+
+			/* this worker executes the step itself */
+			{
+				char	   *error;
+				const char *status = run_step(run, step, runcxt, &error);
+
+				remaining--;
+				step_finished(step, status, error, &cancelled, &failed, run_error);
+			}
+			break;
+		}
+		if (inflight > 0)
+			collect_step_workers(run, pr, &inflight, &remaining, &cancelled, &failed, run_error);
+	}
+	if (seg != NULL)
+	{
+		parallel_finish();
+		dsm_detach(seg);		/* a lasting worker executes more runs */
 	}
 	if (cancelled)
 	{
@@ -562,49 +756,33 @@ set_result(bool claimed, bool finished, const char *status, const char *error)
 }
 
 /*
- * Entry point of a run worker.
+ * Execute one run: take it (queued -> running, or create the manual run),
+ * execute its steps and end it.
  */
-void
-elt_run_worker_main(Datum main_arg)
+static void
+run_once(RunWorkerArgs *args, MemoryContext runcxt)
 {
-	RunWorkerArgs args;
 	RunDef		run;
-	MemoryContext runcxt;
 	AdminState	st;
 	const char *status;
 	char	   *error;
 	bool		ok;
 
-	memcpy(&args, MyBgworkerEntry->bgw_extra, sizeof(args));
-	pqsignal(SIGTERM, die);
-	BackgroundWorkerUnblockSignals();
-
-	if (args.result != DSM_HANDLE_INVALID)
-	{
-		dsm_segment *seg;
-
-		CurrentResourceOwner = ResourceOwnerCreate(NULL, "pg_elt run worker");
-		seg = dsm_attach(args.result);
-		if (seg == NULL)
-			proc_exit(0);		/* the session that asked is gone */
-		dsm_pin_mapping(seg);
-		run_result = dsm_segment_address(seg);
-	}
-
-	BackgroundWorkerInitializeConnectionByOid(args.dboid, args.owner, 0);
-	step_timeout_id = RegisterTimeout(USER_TIMEOUT, step_timeout_handler);
-	runcxt = AllocSetContextCreate(TopMemoryContext, "pg_elt run", ALLOCSET_DEFAULT_SIZES);
-
 	memset(&run, 0, sizeof(run));
-	run.run_id = args.run_id;
-	run.pipeline_id = args.pipeline_id;
+	run.run_id = args->run_id;
+	run.pipeline_id = args->pipeline_id;
 
-	/* take the run: queued -> running, or create the manual run */
-	worker_admin_begin(&st, true);
-	if (args.run_id != 0)
+	/*
+	 * take the run: queued -> running, or create the manual run.  Not
+	 * flushed on its own: the durable start of the first step (or the end
+	 * of the run) flushes it, and a claim lost in a crash before that has
+	 * executed nothing, so the run is simply still queued.
+	 */
+	worker_admin_begin(&st, false);
+	if (args->run_id != 0)
 	{
 		Oid			types[2] = {INT8OID, INT4OID};
-		Datum		values[2] = {Int64GetDatum(args.run_id), Int32GetDatum(MyProcPid)};
+		Datum		values[2] = {Int64GetDatum(args->run_id), Int32GetDatum(MyProcPid)};
 
 		internal_sql_exec("UPDATE elt.run SET status = 'running', "
 						  "started_at = greatest(pg_catalog.clock_timestamp(), scheduled_at), pid = $2 "
@@ -625,15 +803,18 @@ elt_run_worker_main(Datum main_arg)
 	}
 	else
 	{
-		Oid			types[2] = {INT8OID, INT4OID};
-		Datum		values[2] = {Int64GetDatum(args.pipeline_id), Int32GetDatum(MyProcPid)};
+		Oid			types[4] = {INT8OID, INT4OID, TIMESTAMPTZOID, TIMESTAMPTZOID};
+		Datum		values[4] = {Int64GetDatum(args->pipeline_id), Int32GetDatum(MyProcPid),
+			TimestampTzGetDatum(args->interval_start), TimestampTzGetDatum(args->interval_end)};
+		bool		has_interval = (args->interval_start != 0 || args->interval_end != 0);
 
-		internal_sql_exec("INSERT INTO elt.run (pipeline_id, pipeline, owner, trigger, status, started_at, pid) "
+		internal_sql_exec("INSERT INTO elt.run (pipeline_id, pipeline, owner, trigger, status, started_at, pid, "
+						  "interval_start, interval_end) "
 						  "SELECT pipeline_id, name, owner, 'manual', 'running', "
-						  "pg_catalog.clock_timestamp(), $2 "
+						  "pg_catalog.clock_timestamp(), $2, $3, $4 "
 						  "FROM elt.pipeline WHERE pipeline_id OPERATOR(pg_catalog.=) $1 "
 						  "RETURNING run_id",
-						  2, types, values, NULL, false, SPI_OK_INSERT_RETURNING);
+						  4, types, values, has_interval ? NULL : "  nn", false, SPI_OK_INSERT_RETURNING);
 		ok = (SPI_processed == 1);
 		if (ok)
 			run.run_id = internal_sql_int64(0, 1, 0);
@@ -644,7 +825,7 @@ elt_run_worker_main(Datum main_arg)
 	{
 		/* cancelled before it started, or already taken: nothing to do */
 		worker_admin_commit(&st);
-		proc_exit(0);
+		return;
 	}
 	current_run_id = run.run_id;
 	if (!run_slot_claim(run.run_id))
@@ -682,15 +863,159 @@ elt_run_worker_main(Datum main_arg)
 		error = pstrdup("the pipeline has no steps");
 	}
 	else
-		status = execute_run(&run, runcxt, &error);
+		status = execute_run(&run, runcxt, &error, args->owner);
 
 	worker_admin_begin(&st, true);
 	run_history_finish(run.run_id, status, error, "running");
+	/* with the end of the run, so the runs that follow it are queued once */
+	if (strcmp(status, "succeeded") == 0)
+		(void) chaining_queue_after(run.run_id);
 	worker_admin_commit(&st);
 	set_result(true, true, status, error);
 	run_slot_release();
 	current_run_id = 0;
+	/* after the end is committed: a slow webhook delays nothing else */
+	PG_TRY();
+	{
+		if (run.has_alerts)
+			alerts_after_run(run.run_id, args->owner);
+	}
+	PG_CATCH();
+	{
+		/* an alert that cannot even be attempted must not stop the worker */
+		HOLD_INTERRUPTS();
+		EmitErrorReport();
+		FlushErrorState();
+		AbortOutOfAnyTransaction();
+		RESUME_INTERRUPTS();
+		MemoryContextSwitchTo(worker_cxt);
+	}
+	PG_END_TRY();
 	shmem_wake_launcher();
+}
+
+/*
+ * Reset the session between two runs of a lasting worker (pool.c), as
+ * DISCARD ALL does: settings, temporary tables, prepared statements,
+ * advisory locks and LISTENs of one run do not reach the next.
+ */
+static void
+reset_session(void)
+{
+	DiscardStmt stmt;
+
+	memset(&stmt, 0, sizeof(stmt));
+	stmt.type = T_DiscardStmt;
+	stmt.target = DISCARD_ALL;
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	DiscardCommand(&stmt, true);
+	CommitTransactionCommand();
+	MemoryContextSwitchTo(worker_cxt);
+}
+
+/*
+ * Entry point of a run worker.  After a scheduled run it waits a while for
+ * the launcher to hand it the next queued run of the same owner (pool.c);
+ * a manual run's worker exits, since its session waits for that.
+ */
+void
+elt_run_worker_main(Datum main_arg)
+{
+	RunWorkerArgs args;
+	MemoryContext runcxt;
+
+	memcpy(&args, MyBgworkerEntry->bgw_extra, sizeof(args));
+	pqsignal(SIGTERM, die);
+	BackgroundWorkerUnblockSignals();
+
+	if (args.result != DSM_HANDLE_INVALID)
+	{
+		dsm_segment *seg;
+
+		CurrentResourceOwner = ResourceOwnerCreate(NULL, "pg_elt run worker");
+		seg = dsm_attach(args.result);
+		if (seg == NULL)
+			proc_exit(0);		/* the session that asked is gone */
+		dsm_pin_mapping(seg);
+		run_result = dsm_segment_address(seg);
+	}
+
+	BackgroundWorkerInitializeConnectionByOid(args.dboid, args.owner, 0);
+	step_timeout_id = RegisterTimeout(USER_TIMEOUT, step_timeout_handler);
+	runcxt = AllocSetContextCreate(TopMemoryContext, "pg_elt run", ALLOCSET_DEFAULT_SIZES);
+	worker_cxt = AllocSetContextCreate(TopMemoryContext, "pg_elt run worker", ALLOCSET_DEFAULT_SIZES);
+
+	for (;;)
+	{
+		MemoryContextReset(runcxt);
+		MemoryContextReset(worker_cxt);
+		MemoryContextSwitchTo(worker_cxt);
+		run_once(&args, runcxt);
+		if (args.result != DSM_HANDLE_INVALID)
+			break;
+		reset_session();
+		args.run_id = pool_wait_for_run(args.owner, POOL_IDLE_MS);
+		if (args.run_id == 0)
+			break;
+	}
+	proc_exit(0);
+}
+
+/*
+ * Entry point of a step worker (parallel.c): execute one step of a run as
+ * the pipeline's owner, with its attempts and their history, and report
+ * the outcome to the run worker.  A cancel of the run reaches it through
+ * its own run slot.
+ */
+void
+elt_step_worker_main(Datum main_arg)
+{
+	StepWorkerArgs args;
+	ParallelRun *pr;
+	RunDef		run;
+	StepDef		step;
+	MemoryContext runcxt;
+	const char *status;
+	char	   *error;
+
+	memcpy(&args, MyBgworkerEntry->bgw_extra, sizeof(args));
+	pqsignal(SIGTERM, die);
+	BackgroundWorkerUnblockSignals();
+
+	pr = parallel_attach(args.segment);
+	if (pr == NULL)
+		proc_exit(0);			/* the run worker is gone */
+	BackgroundWorkerInitializeConnectionByOid(args.dboid, args.owner, 0);
+	step_timeout_id = RegisterTimeout(USER_TIMEOUT, step_timeout_handler);
+	runcxt = AllocSetContextCreate(TopMemoryContext, "pg_elt step", ALLOCSET_DEFAULT_SIZES);
+	if (!run_slot_claim_step(args.run_id))
+	{
+		parallel_report(pr, args.task, "failed", "too many pipeline runs at once");
+		proc_exit(0);
+	}
+
+	{
+		char		appname[64];
+
+		snprintf(appname, sizeof(appname), "pg_elt run %lld", (long long) args.run_id);
+		pgstat_report_appname(appname);
+	}
+	memset(&run, 0, sizeof(run));
+	memset(&step, 0, sizeof(step));
+	run.run_id = args.run_id;
+	run.retry_delay_ms = pr->retry_delay_ms;
+	step.name = MemoryContextStrdup(runcxt, parallel_task_name(pr, args.task));
+	step.command = MemoryContextStrdup(runcxt, parallel_task_command(pr, args.task));
+	step.retries = pr->tasks[args.task].retries;
+	step.timeout_ms = pr->tasks[args.task].timeout_ms;
+	current_run_id = args.run_id;
+
+	MemoryContextSwitchTo(runcxt);
+	status = run_step(&run, &step, runcxt, &error);
+	parallel_report(pr, args.task, status, error);
+	run_slot_release();
+	current_run_id = 0;
 	proc_exit(0);
 }
 
@@ -750,6 +1075,43 @@ lookup_pipeline(const char *name, Oid *owner, int64 *nsteps, bool *changed_here,
 }
 
 /*
+ * The data interval given to elt.run_pipeline() or elt.trigger(): both
+ * bounds or neither, finite, the start not after the end.  0 and 0 when
+ * none is given.
+ */
+static void
+interval_args(FunctionCallInfo fcinfo, TimestampTz *start, TimestampTz *end)
+{
+	bool		has_start = PG_NARGS() > 1 && !PG_ARGISNULL(1);
+	bool		has_end = PG_NARGS() > 2 && !PG_ARGISNULL(2);
+
+	*start = 0;
+	*end = 0;
+	if (!has_start && !has_end)
+		return;
+	if (!has_start || !has_end)
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("a data interval needs both interval_start and interval_end")));
+	*start = PG_GETARG_TIMESTAMPTZ(1);
+	*end = PG_GETARG_TIMESTAMPTZ(2);
+	if (TIMESTAMP_NOT_FINITE(*start) || TIMESTAMP_NOT_FINITE(*end))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("the bounds of a data interval must be finite")));
+	if (*start > *end)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("interval_start %s is after interval_end %s",
+						timestamptz_to_str(*start), timestamptz_to_str(*end))));
+	/* 0 means "none" in the worker's arguments: 2000-01-01 is moved by 1 us */
+	if (*start == 0)
+		*start = 1;
+	if (*end == 0)
+		*end = 1;
+}
+
+/*
  * elt.run_pipeline(name): run a pipeline now and wait for the end of the
  * run.  Returns the run id; raises an error naming the run when it fails or
  * is cancelled (its history is kept, since the worker committed it).
@@ -769,12 +1131,15 @@ elt_run_pipeline(PG_FUNCTION_ARGS)
 	RunWorkerArgs args;
 	BackgroundWorkerHandle *handle;
 	volatile BgwHandleStatus status = BGWH_STOPPED;
+	TimestampTz interval_start;
+	TimestampTz interval_end;
 
 	if (PG_ARGISNULL(0))
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("pipeline name must not be null")));
 	name = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	interval_args(fcinfo, &interval_start, &interval_end);
 	shmem_require_preload("elt.run_pipeline()");
 
 	if (SPI_connect() != SPI_OK_CONNECT)
@@ -810,6 +1175,8 @@ elt_run_pipeline(PG_FUNCTION_ARGS)
 	args.run_id = 0;
 	args.pipeline_id = pipeline_id;
 	args.result = dsm_segment_handle(seg);
+	args.interval_start = interval_start;
+	args.interval_end = interval_end;
 	if (!workers_start_run(&args, MyProcPid, &handle))
 		ereport(ERROR,
 				(errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
@@ -891,12 +1258,15 @@ elt_trigger(PG_FUNCTION_ARGS)
 	int64		run_id;
 	AdminState	st;
 	const char *dbname;
+	TimestampTz interval_start;
+	TimestampTz interval_end;
 
 	if (PG_ARGISNULL(0))
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("pipeline name must not be null")));
 	name = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	interval_args(fcinfo, &interval_start, &interval_end);
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
@@ -914,14 +1284,17 @@ elt_trigger(PG_FUNCTION_ARGS)
 
 	admin_begin(&st);
 	{
-		Oid			types[1] = {INT8OID};
-		Datum		values[1] = {Int64GetDatum(pipeline_id)};
+		Oid			types[3] = {INT8OID, TIMESTAMPTZOID, TIMESTAMPTZOID};
+		Datum		values[3] = {Int64GetDatum(pipeline_id), TimestampTzGetDatum(interval_start),
+		TimestampTzGetDatum(interval_end)};
 
-		internal_sql_exec("INSERT INTO elt.run (pipeline_id, pipeline, owner, trigger, status) "
-						  "SELECT pipeline_id, name, owner, 'trigger', 'queued' "
+		internal_sql_exec("INSERT INTO elt.run (pipeline_id, pipeline, owner, trigger, status, "
+						  "interval_start, interval_end) "
+						  "SELECT pipeline_id, name, owner, 'trigger', 'queued', $2, $3 "
 						  "FROM elt.pipeline WHERE pipeline_id OPERATOR(pg_catalog.=) $1 "
 						  "RETURNING run_id",
-						  1, types, values, NULL, false, SPI_OK_INSERT_RETURNING);
+						  3, types, values, interval_start != 0 ? NULL : " nn", false,
+						  SPI_OK_INSERT_RETURNING);
 		run_id = internal_sql_int64(0, 1, 0);
 	}
 	admin_end(&st);

@@ -1,7 +1,8 @@
 /*
  * runner.h
  *	  Run workers: the dynamic background workers that execute one run of a
- *	  pipeline, step after step, as the pipeline's owner, and the SQL
+ *	  pipeline as the pipeline's owner (and the step workers that execute
+ *	  its independent steps side by side), and the SQL
  *	  functions that run, trigger and cancel pipelines.
  */
 #ifndef PG_ELT_RUNNER_H
@@ -10,5 +11,6 @@
 #include "postgres.h"
 
 extern PGDLLEXPORT void elt_run_worker_main(Datum main_arg);
+extern PGDLLEXPORT void elt_step_worker_main(Datum main_arg);
 
 #endif							/* PG_ELT_RUNNER_H */

@@ -2,7 +2,9 @@
  * scheduler.c
  *	  The launcher: a background worker in the database named by
  *	  pg_elt.database that turns due schedules into runs and starts each run
- *	  in a dynamic background worker (runner.c), up to pg_elt.max_workers.
+ *	  in a dynamic background worker (runner.c), up to pg_elt.max_workers,
+ *	  or hands it to a run worker of the same owner that waits for one
+ *	  (pool.c).
  *
  * The launcher never polls.  It sleeps on its latch until the earliest
  * next_run_at of an active pipeline, and is woken earlier by any committed
@@ -43,7 +45,9 @@
 #include "internal_sql.h"
 #include "pg_elt.h"
 #include "cron.h"
+#include "intervals.h"
 #include "options.h"
+#include "pool.h"
 #include "run_history.h"
 #include "scheduler.h"
 #include "shmem.h"
@@ -62,8 +66,9 @@
 /* Launcher-local state */
 typedef struct LaunchedRun
 {
-	int64		run_id;
+	int64		run_id;			/* 0 while the worker waits (pool.c) */
 	int64		pipeline_id;
+	Oid			owner;
 	BackgroundWorkerHandle *handle;
 } LaunchedRun;
 
@@ -216,7 +221,8 @@ launcher_commit(void)
 
 /*
  * Forget workers that have exited; return the runs they were executing so
- * that their rows can be checked.
+ * that their rows can be checked.  A worker that waits for its next run
+ * (pool.c) executes none.
  */
 static List *
 reap_launched(void)
@@ -227,8 +233,20 @@ reap_launched(void)
 	while (i < nlaunched)
 	{
 		pid_t		pid;
+		BgwHandleStatus hs = GetBackgroundWorkerPid(launched[i].handle, &pid);
 
-		if (GetBackgroundWorkerPid(launched[i].handle, &pid) == BGWH_STOPPED)
+		if (hs == BGWH_STARTED && launched[i].run_id != 0 && pool_is_idle(pid))
+		{
+			launched[i].run_id = 0;
+			launched[i].pipeline_id = 0;
+		}
+		if (hs == BGWH_STOPPED && launched[i].run_id == 0)
+		{
+			pfree(launched[i].handle);
+			launched[i] = launched[--nlaunched];
+			continue;
+		}
+		if (hs == BGWH_STOPPED)
 		{
 			int64	   *id = MemoryContextAlloc(pass_cxt, sizeof(int64));
 
@@ -291,28 +309,30 @@ recompute_for_timezone(TimestampTz now)
 }
 
 /*
- * Insert one run of a pipeline, queued or recorded as skipped.
+ * Insert one run of a pipeline, queued or recorded as skipped, covering the
+ * data interval from the previous fire time (0: none) to its own.
  */
 static void
 insert_run(int64 pipeline_id, const char *trigger, const char *status,
-		   TimestampTz scheduled_at, const char *error)
+		   TimestampTz scheduled_at, TimestampTz interval_start, const char *error)
 {
-	Oid			types[5] = {INT8OID, TEXTOID, TEXTOID, TIMESTAMPTZOID, TEXTOID};
-	Datum		values[5];
-	char		nulls[5] = {' ', ' ', ' ', ' ', error ? ' ' : 'n'};
+	Oid			types[6] = {INT8OID, TEXTOID, TEXTOID, TIMESTAMPTZOID, TEXTOID, TIMESTAMPTZOID};
+	Datum		values[6];
+	char		nulls[6] = {' ', ' ', ' ', ' ', error ? ' ' : 'n', interval_start ? ' ' : 'n'};
 
 	values[0] = Int64GetDatum(pipeline_id);
 	values[1] = CStringGetTextDatum(trigger);
 	values[2] = CStringGetTextDatum(status);
 	values[3] = TimestampTzGetDatum(scheduled_at);
 	values[4] = error ? CStringGetTextDatum(error) : (Datum) 0;
+	values[5] = TimestampTzGetDatum(interval_start);
 	internal_sql_exec("INSERT INTO elt.run (pipeline_id, pipeline, owner, trigger, status, "
-					  "scheduled_at, finished_at, error) "
+					  "scheduled_at, finished_at, error, interval_start, interval_end) "
 					  "SELECT pipeline_id, name, owner, $2, $3, $4, "
 					  "CASE WHEN $3 OPERATOR(pg_catalog.=) 'skipped' "
-					  "THEN pg_catalog.clock_timestamp() END, $5 "
+					  "THEN pg_catalog.clock_timestamp() END, $5, $6, $4 "
 					  "FROM elt.pipeline WHERE pipeline_id OPERATOR(pg_catalog.=) $1",
-					  5, types, values, nulls, false, SPI_OK_INSERT);
+					  6, types, values, nulls, false, SPI_OK_INSERT);
 }
 
 /*
@@ -405,12 +425,82 @@ create_due_runs(TimestampTz now)
 		{
 			TimestampTz when = times[j % MAX_CATCHUP_RUNS];
 			bool		last = (j == ntimes - 1);
+			TimestampTz prev;
 
+			/* each run covers the time since the schedule's previous fire */
+			if (j > first)
+				prev = times[(j - 1) % MAX_CATCHUP_RUNS];
+			else
+				prev = intervals_previous_fire(&s, when, tz);
 			if (last && !active_null && strcmp(overlap, "skip") == 0)
-				insert_run(pipeline_id, "schedule", "skipped", when,
+				insert_run(pipeline_id, "schedule", "skipped", when, prev,
 						   psprintf("run %lld was still in progress", (long long) active));
 			else
-				insert_run(pipeline_id, last ? "schedule" : "catchup", "queued", when, NULL);
+				insert_run(pipeline_id, last ? "schedule" : "catchup", "queued", when, prev, NULL);
+		}
+	}
+}
+
+/* Workers executing a run (not waiting for one) */
+static int
+busy_workers(void)
+{
+	int			n = 0;
+	int			i;
+
+	for (i = 0; i < nlaunched; i++)
+		if (launched[i].run_id != 0)
+			n++;
+	return n;
+}
+
+/*
+ * Hand a run to a worker of the same owner that waits for one (pool.c).
+ * Returns false when there is none.
+ */
+static bool
+hand_to_waiting_worker(const RunWorkerArgs *args)
+{
+	int			i;
+
+	for (i = 0; i < nlaunched; i++)
+	{
+		pid_t		pid;
+
+		if (launched[i].run_id != 0 || launched[i].owner != args->owner ||
+			GetBackgroundWorkerPid(launched[i].handle, &pid) != BGWH_STARTED)
+			continue;
+		if (pool_assign(pid, args->run_id))
+		{
+			launched[i].run_id = args->run_id;
+			launched[i].pipeline_id = args->pipeline_id;
+			return true;
+		}
+	}
+	return false;
+}
+
+/*
+ * Make room for a new worker: when as many workers as pg_elt.max_workers
+ * exist, stop one that waits for a run of another owner.
+ */
+static void
+stop_a_waiting_worker(void)
+{
+	int			i;
+
+	if (nlaunched < elt_max_workers)
+		return;
+	for (i = 0; i < nlaunched; i++)
+	{
+		pid_t		pid;
+
+		if (launched[i].run_id == 0 &&
+			GetBackgroundWorkerPid(launched[i].handle, &pid) == BGWH_STARTED &&
+			pool_assign(pid, 0))
+		{
+			/* taken out of the pool: it exits when woken with run 0 */
+			return;
 		}
 	}
 }
@@ -428,7 +518,7 @@ choose_runs_to_start(void)
 	List	   *pipelines = NIL;
 	int			i,
 				n;
-	int			room = Min(elt_max_workers, MAX_LAUNCHED) - nlaunched;
+	int			room = Min(elt_max_workers, MAX_LAUNCHED) - busy_workers();
 	int64	   *run_ids;
 	int64	   *pipeline_ids;
 	Oid		   *owners;
@@ -467,7 +557,7 @@ choose_runs_to_start(void)
 		ListCell   *lc;
 
 		for (k = 0; k < nlaunched; k++)
-			if (launched[k].pipeline_id == pipeline_id)
+			if (launched[k].run_id != 0 && launched[k].pipeline_id == pipeline_id)
 				busy = true;
 		foreach(lc, pipelines)
 			if (*(int64 *) lfirst(lc) == pipeline_id)
@@ -570,9 +660,13 @@ launcher_pass(void)
 		RunWorkerArgs *args = lfirst(lc);
 		BackgroundWorkerHandle *handle;
 		bool		started;
-		MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
+		MemoryContext old;
 
-		started = workers_start_run(args, MyProcPid, &handle);
+		if (hand_to_waiting_worker(args))
+			continue;
+		stop_a_waiting_worker();
+		old = MemoryContextSwitchTo(TopMemoryContext);
+		started = (nlaunched < MAX_LAUNCHED) && workers_start_run(args, MyProcPid, &handle);
 		MemoryContextSwitchTo(old);
 		if (!started)
 		{
@@ -589,6 +683,7 @@ launcher_pass(void)
 		}
 		launched[nlaunched].run_id = args->run_id;
 		launched[nlaunched].pipeline_id = args->pipeline_id;
+		launched[nlaunched].owner = args->owner;
 		launched[nlaunched].handle = handle;
 		nlaunched++;
 	}

@@ -16,6 +16,8 @@
  */
 #include "postgres.h"
 
+#include <signal.h>
+
 #include "access/xact.h"
 #include "miscadmin.h"
 #include "storage/ipc.h"
@@ -159,15 +161,20 @@ shmem_wake_launcher_at_commit(void)
 static void
 run_slot_exit(int code, Datum arg)
 {
+	bool		held = (my_slot >= 0);
+
 	run_slot_release();
+	/* a run may have lost its last worker: the launcher fails it */
+	if (held)
+		shmem_wake_launcher();
 }
 
 /*
- * Claim a slot for the run this process executes.  Returns false when all
- * slots are taken.
+ * Claim a slot for the run this process executes, as its run worker or as
+ * a step worker of it.  Returns false when all slots are taken.
  */
-bool
-run_slot_claim(int64 run_id)
+static bool
+claim_slot(int64 run_id, bool step_worker)
 {
 	int			i;
 
@@ -189,12 +196,28 @@ run_slot_claim(int64 run_id)
 			slot->pid = MyProcPid;
 			slot->dboid = MyDatabaseId;
 			slot->cancel_requested = false;
+			slot->step_worker = step_worker;
 			my_slot = i;
 			break;
 		}
 	}
 	LWLockRelease(elt_shared->lock);
 	return my_slot >= 0;
+}
+
+bool
+run_slot_claim(int64 run_id)
+{
+	return claim_slot(run_id, false);
+}
+
+/*
+ * A step worker's slot: cancelling the run flags and interrupts it too.
+ */
+bool
+run_slot_claim_step(int64 run_id)
+{
+	return claim_slot(run_id, true);
 }
 
 /*
@@ -240,12 +263,15 @@ run_slot_is_live(int64 run_id, Oid dboid)
 
 /*
  * Flag a run as cancelled and return the pid of its worker (0 when no
- * worker executes it), which the caller then interrupts.
+ * worker executes it), which the caller then interrupts.  Its step
+ * workers, if any, are flagged and interrupted here.
  */
 pid_t
 run_slot_request_cancel(int64 run_id, Oid dboid)
 {
 	pid_t		pid = 0;
+	pid_t		steps[ELT_MAX_RUN_SLOTS];
+	int			nsteps = 0;
 	int			i;
 
 	if (elt_shared == NULL)
@@ -258,11 +284,15 @@ run_slot_request_cancel(int64 run_id, Oid dboid)
 		if (slot->run_id == run_id && slot->dboid == dboid)
 		{
 			slot->cancel_requested = true;
-			pid = slot->pid;
-			break;
+			if (slot->step_worker)
+				steps[nsteps++] = slot->pid;
+			else
+				pid = slot->pid;
 		}
 	}
 	LWLockRelease(elt_shared->lock);
+	for (i = 0; i < nsteps; i++)
+		kill(steps[i], SIGINT);
 	return pid;
 }
 

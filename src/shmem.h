@@ -22,6 +22,9 @@
 /* At most this many runs execute at once in the whole cluster */
 #define ELT_MAX_RUN_SLOTS 512
 
+/* At most this many run workers wait for their next run at once */
+#define ELT_POOL_SLOTS 64
+
 /* At most this many rate-limited sources are tracked at once */
 #define ELT_RATE_SLOTS 128
 
@@ -36,7 +39,23 @@ typedef struct EltRunSlot
 	pid_t		pid;
 	Oid			dboid;
 	bool		cancel_requested;
+	bool		step_worker;	/* executes one step for the run's worker */
 } EltRunSlot;
+
+/*
+ * A run worker that has finished a scheduled run and waits, connected as
+ * the owner, for the launcher to hand it the next queued run of the same
+ * owner (pool.c).
+ */
+typedef struct EltPoolSlot
+{
+	pid_t		pid;			/* 0 when free */
+	Oid			dboid;
+	Oid			owner;
+	Latch	   *latch;
+	bool		idle;			/* waiting; false once given run_id */
+	int64		run_id;			/* the run it was given */
+} EltPoolSlot;
 
 /* The earliest start of the next request to one rate-limited source */
 typedef struct EltRateSlot
@@ -54,6 +73,7 @@ typedef struct EltShared
 	Latch	   *launcher_latch;
 	int			launcher_failed_starts; /* in a row, e.g. no such database */
 	EltRunSlot	slots[ELT_MAX_RUN_SLOTS];
+	EltPoolSlot pool[ELT_POOL_SLOTS];	/* protected by lock too */
 
 	slock_t		rate_mutex;		/* protects rate_slots: held for a few
 								 * instructions per request */
@@ -70,6 +90,7 @@ extern void shmem_wake_launcher(void);
 extern void shmem_wake_launcher_at_commit(void);
 
 extern bool run_slot_claim(int64 run_id);
+extern bool run_slot_claim_step(int64 run_id);
 extern void run_slot_release(void);
 extern bool run_slot_is_live(int64 run_id, Oid dboid);
 extern pid_t run_slot_request_cancel(int64 run_id, Oid dboid);

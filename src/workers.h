@@ -9,6 +9,7 @@
 
 #include "postgres.h"
 
+#include "datatype/timestamp.h"
 #include "postmaster/bgworker.h"
 #include "storage/dsm.h"
 
@@ -37,6 +38,8 @@ typedef struct RunWorkerArgs
 	int64		run_id;			/* a queued run, or 0 to create a manual run */
 	int64		pipeline_id;	/* for a manual run */
 	dsm_handle	result;			/* RunResult, for a manual run */
+	TimestampTz interval_start; /* data interval of a manual run; */
+	TimestampTz interval_end;	/* both 0: none */
 } RunWorkerArgs;
 
 extern bool workers_register(const EltWorkerSpec *spec,

@@ -38,14 +38,18 @@ CREATE TABLE elt.run (
 	pipeline_id bigint NOT NULL REFERENCES elt.pipeline ON DELETE CASCADE,
 	pipeline text NOT NULL,
 	owner regrole NOT NULL,
-	trigger text NOT NULL CHECK (trigger IN ('schedule', 'catchup', 'manual', 'trigger')),
+	trigger text NOT NULL CHECK (trigger IN ('schedule', 'catchup', 'manual', 'trigger', 'backfill', 'after')),
 	status text NOT NULL CHECK (status IN ('queued', 'running', 'succeeded', 'failed', 'cancelled', 'skipped')),
 	scheduled_at timestamptz,
 	queued_at timestamptz NOT NULL DEFAULT clock_timestamp(),
 	started_at timestamptz,
 	finished_at timestamptz,
 	pid integer,
-	error text
+	error text,
+	interval_start timestamptz,
+	interval_end timestamptz,
+	triggered_by bigint,
+	CHECK (interval_start <= interval_end)
 );
 CREATE INDEX run_pipeline_idx ON elt.run (pipeline_id, run_id);
 CREATE INDEX run_active_idx ON elt.run (status) WHERE status IN ('queued', 'running');
@@ -100,19 +104,21 @@ LANGUAGE C STABLE PARALLEL SAFE ROWS 5;
 COMMENT ON FUNCTION elt.next_runs(text, integer, timestamptz, text) IS
 'The next fire times of a schedule (cron, @-shorthand or interval) after a time, in a time zone (default pg_elt.timezone).';
 
-CREATE FUNCTION elt.run_pipeline(name text)
+CREATE FUNCTION elt.run_pipeline(name text, interval_start timestamptz DEFAULT NULL,
+	interval_end timestamptz DEFAULT NULL)
 RETURNS bigint
 AS 'MODULE_PATHNAME', 'elt_run_pipeline'
 LANGUAGE C VOLATILE PARALLEL UNSAFE;
-COMMENT ON FUNCTION elt.run_pipeline(text) IS
-'Run a pipeline now, as its owner, and wait for the end of the run; returns the run id, raises an error when the run fails.';
+COMMENT ON FUNCTION elt.run_pipeline(text, timestamptz, timestamptz) IS
+'Run a pipeline now, as its owner, for an optional data interval, and wait for the end of the run; returns the run id, raises an error when the run fails.';
 
-CREATE FUNCTION elt.trigger(name text)
+CREATE FUNCTION elt.trigger(name text, interval_start timestamptz DEFAULT NULL,
+	interval_end timestamptz DEFAULT NULL)
 RETURNS bigint
 AS 'MODULE_PATHNAME', 'elt_trigger'
 LANGUAGE C VOLATILE PARALLEL UNSAFE;
-COMMENT ON FUNCTION elt.trigger(text) IS
-'Queue a run of a pipeline for the scheduler, which starts it once the transaction commits; returns the run id.';
+COMMENT ON FUNCTION elt.trigger(text, timestamptz, timestamptz) IS
+'Queue a run of a pipeline for the scheduler, for an optional data interval, which starts it once the transaction commits; returns the run id.';
 
 CREATE FUNCTION elt.cancel(run_id bigint)
 RETURNS boolean
@@ -169,6 +175,12 @@ BEGIN
 			USING ERRCODE = 'invalid_parameter_value';
 	END IF;
 	PERFORM elt._check_pipeline_options(NEW.options);
+	IF NEW.options ? 'alert_url' THEN
+		PERFORM elt._check_alert_url(NEW.options->>'alert_url');
+	END IF;
+	IF NEW.options ? 'after' THEN
+		PERFORM elt._check_after(NEW.name, NEW.owner, NEW.options->'after');
+	END IF;
 	IF TG_OP = 'INSERT' OR NEW.schedule IS DISTINCT FROM OLD.schedule
 	   OR NEW.options IS DISTINCT FROM OLD.options OR NEW.paused IS DISTINCT FROM OLD.paused THEN
 		IF NEW.schedule IS NULL THEN

@@ -570,6 +570,25 @@ class ControlEndpoints:
             self.tokens.clear()
         return json_resp({"revoked": n})
 
+    def c_hooks(self, req):
+        """POST records a webhook call (its JSON body and headers), GET
+        returns the calls recorded so far, DELETE forgets them."""
+        if req.method == "POST":
+            try:
+                body = json.loads(req.body.decode("utf-8"))
+            except ValueError:
+                raise HTTPError(400, "body is not JSON")
+            with self.hooks_lock:
+                self.hooks.append({"body": body, "headers": req.headers,
+                                   "query": dict(req.query)})
+                n = len(self.hooks)
+            return json_resp({"ok": True, "recorded": n})
+        with self.hooks_lock:
+            if req.method == "DELETE":
+                self.hooks = []
+            doc = list(self.hooks)
+        return json_resp(doc)
+
     def c_shutdown(self, req):
         resp = json_resp({"ok": True})
         server = self.server

@@ -103,6 +103,8 @@ class App(Faults, UserEndpoints, OrderEndpoints, AuthEndpoints,
         self.responses = collections.Counter()
         self.total = 0
         self.fail_lock = threading.Lock()
+        self.hooks_lock = threading.Lock()
+        self.hooks = []
         self.fail_counts = {}
         self.buckets = {}
         self.token_lock = threading.Lock()
@@ -147,6 +149,7 @@ class App(Faults, UserEndpoints, OrderEndpoints, AuthEndpoints,
             "/_control/oauth": (self.c_oauth, ("GET",), False),
             "/_control/oauth/revoke": (self.c_oauth_revoke, ("GET", "POST"), False),
             "/_control/shutdown": (self.c_shutdown, ("POST",), False),
+            "/_control/hooks": (self.c_hooks, ("GET", "POST", "DELETE"), False),
         }
         self.routes.update({
             "/search": (self.h_search, ("POST",), True),
