@@ -216,7 +216,16 @@ SELECT * FROM elt.next_runs('*/5 * * * *', 2);
 SELECT elt.scheduler_pid() IS NOT NULL;
 SELECT elt.current_run();
 SELECT * FROM elt.pipeline_status;
+SELECT * FROM elt.pipeline_levels('m_pipe');
+SELECT elt.pipeline_graph('m_pipe');
+SELECT * FROM elt.run_timeline((SELECT max(run_id) FROM elt.run WHERE pipeline = 'm_pipe'));
+SELECT elt.backfill('m_pipe', now() - interval '3 hours', now() - interval '1 hour');
+SELECT * FROM elt.run_interval();
 SELECT elt.drop_pipeline('m_pipe');
+SELECT elt.schedule('m_sched', '1 hour', 'SELECT 1');
+SELECT elt.unschedule('m_sched');
+SELECT rows FROM elt.export('SELECT * FROM mal.dim_x', '$base/upload/m_dim.csv');
+SELECT count(*) AS m_exports FROM elt.export_run;
 SELECT elt.drop_stream('m_src.fail');
 SELECT elt.drop_source('m_src', cascade => true);
 SELECT elt.drop_secret('m_tok');
@@ -263,6 +272,14 @@ SELECT elt.trigger('alice_pipe');
 SELECT elt.pause('alice_pipe');
 SELECT elt.drop_pipeline('alice_pipe');
 SELECT elt.add_step('alice_pipe', 'evil', 'ALTER ROLE mallory SUPERUSER');
+SELECT elt.pipeline_graph('alice_pipe');
+SELECT * FROM elt.pipeline_levels('alice_pipe');
+SELECT * FROM elt.run_timeline((SELECT min(run_id) FROM elt.run));
+SELECT elt.backfill('alice_pipe', now() - interval '3 hours', now());
+SELECT elt.unschedule('alice_pipe');
+SELECT elt.schedule('alice_pipe', '* * * * *', 'ALTER ROLE mallory SUPERUSER');
+SELECT rows FROM elt.export('SELECT * FROM alice.users', '$base/upload/loot.csv');
+SELECT elt.create_pipeline('m_after', options => '{"after": ["alice_pipe"]}');
 SELECT elt.set_secret('alice_tok', 'overwritten');
 SELECT elt.drop_secret('alice_tok');
 SELECT elt.grant_secret('alice_tok', 'mallory');
@@ -342,6 +359,10 @@ is($node->safe_psql('postgres', q{
 	'0', 'no stream was slipped in over alice\'s source');
 is($node->safe_psql('postgres', q{SELECT count(*) FROM elt.batch WHERE batch_id = 999999}),
 	'0', 'no batch was forged in alice\'s name');
+is($node->safe_psql('postgres', q{SELECT count(*) FROM elt.pipeline WHERE name = 'm_after'}),
+	'0', 'no pipeline of mallory\'s follows alice\'s');
+is($node->safe_psql('postgres', q{SELECT count(*) FROM elt.export_run WHERE destination LIKE '%loot%' AND status = 'succeeded'}),
+	'0', 'alice\'s table was not exported by mallory');
 
 # the same calls as plain statements, without hostile objects
 $out = run_as('mallory', $tamper);
