@@ -502,16 +502,25 @@ expand_interval(const char *dest)
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("destination references the run interval, but this installation has no elt.run_interval()"),
 				 errhint("Use {{interval_start}} and {{interval_end}} only in pipelines with run intervals, or write the destination out.")));
-	internal_sql_exec("SELECT r.interval_start::pg_catalog.text, r.interval_end::pg_catalog.text "
-					  "FROM elt.run_interval() r", 0, NULL, NULL, NULL, true,
-					  SPI_OK_SELECT);
-	if (SPI_processed != 1 || internal_sql_isnull(0, 1))
+	/*
+	 * In UTC, as a date when the bound is a midnight (daily intervals read
+	 * reports/2026-03-01.csv) and as an ISO 8601 timestamp otherwise: no
+	 * spaces, so the key needs no quoting.
+	 */
+	internal_sql_exec("SELECT pg_catalog.to_char(b.v AT TIME ZONE 'UTC', "
+					  "  CASE WHEN (b.v AT TIME ZONE 'UTC')::pg_catalog.time "
+					  "            OPERATOR(pg_catalog.=) '00:00'::pg_catalog.time "
+					  "       THEN 'YYYY-MM-DD' ELSE 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"' END) "
+					  "FROM elt.run_interval() r, "
+					  "     LATERAL (VALUES (1, r.interval_start), (2, r.interval_end)) AS b(n, v) "
+					  "ORDER BY b.n", 0, NULL, NULL, NULL, true, SPI_OK_SELECT);
+	if (SPI_processed != 2 || internal_sql_isnull(0, 1))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("destination references the run interval, but there is no run interval here"),
 				 errhint("Call elt.export() with such a destination from a pipeline step.")));
 	start = internal_sql_text(0, 1);
-	end = internal_sql_isnull(0, 2) ? "" : internal_sql_text(0, 2);
+	end = internal_sql_isnull(1, 1) ? "" : internal_sql_text(1, 1);
 	initStringInfo(&b);
 	for (p = dest; *p;)
 	{

@@ -259,7 +259,7 @@ for my $case (
 	[ "'SELECT 1', 's3://exports/a.csv'", qr/needs the options access_key_id/ ],
 	[ "'SELECT 1', 's3://exports/a.csv', 'csv', '{$opts, \"part_size\": 1000}'", qr/part_size/ ],
 	[ "'SELECT 1', '$base/upload/a', 'csv', '{\"method\": \"GET\"}'", qr/must be PUT or POST/ ],
-	[ "'SELECT 1', 's3://exports/{{interval_start}}.csv', 'csv', '{$opts}'", qr/no elt.run_interval/ ])
+	[ "'SELECT 1', 's3://exports/{{interval_start}}.csv', 'csv', '{$opts}'", qr/no run interval here/ ])
 {
 	($ret, $out, $err) = $node->psql('postgres', "SELECT elt.export($case->[0])");
 	like($err, $case->[1], "refused: $case->[0]");
@@ -267,14 +267,17 @@ for my $case (
 is($node->safe_psql('postgres', "SELECT count(*) FROM elt.export_run WHERE destination LIKE '%/a'"), '0',
 	'refused arguments are not recorded as runs');
 
-# the interval template, against a stand-in for elt.run_interval()
-$node->safe_psql('postgres', q{
-	CREATE FUNCTION elt.run_interval(OUT interval_start date, OUT interval_end date)
-	LANGUAGE sql AS $$ SELECT '2026-03-01'::date, '2026-03-02'::date $$;
+# the interval template, in a pipeline run for a data interval
+$node->safe_psql('postgres', qq{
+	SELECT elt.create_pipeline('daily_report');
+	SELECT elt.add_step('daily_report', 'export', \$\$SELECT elt.export('SELECT 1 AS one',
+		's3://exports/daily/{{interval_start}}_{{interval_end}}.csv', 'csv', '{$opts}')\$\$);
+	SELECT elt.run_pipeline('daily_report', '2026-03-01 00:00+00', '2026-03-02 00:00+00');
+	SELECT elt.run_pipeline('daily_report', '2026-03-02 06:00+00', '2026-03-02 12:00+00');
 });
-$node->safe_psql('postgres',
-	"SELECT elt.export('SELECT 1 AS one', 's3://exports/daily/{{interval_start}}_{{interval_end}}.csv', 'csv', '{$opts}')");
-is(object('daily/2026-03-01_2026-03-02.csv'), "one\n1\n", 'the key is templated with the run interval');
+is(object('daily/2026-03-01_2026-03-02.csv'), "one\n1\n", 'the key is templated with the run interval (days)');
+is(object('daily/2026-03-02T06:00:00Z_2026-03-02T12:00:00Z.csv'), "one\n1\n",
+	'the key is templated with the run interval (times)');
 
 # no secret value in the server log
 my $log = slurp_file($node->logfile);
