@@ -66,7 +66,7 @@ SELECT elt._prometheus_label(E'a\\b"c\nd');
 -- another role sees nothing of it
 SET ROLE regress_obs_other;
 SELECT count(*) FROM elt.lineage;
-SELECT name, labels, value FROM elt.metric WHERE name NOT IN ('pg_elt_scheduler_up', 'pg_elt_workers', 'pg_elt_runs_active');
+SELECT name, labels, value FROM elt.metric WHERE name NOT IN ('pg_elt_scheduler_up', 'pg_elt_workers', 'pg_elt_active_runs');
 SELECT position('obs' IN elt.metrics()) AS mentions, elt.lineage_mermaid();
 RESET ROLE;
 

@@ -120,7 +120,7 @@ BEGIN
 	 GROUP BY r.pipeline;
 
 	RETURN QUERY
-	SELECT 'pg_elt_runs_active', pg_catalog.jsonb_build_object('status', st.status),
+	SELECT 'pg_elt_active_runs', pg_catalog.jsonb_build_object('status', st.status),
 		   (SELECT pg_catalog.count(*) FROM elt.run r WHERE r.status = st.status)::float8,
 		   'Runs queued or running now', 'gauge'
 	  FROM (VALUES ('queued'), ('running')) st (status);
@@ -233,20 +233,20 @@ AS $$
 		SELECT r.name, r.help, r.type,
 			   COALESCE('{' || (SELECT pg_catalog.string_agg(
 										l.key || '="' || elt._prometheus_label(l.value) || '"',
-										',' ORDER BY l.key)
+										',' ORDER BY l.key COLLATE "C")
 								  FROM pg_catalog.jsonb_each_text(r.labels) l) || '}', '') AS labels,
 			   CASE WHEN r.value = 'Infinity' THEN '+Inf' WHEN r.value = '-Infinity' THEN '-Inf'
 					ELSE r.value::text END AS value
 		  FROM elt.metrics_rows() r
 	), f AS (
 		SELECT m.name, pg_catalog.min(m.help) AS help, pg_catalog.min(m.type) AS type,
-			   pg_catalog.string_agg(m.name || m.labels || ' ' || m.value, E'\n' ORDER BY m.labels) AS samples
+			   pg_catalog.string_agg(m.name || m.labels || ' ' || m.value, E'\n' ORDER BY m.labels COLLATE "C") AS samples
 		  FROM m GROUP BY m.name
 	)
 	SELECT COALESCE(pg_catalog.string_agg(
 			'# HELP ' || f.name || ' ' || pg_catalog.replace(pg_catalog.replace(f.help, E'\\', E'\\\\'), E'\n', E'\\n')
 			|| E'\n# TYPE ' || f.name || ' ' || f.type || E'\n' || f.samples || E'\n',
-			'' ORDER BY f.name), '')
+			'' ORDER BY f.name COLLATE "C"), '')
 	  FROM f
 $$;
 COMMENT ON FUNCTION elt.metrics() IS
@@ -353,3 +353,4 @@ AS $$
 $$;
 COMMENT ON FUNCTION elt.lineage_mermaid() IS
 'The lineage (elt.lineage) as a Mermaid flowchart';
+
