@@ -9,7 +9,9 @@ CREATE ROLE regress_obs_monitor LOGIN IN ROLE pg_monitor;
 GRANT EXECUTE ON FUNCTION elt.create_source(text, text, jsonb, jsonb, jsonb),
 	elt.create_stream(text, text, text, jsonb, text, jsonb, jsonb, text[], text, text),
 	elt.extract(text, boolean) TO regress_obs_owner;
+SET client_min_messages = warning;
 CREATE SCHEMA IF NOT EXISTS staging;
+RESET client_min_messages;
 CREATE SCHEMA obs_dw;
 GRANT USAGE, CREATE ON SCHEMA staging, obs_dw TO regress_obs_owner;
 
@@ -31,10 +33,10 @@ SELECT inserted FROM elt.merge('obs_dw.users',
 SELECT passed FROM elt.check('obs_dw.users', 'not_null', 'id');
 SELECT passed FROM elt.check('obs_dw.users', 'row_count', NULL, '{"min": 1000}', 'warn');
 
-SELECT elt.create_pipeline('obs_nightly');
+SELECT elt.create_pipeline('obs_nightly') > 0 AS created;
 SELECT elt.add_step('obs_nightly', 'load', $$SELECT 1$$);
 SELECT pg_temp.run('obs_nightly');
-SELECT elt.create_pipeline('obs_broken');
+SELECT elt.create_pipeline('obs_broken') > 0 AS created;
 SELECT elt.add_step('obs_broken', 'fail', $$SELECT 1/0$$);
 SELECT pg_temp.run('obs_broken');
 
@@ -78,3 +80,20 @@ RESET ROLE;
 
 -- URLs shown are masked
 SELECT elt._redact_url('https://user:pw@example.com/x?token=abc&page=2');
+
+-- leave nothing behind for the tests that follow
+SET ROLE regress_obs_owner;
+SELECT elt.drop_pipeline('obs_nightly'), elt.drop_pipeline('obs_broken');
+RESET ROLE;
+DELETE FROM elt.model_run WHERE run_by = 'regress_obs_owner';
+DELETE FROM elt.check_result WHERE owner = 'regress_obs_owner'::regrole;
+DELETE FROM elt.batch WHERE owner = 'regress_obs_owner'::regrole;
+DELETE FROM elt.stream WHERE owner = 'regress_obs_owner'::regrole;
+DELETE FROM elt.source WHERE owner = 'regress_obs_owner'::regrole;
+DROP SCHEMA obs_dw CASCADE;
+DROP TABLE staging.obs_users;
+REVOKE ALL ON SCHEMA staging FROM regress_obs_owner;
+REVOKE EXECUTE ON FUNCTION elt.create_source(text, text, jsonb, jsonb, jsonb),
+	elt.create_stream(text, text, text, jsonb, text, jsonb, jsonb, text[], text, text),
+	elt.extract(text, boolean) FROM regress_obs_owner;
+DROP ROLE regress_obs_owner, regress_obs_other, regress_obs_monitor;

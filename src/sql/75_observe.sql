@@ -304,7 +304,10 @@ BEGIN
 		 WHERE attrelid = pg_catalog.to_regclass('elt.export_run') AND NOT attisdropped
 			   AND attname IN ('query', 'destination', 'status', 'started_at')) THEN
 		RETURN QUERY EXECUTE
-		$q$SELECT 'table', s.rel, 'export', elt._redact_url(e.destination::text), 'export',
+		$q$SELECT CASE WHEN EXISTS (SELECT 1 FROM elt.model_run m
+									 WHERE COALESCE(elt._resolve_relation(m.target), m.target) = s.rel)
+					   THEN 'model' ELSE 'table' END,
+				  s.rel, 'export', elt._redact_url(e.destination::text), 'export',
 				  pg_catalog.max(e.started_at),
 				  (pg_catalog.array_agg(e.status::text ORDER BY e.started_at DESC))[1],
 				  pg_catalog.count(*)
