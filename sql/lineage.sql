@@ -16,7 +16,7 @@ CREATE SCHEMA obs_dw;
 GRANT USAGE, CREATE ON SCHEMA staging, obs_dw TO regress_obs_owner;
 
 SET ROLE regress_obs_owner;
-SELECT elt.create_source('obs', :'base');
+SELECT elt.create_source('obs', :'base', options => '{"max_attempts": 1}');
 SELECT elt.create_stream('obs', 'users', '/users/page', params => '{"total": 25}', records => '$.data',
 						 pagination => '{"type": "page", "size_param": "per_page", "size": 10, "total_path": "$.total"}');
 SELECT pages, records FROM elt.extract('obs.users');

@@ -334,11 +334,11 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 	WITH l AS (SELECT * FROM elt.lineage_rows()),
 	nodes AS (
-		SELECT kind, name, 'n' || pg_catalog.row_number() OVER (ORDER BY kind, name) AS id
+		SELECT kind, name, pg_catalog.row_number() OVER (ORDER BY kind, name) AS num
 		  FROM (SELECT from_kind AS kind, from_name AS name FROM l
 				UNION SELECT to_kind, to_name FROM l) n
 	), shown AS (
-		SELECT id, kind, name,
+		SELECT num, 'n' || num AS id, kind, name,
 			   pg_catalog.replace(pg_catalog.replace(name, '"', '#quot;'), E'\n', ' ') AS label
 		  FROM nodes
 	)
@@ -348,9 +348,9 @@ AS $$
 								 WHEN 'check' THEN '{{"' || label || '"}}'
 								 WHEN 'export' THEN '[/"' || label || '"/]'
 								 ELSE '["' || label || '"]' END,
-					E'\n' ORDER BY id) FROM shown) || E'\n', '')
-		|| COALESCE((SELECT pg_catalog.string_agg('    ' || f.id || ' -->|' || l.via || '| ' || t.id,
-					E'\n' ORDER BY f.id, t.id, l.via)
+					E'\n' ORDER BY num) FROM shown) || E'\n', '')
+		|| COALESCE((SELECT pg_catalog.string_agg('    n' || f.num || ' -->|' || l.via || '| n' || t.num,
+					E'\n' ORDER BY f.num, t.num, l.via)
 			   FROM l JOIN nodes f ON f.kind = l.from_kind AND f.name = l.from_name
 					  JOIN nodes t ON t.kind = l.to_kind AND t.name = l.to_name) || E'\n', '')
 $$;
