@@ -81,6 +81,21 @@ RESET ROLE;
 -- URLs shown are masked
 SELECT elt._redact_url('https://user:pw@example.com/x?token=abc&page=2');
 
+-- exports, where elt.export_run exists (a stand-in with the columns the
+-- views read): bytes and counts by destination, credentials masked, and
+-- an edge from each relation an export's query reads
+CREATE TABLE elt.export_run (query text, destination text, status text, bytes bigint,
+							 started_at timestamptz);
+INSERT INTO elt.export_run VALUES
+	('SELECT * FROM obs_dw.users', 'https://u:pw@files.example/up?token=abc', 'succeeded', 100, now()),
+	('SELECT * FROM obs_dw.users', 'https://u:pw@files.example/up?token=abc', 'succeeded', 50, now()),
+	('SELECT * FROM obs_dw.users', 's3://bucket/users.csv', 'failed', 0, now());
+SELECT name, labels, value FROM elt.metric WHERE name LIKE 'pg_elt_export%' ORDER BY 1, 2::text;
+SELECT from_kind, from_name, to_kind, to_name, last_status, runs FROM elt.lineage
+ WHERE to_kind = 'export' ORDER BY to_name;
+SELECT position('pw' IN elt.metrics()) + position('abc' IN elt.metrics()) AS leaks;
+DROP TABLE elt.export_run;
+
 -- leave nothing behind for the tests that follow
 SET ROLE regress_obs_owner;
 SELECT elt.drop_pipeline('obs_nightly'), elt.drop_pipeline('obs_broken');
