@@ -181,9 +181,12 @@ BEGIN
 	 WHERE a.backend_type LIKE 'pg\_elt%'
 	 GROUP BY a.backend_type;
 
-	IF (SELECT pg_catalog.count(*) = 3 FROM pg_catalog.pg_attribute
-		 WHERE attrelid = pg_catalog.to_regclass('elt.export_run') AND NOT attisdropped
-			   AND attname IN ('destination', 'status', 'bytes')) THEN
+	-- only where the table exists, has the columns read, and the caller may
+	-- read it (row-level security then applies)
+	IF pg_catalog.has_table_privilege(pg_catalog.to_regclass('elt.export_run'), 'SELECT')
+	   AND (SELECT pg_catalog.count(*) = 3 FROM pg_catalog.pg_attribute
+			 WHERE attrelid = pg_catalog.to_regclass('elt.export_run') AND NOT attisdropped
+				   AND attname IN ('destination', 'status', 'bytes')) THEN
 		RETURN QUERY EXECUTE
 		$q$SELECT 'pg_elt_export_bytes_total',
 				  pg_catalog.jsonb_build_object('destination', elt._redact_url(e.destination::text),
@@ -300,9 +303,12 @@ BEGIN
 	  FROM edges e
 	 GROUP BY e.from_kind, e.from_name, e.to_kind, e.to_name, e.via;
 
-	IF (SELECT pg_catalog.count(*) = 4 FROM pg_catalog.pg_attribute
-		 WHERE attrelid = pg_catalog.to_regclass('elt.export_run') AND NOT attisdropped
-			   AND attname IN ('query', 'destination', 'status', 'started_at')) THEN
+	-- only where the table exists, has the columns read, and the caller may
+	-- read it (row-level security then applies)
+	IF pg_catalog.has_table_privilege(pg_catalog.to_regclass('elt.export_run'), 'SELECT')
+	   AND (SELECT pg_catalog.count(*) = 4 FROM pg_catalog.pg_attribute
+			 WHERE attrelid = pg_catalog.to_regclass('elt.export_run') AND NOT attisdropped
+				   AND attname IN ('query', 'destination', 'status', 'started_at')) THEN
 		RETURN QUERY EXECUTE
 		$q$SELECT CASE WHEN EXISTS (SELECT 1 FROM elt.model_run m
 									 WHERE COALESCE(elt._resolve_relation(m.target), m.target) = s.rel)

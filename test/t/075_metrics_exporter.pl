@@ -54,6 +54,16 @@ INSERT INTO dw."odd ""name"" \\ here" VALUES (1), (NULL);
 SELECT elt.check('dw."odd ""name"" \\ here"', 'not_null', 'id', severity => 'warn');
 SELECT elt.check('dw."odd ""name"" \\ here"', 'row_count', NULL, '{"min": 1}');
 SQL
+# exports, where elt.export_run exists: a stand-in with the columns the
+# metrics read, so that every documented metric is scraped
+$node->safe_psql('postgres', <<'SQL');
+CREATE TABLE elt.export_run (query text, destination text, status text, bytes bigint,
+							 started_at timestamptz);
+GRANT SELECT ON elt.export_run TO obs_monitor;
+INSERT INTO elt.export_run VALUES
+	('SELECT 1', 'https://u:pw@files.example/up?token=abc', 'succeeded', 100, now()),
+	('SELECT 1', 'https://u:pw@files.example/up?token=abc', 'succeeded', 50, now());
+SQL
 my ($ret, $out, $err) = $node->psql('postgres',
 	"SET ROLE obs_owner; SELECT elt.run_pipeline('obs_broken')");
 isnt($ret, 0, 'the broken pipeline fails');
@@ -78,6 +88,8 @@ is($want{'pg_elt_extract_errors_total{stream="obs.broken"}'}, 1, 'the failed ext
 is($want{'pg_elt_check_failing{column="id",relation="dw.\"odd \"\"name\"\" \\\\ here\"",severity="warn",test="not_null"}'},
 	1, 'the failing check, its relation escaped');
 is($want{'pg_elt_scheduler_up'}, 1, 'the scheduler is up');
+is($want{'pg_elt_export_bytes_total{destination="https://u:***@files.example/up?token=***",status="succeeded"}'},
+	150, 'export bytes, the destination masked');
 
 # the exporter, on loopback only, with the documented queries file
 my $port = PostgreSQL::Test::Cluster::get_free_port();
@@ -123,11 +135,7 @@ ok(scalar(keys %documented) >= 16, 'the metrics are documented');
 for my $name (sort keys %documented)
 {
 	my @samples = grep { /^\Q$name\E(\{|$)/ } keys %want;
-	if (!@samples)
-	{
-		like($name, qr/^pg_elt_exports?_/, "$name has no samples only when it is about exports");
-		next;
-	}
+	ok(scalar(@samples), "$name has samples") or next;
 	for my $s (sort @samples)
 	{
 		ok(exists $got{$s}, "scraped: $s") or next;
@@ -159,7 +167,7 @@ ok(!$h->pumpable, 'the exporter stopped');
 
 # another role sees nothing of the owner's
 my $other = $node->safe_psql('postgres', "SET ROLE obs_other; SELECT elt.metrics()");
-unlike($other, qr/obs|odd/, "another role's metrics do not show the owner's names");
+unlike($other, qr/obs|odd|files\.example/, "another role's metrics do not show the owner's names");
 unlike($other, qr/pg_elt_runs_total/, 'nor its runs');
 like($other, qr/^pg_elt_scheduler_up 1$/m, 'only what is not per role');
 
