@@ -31,6 +31,7 @@ PG_FUNCTION_INFO_V1(elt_build_progress);
 
 static bool callbacks_registered = false;
 static bool building = false;
+static SubTransactionId building_subid = InvalidSubTransactionId;
 
 /*
  * This backend's slot, or NULL without shared memory (or for a process
@@ -74,6 +75,18 @@ progress_xact_callback(XactEvent event, void *arg)
 }
 
 /*
+ * Nor does one caught in a subtransaction (a PL/pgSQL exception block)
+ * while its transaction goes on.
+ */
+static void
+progress_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
+						  SubTransactionId parentSubid, void *arg)
+{
+	if (building && event == SUBXACT_EVENT_ABORT_SUB && mySubid == building_subid)
+		clear_slot();
+}
+
+/*
  * Nor does a backend that exits during a build.
  */
 static void
@@ -95,10 +108,12 @@ build_progress_start(const char *function, const char *target)
 	if (!callbacks_registered)
 	{
 		RegisterXactCallback(progress_xact_callback, NULL);
+		RegisterSubXactCallback(progress_subxact_callback, NULL);
 		before_shmem_exit(progress_exit, (Datum) 0);
 		callbacks_registered = true;
 	}
 	building = true;
+	building_subid = GetCurrentSubTransactionId();
 	ereport(DEBUG1, (errmsg("%s of %s: start", function, target)));
 	if (s == NULL)
 		return;

@@ -113,6 +113,26 @@ like($err, qr/model build phase: classify/, 'DEBUG1: its phase');
 is($node->safe_psql('postgres', 'SELECT count(*) FROM elt.build_progress'), '0',
 	'no report is left by the failed build');
 
+# nor does one caught by an exception block while its transaction goes on
+{
+	my $bg = $node->background_psql('postgres');
+	$bg->query_safe('SET ROLE prog_owner');
+	$bg->query_safe('BEGIN');
+	$bg->query_safe(<<'SQL');
+DO $$
+BEGIN
+	PERFORM elt.merge_dimension('prog.dim_thing', 'prog.dup', '{id}');
+EXCEPTION WHEN unique_violation THEN
+	NULL;
+END
+$$
+SQL
+	is($node->safe_psql('postgres', 'SELECT count(*) FROM elt.build_progress'), '0',
+		'no report is left by a build caught in an exception block');
+	$bg->query_safe('COMMIT');
+	$bg->quit;
+}
+
 # a finished build logs its phases and its end
 ($ret, $out, $err) = $node->psql('postgres', <<'SQL');
 SET ROLE prog_owner;
