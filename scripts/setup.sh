@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 . scripts/common.sh
 
 PACKAGES="postgresql-15 postgresql-server-dev-15 libcurl4-openssl-dev libssl-dev zlib1g-dev
-	libipc-run-perl make gcc python3 curl rsync bc"
+	libipc-run-perl make gcc python3 curl rsync bc prometheus-postgres-exporter"
 
 missing=""
 for p in $PACKAGES; do
@@ -21,6 +21,13 @@ if [ -n "$missing" ]; then
 	log "installing:$missing"
 	as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q
 	as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $missing
+fi
+
+# The metrics test starts its own exporter on a loopback port: the
+# package's system service (enabled on install where systemd runs) is not
+# wanted on a test machine.
+if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
+	as_root systemctl disable --now prometheus-postgres-exporter >/dev/null 2>&1 || true
 fi
 
 # the independent cron implementation the schedule tests compare with

@@ -56,6 +56,7 @@
 
 #include "dimension.h"
 #include "internal_sql.h"
+#include "build_progress.h"
 #include "model.h"
 
 PG_FUNCTION_INFO_V1(elt_merge_dimension);
@@ -568,6 +569,7 @@ classify_receive(TupleTableSlot *slot, DestReceiver *self)
 	MemoryContextSwitchTo(oldcxt);
 	MemoryContextReset(r->rowcxt);
 	r->classes[(unsigned char) cls]++;
+	build_progress_rows(1);
 	if (cls != CLASS_NEW && cls != CLASS_DELETED && cls != CLASS_INFERRED_MISSING)
 	{
 		int64		bit = DatumGetInt64(values[r->sk_attr]) - r->seen_base;
@@ -1307,16 +1309,21 @@ apply_changes(DimMerge *m, int64 nullkeys, int64 *classes, ModelCounts *counts)
 	{
 		bool		deleted = m->deletes == DELETES_CLOSE && classes[CLASS_DELETED] > 0;
 
+		build_progress_phase("close");
 		counts->closed += close_versions(m, classes[CLASS_CHANGED] > 0, deleted,
 										 classes[CLASS_CHANGED] + (deleted ? classes[CLASS_DELETED] : 0));
 	}
 
 	if (m->exists && m->deletes == DELETES_FLAG && classes[CLASS_DELETED] > 0)
+	{
+		build_progress_phase("flag");
 		counts->closed += flag_deletes(m);
+	}
 
 	if (m->exists)
 	{
 		/* Type-1 overwrites, inferred members completed in place. */
+		build_progress_phase("update");
 		if (m->scd_type == 2 && m->attr1 && classes[CLASS_CHANGED] + classes[CLASS_OVERWRITE] > 0)
 		{
 			counts->updated += overwrite_history(m, false);
@@ -1340,6 +1347,7 @@ apply_changes(DimMerge *m, int64 nullkeys, int64 *classes, ModelCounts *counts)
 	/* New members and new versions, in one INSERT. */
 	if (classes[CLASS_NEW] + classes[CLASS_CHANGED] == 0)
 		return;
+	build_progress_phase("insert");
 	initStringInfo(&sql);
 	appendStringInfo(&sql, "INSERT INTO %s (", m->target.qualified);
 	model_append_names(&sql, m->names, NULL);
@@ -1476,6 +1484,8 @@ elt_merge_dimension(PG_FUNCTION_ARGS)
 	}
 
 	/* Read and classify the source, and check it before any write. */
+	build_progress_start("merge_dimension", m.target.qualified);
+	build_progress_phase("classify");
 	m.work = model_temp_name("dimension");
 	if (m.exists)
 	{
@@ -1523,7 +1533,10 @@ elt_merge_dimension(PG_FUNCTION_ARGS)
 	ensure_unknown_member(&m);
 	apply_changes(&m, nullkeys, classes, &counts);
 	if (created)
+	{
+		build_progress_phase("index");
 		create_indexes(&m);
+	}
 	counts.unchanged = classes[CLASS_UNCHANGED];
 	model_drop_temp(m.work);
 

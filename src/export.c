@@ -26,6 +26,7 @@
 #include "catalog/pg_type.h"
 #include "executor/tuptable.h"
 #include "funcapi.h"
+#include "mb/pg_wchar.h"
 #include "miscadmin.h"
 #include "nodes/parsenodes.h"
 #include "parser/parse_func.h"
@@ -758,11 +759,13 @@ export_configure(Export *ex, const char *dest_in, const char *format, Jsonb *opt
  * the calling role, never a value from the arguments.
  */
 static void
-record_run(Export *ex, const char *format, TimestampTz started, ErrorData *edata)
+record_run(Export *ex, const char *query, const char *format, TimestampTz started,
+		   ErrorData *edata)
 {
-	Oid			types[11] = {OIDOID, TEXTOID, TEXTOID, INT8OID, INT8OID, TEXTOID,
-	TEXTOID, TEXTOID, TIMESTAMPTZOID, TEXTOID, INT4OID};
-	const char *values[11];
+	Oid			types[12] = {OIDOID, TEXTOID, TEXTOID, INT8OID, INT8OID, TEXTOID,
+	TEXTOID, TEXTOID, TIMESTAMPTZOID, TEXTOID, INT4OID, TEXTOID};
+	const char *values[12];
+	char	   *q = pstrdup(query);
 	int			status = ex->is_s3 ? ex->s3.status : (ex->req ? ex->req->status : 0);
 
 	values[0] = psprintf("%u", GetUserId());
@@ -776,12 +779,17 @@ record_run(Export *ex, const char *format, TimestampTz started, ErrorData *edata
 	values[8] = timestamptz_to_str(started);
 	values[9] = ex->is_s3 && !edata ? ex->s3.etag : NULL;
 	values[10] = status > 0 ? psprintf("%d", status) : NULL;
+	/* the query is kept short, as a model's source is: the record is for reading */
+	if (strlen(q) > 1000)
+		q[pg_mbcliplen(q, strlen(q), 1000)] = '\0';
+	values[11] = redact_text(q);
 	(void) durable_exec("the export in elt.export_run",
 						"INSERT INTO elt.export_run (owner, destination, format, rows, bytes, "
-						"status, error, error_code, started_at, finished_at, etag, http_status) "
+						"status, error, error_code, started_at, finished_at, etag, http_status, "
+						"query) "
 						"VALUES ($1::pg_catalog.regrole, $2, $3, $4, $5, $6, $7, $8, $9, "
-						"pg_catalog.clock_timestamp(), $10, $11)",
-						11, types, values, InvalidOid);
+						"pg_catalog.clock_timestamp(), $10, $11, $12)",
+						12, types, values, InvalidOid);
 }
 
 /* ---------------------------------------------------------------------
@@ -884,7 +892,7 @@ elt_export(PG_FUNCTION_ARGS)
 			http_request_cancel(ex->inflight);
 		if (ex->is_s3)
 			s3_multipart_abort(&ex->s3);
-		record_run(ex, format, started, edata);
+		record_run(ex, query, format, started, edata);
 		MemoryContextSwitchTo(callcxt);
 		ReThrowError(edata);
 	}
@@ -892,7 +900,7 @@ elt_export(PG_FUNCTION_ARGS)
 
 	if (ex->zs_ready)
 		deflateEnd(&ex->zs);
-	record_run(ex, format, started, NULL);
+	record_run(ex, query, format, started, NULL);
 	SPI_finish();
 	MemoryContextSwitchTo(callcxt);
 

@@ -26,6 +26,7 @@
 #include "utils/json.h"
 #include "utils/jsonb.h"
 
+#include "build_progress.h"
 #include "fact.h"
 #include "merge.h"
 #include "internal_sql.h"
@@ -540,6 +541,8 @@ elt_merge_fact(PG_FUNCTION_ARGS)
 
 	/* Lock the fact, read its watermark, then complete the dimensions. */
 	merge_load_begin(&inc, target_arg);
+	build_progress_start("merge_fact", inc.target.qualified);
+	build_progress_phase("dimensions");
 	filtered = merge_load_past_watermark(&inc, source.from_item);
 	initStringInfo(&inferred);
 	handle_late_arriving(dims, filtered, &inferred);

@@ -27,6 +27,7 @@
 #include "utils/json.h"
 
 #include "merge.h"
+#include "build_progress.h"
 #include "model.h"
 
 PG_FUNCTION_INFO_V1(elt_merge);
@@ -448,12 +449,14 @@ merge_load_write(MergeLoad *inc, const char *from_item, List *columns,
 		/* First build: one INSERT ... SELECT, then the indexes. */
 		names = model_column_names(columns);
 		create_target(inc, columns);
+		build_progress_phase("insert");
 		appendStringInfo(&sql, "INSERT INTO %s (", inc->target.qualified);
 		model_append_names(&sql, names, NULL);
 		appendStringInfoString(&sql, ") SELECT ");
 		model_append_names(&sql, names, "s");
 		appendStringInfo(&sql, " FROM %s AS s", from_item);
 		counts->inserted += model_exec(sql.data, SPI_OK_INSERT);
+		build_progress_phase("index");
 		create_indexes(inc);
 		merge_load_detail_add(inc, "created", "true");
 		return;
@@ -471,6 +474,7 @@ merge_load_write(MergeLoad *inc, const char *from_item, List *columns,
 
 	if (inc->strategy == STRATEGY_APPEND)
 	{
+		build_progress_phase("insert");
 		appendStringInfo(&sql, "INSERT INTO %s (", inc->target.qualified);
 		model_append_names(&sql, names, NULL);
 		appendStringInfoString(&sql, ") SELECT ");
@@ -481,6 +485,7 @@ merge_load_write(MergeLoad *inc, const char *from_item, List *columns,
 	}
 
 	/* Read the source once, with the target's types. */
+	build_progress_phase("read");
 	work = model_temp_name("merge");
 	appendStringInfo(&sql, "CREATE TEMP TABLE %s ON COMMIT DROP AS SELECT ", work);
 	append_cast_names(&sql, tcols, columns, "s");
@@ -493,6 +498,7 @@ merge_load_write(MergeLoad *inc, const char *from_item, List *columns,
 		check_merge_keys(inc, work);
 		if (nonkey)
 		{
+			build_progress_phase("update");
 			resetStringInfo(&sql);
 			appendStringInfo(&sql, "UPDATE %s AS t SET ", inc->target.qualified);
 			model_append_set(&sql, model_column_names(nonkey), "s");
@@ -505,6 +511,7 @@ merge_load_write(MergeLoad *inc, const char *from_item, List *columns,
 	}
 	else
 	{
+		build_progress_phase("delete");
 		resetStringInfo(&sql);
 		appendStringInfo(&sql, "DELETE FROM %s AS t WHERE EXISTS (SELECT FROM %s AS s WHERE ",
 						 inc->target.qualified, work);
@@ -513,6 +520,7 @@ merge_load_write(MergeLoad *inc, const char *from_item, List *columns,
 		counts->deleted += model_exec(sql.data, SPI_OK_DELETE);
 	}
 
+	build_progress_phase("insert");
 	resetStringInfo(&sql);
 	appendStringInfo(&sql, "INSERT INTO %s (", inc->target.qualified);
 	model_append_names(&sql, names, NULL);
@@ -587,6 +595,7 @@ elt_merge(PG_FUNCTION_ARGS)
 	SPI_connect();
 	model_open_source(&source, source_arg);
 	merge_load_begin(&inc, target_arg);
+	build_progress_start("merge", inc.target.qualified);
 	merge_load_write(&inc, merge_load_past_watermark(&inc, source.from_item),
 					 source.columns, &counts);
 	model_record_run("merge", &inc.target, source_arg, &counts, started,

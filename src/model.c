@@ -39,6 +39,7 @@
 #include "utils/varlena.h"
 
 #include "internal_sql.h"
+#include "build_progress.h"
 #include "model.h"
 
 static int	temp_counter = 0;
@@ -589,6 +590,8 @@ uint64
 model_exec(const char *sql, int expected)
 {
 	(void) internal_sql_exec_caller(sql, expected >= 0 ? expected : INTERNAL_SQL_ANY);
+	if (expected == SPI_OK_INSERT || expected == SPI_OK_UPDATE || expected == SPI_OK_DELETE)
+		build_progress_rows((int64) SPI_processed);
 	return SPI_processed;
 }
 
@@ -929,4 +932,5 @@ model_record_run(const char *function, ModelRelation *target,
 							   12, argtypes, values, nulls, false, INTERNAL_SQL_ANY);
 	if (ret != SPI_OK_INSERT)
 		elog(ERROR, "could not record the model run: %s", SPI_result_code_string(ret));
+	build_progress_end();
 }

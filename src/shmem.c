@@ -8,7 +8,8 @@
  * and a run marked 'running' without a slot has lost its worker, which is
  * how runs cut short by a crash or restart are recognised and failed
  * instead of being run again.  It also holds the rate-limit table of
- * ratelimit.c, since an API's quota is shared by every backend.
+ * ratelimit.c, since an API's quota is shared by every backend, and one
+ * progress slot per backend for the model builds of build_progress.c.
  *
  * It exists only when pg_elt is loaded by shared_preload_libraries; every
  * operation here is then a no-op (or says "no"), and what cannot work
@@ -26,6 +27,7 @@
 #include "shmem.h"
 
 EltShared  *elt_shared = NULL;
+EltBuildSlot *elt_build_slots = NULL;
 
 static shmem_request_hook_type prev_shmem_request_hook = NULL;
 static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
@@ -45,6 +47,7 @@ elt_shmem_request(void)
 	if (prev_shmem_request_hook)
 		prev_shmem_request_hook();
 	RequestAddinShmemSpace(MAXALIGN(sizeof(EltShared)));
+	RequestAddinShmemSpace(MAXALIGN(mul_size(MaxBackends, sizeof(EltBuildSlot))));
 	RequestNamedLWLockTranche("pg_elt", 1);
 }
 
@@ -68,6 +71,10 @@ elt_shmem_startup(void)
 		elt_shared->lock = &(GetNamedLWLockTranche("pg_elt"))->lock;
 		SpinLockInit(&elt_shared->rate_mutex);
 	}
+	elt_build_slots = ShmemInitStruct("pg_elt build progress",
+									  mul_size(MaxBackends, sizeof(EltBuildSlot)), &found);
+	if (!found)
+		memset(elt_build_slots, 0, mul_size(MaxBackends, sizeof(EltBuildSlot)));
 	LWLockRelease(AddinShmemInitLock);
 }
 

@@ -66,6 +66,26 @@ typedef struct EltRateSlot
 	TimestampTz used;			/* last reservation, for reuse of slots */
 } EltRateSlot;
 
+/*
+ * The progress of the model build one backend runs now (build_progress.c),
+ * one slot per backend, indexed by backend id.  Only the backend itself
+ * writes its slot; readers use changecount as pgstat's activity entries
+ * do: odd while a write is under way.
+ */
+typedef struct EltBuildSlot
+{
+	uint32		changecount;
+	pid_t		pid;			/* 0 when no build runs */
+	Oid			dboid;
+	Oid			userid;
+	char		function[32];
+	char		target[2 * NAMEDATALEN + 8];
+	char		phase[32];
+	int64		rows_done;
+	TimestampTz started_at;
+	TimestampTz phase_started_at;
+} EltBuildSlot;
+
 typedef struct EltShared
 {
 	LWLock	   *lock;			/* protects the launcher fields and slots */
@@ -82,6 +102,9 @@ typedef struct EltShared
 
 /* NULL unless pg_elt was loaded by shared_preload_libraries */
 extern EltShared *elt_shared;
+
+/* MaxBackends slots, NULL unless pg_elt was preloaded */
+extern EltBuildSlot *elt_build_slots;
 
 extern void shmem_init(void);
 extern void shmem_require_preload(const char *what);

@@ -7,6 +7,7 @@ CREATE TABLE elt.export_run (
 	export_id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
 	owner regrole NOT NULL DEFAULT elt._current_role(),
 	destination text NOT NULL,
+	query text,
 	format text NOT NULL,
 	rows bigint NOT NULL DEFAULT 0,
 	bytes bigint NOT NULL DEFAULT 0,
