@@ -7,7 +7,7 @@ CREATE ROLE regress_obs_owner LOGIN;
 CREATE ROLE regress_obs_other LOGIN;
 CREATE ROLE regress_obs_monitor LOGIN IN ROLE pg_monitor;
 GRANT EXECUTE ON FUNCTION elt.create_source(text, text, jsonb, jsonb, jsonb),
-	elt.create_stream(text, text, text, jsonb, text, jsonb, jsonb, text[], text, text),
+	elt.create_stream(text, text, text, jsonb, text, jsonb, jsonb, text[], text, text, text, text, jsonb, jsonb, jsonb),
 	elt.extract(text, boolean) TO regress_obs_owner;
 SET client_min_messages = warning;
 CREATE SCHEMA IF NOT EXISTS staging;
@@ -81,20 +81,19 @@ RESET ROLE;
 -- URLs shown are masked
 SELECT elt._redact_url('https://user:pw@example.com/x?token=abc&page=2');
 
--- exports, where elt.export_run exists (a stand-in with the columns the
--- views read): bytes and counts by destination, credentials masked, and
--- an edge from each relation an export's query reads
-CREATE TABLE elt.export_run (query text, destination text, status text, bytes bigint,
-							 started_at timestamptz);
-INSERT INTO elt.export_run VALUES
-	('SELECT * FROM obs_dw.users', 'https://u:pw@files.example/up?token=abc', 'succeeded', 100, now()),
-	('SELECT * FROM obs_dw.users', 'https://u:pw@files.example/up?token=abc', 'succeeded', 50, now()),
-	('SELECT * FROM obs_dw.users', 's3://bucket/users.csv', 'failed', 0, now());
+-- exports (rows of elt.export_run as elt.export() writes them): bytes and
+-- counts by destination, credentials masked, and an edge from each
+-- relation an export's query reads
+INSERT INTO elt.export_run (owner, query, destination, format, rows, bytes, status, started_at)
+VALUES
+	('regress_obs_owner', 'SELECT * FROM obs_dw.users', 'https://u:pw@files.example/up?token=abc', 'csv', 2, 100, 'succeeded', now()),
+	('regress_obs_owner', 'SELECT * FROM obs_dw.users', 'https://u:pw@files.example/up?token=abc', 'csv', 1, 50, 'succeeded', now()),
+	('regress_obs_owner', 'SELECT * FROM obs_dw.users', 's3://bucket/users.csv', 'csv', 0, 0, 'failed', now());
 SELECT name, labels, value FROM elt.metric WHERE name LIKE 'pg_elt_export%' ORDER BY 1, 2::text;
 SELECT from_kind, from_name, to_kind, to_name, last_status, runs FROM elt.lineage
  WHERE to_kind = 'export' ORDER BY to_name;
 SELECT position('pw' IN elt.metrics()) + position('abc' IN elt.metrics()) AS leaks;
-DROP TABLE elt.export_run;
+DELETE FROM elt.export_run WHERE owner = 'regress_obs_owner'::regrole;
 
 -- leave nothing behind for the tests that follow
 SET ROLE regress_obs_owner;
@@ -109,6 +108,6 @@ DROP SCHEMA obs_dw CASCADE;
 DROP TABLE staging.obs_users;
 REVOKE ALL ON SCHEMA staging FROM regress_obs_owner;
 REVOKE EXECUTE ON FUNCTION elt.create_source(text, text, jsonb, jsonb, jsonb),
-	elt.create_stream(text, text, text, jsonb, text, jsonb, jsonb, text[], text, text),
+	elt.create_stream(text, text, text, jsonb, text, jsonb, jsonb, text[], text, text, text, text, jsonb, jsonb, jsonb),
 	elt.extract(text, boolean) FROM regress_obs_owner;
 DROP ROLE regress_obs_owner, regress_obs_other, regress_obs_monitor;
