@@ -442,6 +442,7 @@ typedef struct ClassifyReceiver
 	int64	   *classes;
 	int64		nullkeys;		/* new rows with NULL key parts */
 	int64		undated;		/* new members and versions without a time */
+	int64		unreported;		/* rows not yet added to the build's progress */
 
 	/* Positions in the incoming row (-1: not selected). */
 	int			nwork;			/* work columns, the class excluded */
@@ -569,7 +570,12 @@ classify_receive(TupleTableSlot *slot, DestReceiver *self)
 	MemoryContextSwitchTo(oldcxt);
 	MemoryContextReset(r->rowcxt);
 	r->classes[(unsigned char) cls]++;
-	build_progress_rows(1);
+	/* progress is published in steps, not for every row of a large pass */
+	if (++r->unreported >= 4096)
+	{
+		build_progress_rows(r->unreported);
+		r->unreported = 0;
+	}
 	if (cls != CLASS_NEW && cls != CLASS_DELETED && cls != CLASS_INFERRED_MISSING)
 	{
 		int64		bit = DatumGetInt64(values[r->sk_attr]) - r->seen_base;
@@ -613,6 +619,8 @@ classify_shutdown(DestReceiver *self)
 {
 	ClassifyReceiver *r = (ClassifyReceiver *) self;
 
+	build_progress_rows(r->unreported);
+	r->unreported = 0;
 	FreeBulkInsertState(r->bistate);
 	table_finish_bulk_insert(r->work, 0);
 	ExecDropSingleTupleTableSlot(r->wslot);
