@@ -182,23 +182,10 @@ find_optional_column(Relation rel, const char *name, Oid type)
 static AttrNumber
 find_column(Relation rel, const char *name, Oid type)
 {
-	TupleDesc	desc = RelationGetDescr(rel);
-	int			i;
+	AttrNumber	i = find_optional_column(rel, name, type);
 
-	for (i = 0; i < desc->natts; i++)
-	{
-		Form_pg_attribute att = TupleDescAttr(desc, i);
-
-		if (att->attisdropped || strcmp(NameStr(att->attname), name) != 0)
-			continue;
-		if (att->atttypid != type)
-			ereport(ERROR,
-					(errcode(ERRCODE_DATATYPE_MISMATCH),
-					 errmsg("column \"%s\" of staging table %s has type %s, not %s",
-							name, RelationGetRelationName(rel),
-							format_type_be(att->atttypid), format_type_be(type))));
+	if (i >= 0)
 		return i;
-	}
 	ereport(ERROR,
 			(errcode(ERRCODE_UNDEFINED_COLUMN),
 			 errmsg("staging table %s has no column \"%s\"",

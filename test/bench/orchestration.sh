@@ -16,6 +16,7 @@ LOAD_STEP_MS=${LOAD_STEP_MS:-50}
 LOAD_WORKERS=${LOAD_WORKERS:-4}
 DIAMOND_RUNS=${DIAMOND_RUNS:-3}
 
+. test/bench/lib/load_report.sh
 q() { PGOPTIONS="-c client_min_messages=warning" psql -qAtX -v ON_ERROR_STOP=1 "$@"; }
 
 q -c "DROP SCHEMA IF EXISTS bench_orch CASCADE" -c "CREATE SCHEMA bench_orch" >/dev/null 2>&1
@@ -47,39 +48,7 @@ for _ in $(seq 1 100); do
 	[ "$n" = 0 ] && break
 	sleep 0.2
 done
-q <<SQL
-WITH w AS (SELECT timestamptz '$start' AS t0, timestamptz '$stop' AS t1),
-runs AS (
-	SELECT r.* FROM elt.run r, w
-	WHERE r.pipeline LIKE 'orch\_load\_%' AND r.scheduled_at >= w.t0 AND r.scheduled_at < w.t1),
-fires AS (
-	SELECT p.name, t FROM elt.pipeline p, w,
-	generate_series(w.t0, w.t1 - interval '1 second', interval '1 second') t
-	WHERE p.name LIKE 'orch\_load\_%'),
-per_fire AS (
-	SELECT f.name, f.t, count(r.run_id) AS n,
-		   count(*) FILTER (WHERE r.status = 'succeeded') AS ok,
-		   count(*) FILTER (WHERE r.status = 'skipped') AS skipped
-	FROM fires f LEFT JOIN runs r ON r.pipeline = f.name AND r.scheduled_at = f.t
-	GROUP BY f.name, f.t),
-lag AS (
-	SELECT extract(epoch FROM h.at - r.scheduled_at) * 1000 AS ms
-	FROM runs r JOIN bench_orch.hit h ON h.run = r.run_id)
-SELECT format(E'runs expected:    %s\n'
-	'runs done:        %s\n'
-	'skipped (overlap):%s\n'
-	'runs missed:      %s\n'
-	'runs doubled:     %s\n'
-	'start delay:      median %s ms, 95th percentile %s ms (goal < 50 ms, < 200 ms)\n'
-	'done / expected:  %s (goal 1.0)',
-	count(*), sum(ok), sum(skipped),
-	count(*) FILTER (WHERE n = 0 OR (ok = 0 AND skipped = 0)),
-	count(*) FILTER (WHERE n > 1),
-	(SELECT round(percentile_cont(0.5) WITHIN GROUP (ORDER BY ms)::numeric, 1) FROM lag),
-	(SELECT round(percentile_cont(0.95) WITHIN GROUP (ORDER BY ms)::numeric, 1) FROM lag),
-	round(sum(ok)::numeric / count(*), 3))
-FROM per_fire;
-SQL
+load_report 'orch\_load' bench_orch.hit "$start" "$stop" goals
 q -c "DELETE FROM elt.pipeline WHERE name LIKE 'orch\_load\_%'" >/dev/null
 
 echo

@@ -14,6 +14,7 @@ LATENCY_SECONDS=${LATENCY_SECONDS:-42}
 LOAD_PIPELINES=${LOAD_PIPELINES:-100}
 LOAD_SECONDS=${LOAD_SECONDS:-60}
 
+. test/bench/lib/load_report.sh
 q() { PGOPTIONS="-c client_min_messages=warning" psql -qAtX -v ON_ERROR_STOP=1 "$@"; }
 
 set_workers() {
@@ -85,39 +86,7 @@ q -c "SELECT elt.resume(name) FROM elt.pipeline WHERE name LIKE 'load\_%'" >/dev
 sleep $((LOAD_SECONDS + 2))
 stop=$(q -c "SELECT timestamptz '$start' + interval '$LOAD_SECONDS seconds'")
 drain load
-q <<SQL
-WITH w AS (SELECT timestamptz '$start' AS t0, timestamptz '$stop' AS t1),
-runs AS (
-	SELECT r.* FROM elt.run r, w
-	WHERE r.pipeline LIKE 'load\_%' AND r.scheduled_at >= w.t0 AND r.scheduled_at < w.t1),
-fires AS (
-	SELECT p.name, t FROM elt.pipeline p, w,
-	generate_series(w.t0, w.t1 - interval '1 second', interval '1 second') t
-	WHERE p.name LIKE 'load\_%'),
-per_fire AS (
-	SELECT f.name, f.t, count(r.run_id) AS n,
-		   count(*) FILTER (WHERE r.status = 'succeeded') AS ok,
-		   count(*) FILTER (WHERE r.status = 'skipped') AS skipped
-	FROM fires f LEFT JOIN runs r ON r.pipeline = f.name AND r.scheduled_at = f.t
-	GROUP BY f.name, f.t),
-lag AS (
-	SELECT extract(epoch FROM h.at - r.scheduled_at) * 1000 AS ms
-	FROM runs r JOIN bench_sched.hit h ON h.run = r.run_id)
-SELECT format(E'runs expected:    %s\n'
-	'runs done:        %s\n'
-	'skipped (overlap):%s\n'
-	'runs missed:      %s\n'
-	'runs doubled:     %s\n'
-	'start delay:      median %s ms, 95th percentile %s ms\n'
-	'done / expected:  %s\n',
-	count(*), sum(ok), sum(skipped),
-	count(*) FILTER (WHERE n = 0 OR (ok = 0 AND skipped = 0)),
-	count(*) FILTER (WHERE n > 1),
-	(SELECT round(percentile_cont(0.5) WITHIN GROUP (ORDER BY ms)::numeric, 1) FROM lag),
-	(SELECT round(percentile_cont(0.95) WITHIN GROUP (ORDER BY ms)::numeric, 1) FROM lag),
-	round(sum(ok)::numeric / count(*), 3))
-FROM per_fire;
-SQL
+load_report load bench_sched.hit "$start" "$stop"
 
 q -c "DELETE FROM elt.pipeline WHERE name LIKE 'lat\_%' OR name LIKE 'load\_%'" \
   -c "DROP SCHEMA bench_sched CASCADE" -c "ALTER SYSTEM RESET pg_elt.max_workers" \
