@@ -52,7 +52,7 @@ pg_elt--$(EXTVERSION).sql: $(SQL_PARTS)
 
 # Suites one by one, so that scripts/run_suites.sh can run all of them and
 # report each.  They assume "make install" has been done.
-.PHONY: check-regress check-isolation check-tap demo test bench setup
+.PHONY: check-regress check-isolation check-tap demo demo-stop test bench setup
 check-regress:
 	$(if $(REGRESS),$(pg_regress_installcheck) $(REGRESS_OPTS) $(REGRESS),@echo "no regression tests")
 check-isolation:
@@ -64,6 +64,8 @@ setup:
 	./scripts/setup.sh
 demo:
 	./scripts/demo.sh
+demo-stop:
+	./scripts/demo_stop.sh
 test:
 	./scripts/test.sh
 bench:
