@@ -7,7 +7,7 @@
 
 #include "postgres.h"
 
-#define PG_ELT_VERSION "0.1.0"
+#define PG_ELT_VERSION "0.2.0"
 
 /*
  * pg_elt's own SQLSTATEs, class "EL", for failures PostgreSQL has no code
