@@ -1027,7 +1027,7 @@ check_api_key_header(const OptionValues *ov, const OptionDef *def, const char *v
 		!options_regex_match(name, "^[!#$%&'*+.^_`|~0-9A-Za-z-]+$", false))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("invalid header name %s", quote_literal_cstr(name))));
+				 errmsg("invalid header name \"%s\"", name)));
 }
 
 /*

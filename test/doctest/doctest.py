@@ -21,7 +21,7 @@ Markers:
                     "(N rows)" footer aside); a cell written "..." matches
                     any value; ```text illustrative is not compared
                     (a state the examples do not produce)
-  <!-- doctest: requires EXTENSION -->
+  <!-- doctest: requires EXTENSION -->   (a line of its own)
                     the whole document is skipped (and counted) unless
                     the extension can be created on the server
 
@@ -42,7 +42,7 @@ sys.path.insert(0, os.path.join(ROOT, "scripts"))
 from build_upgrade import statements  # noqa: E402
 
 FENCE = re.compile(r"^(\s*)(```+)\s*([^`]*)$")
-REQUIRES = re.compile(r"<!--\s*doctest:\s*requires\s+([A-Za-z0-9_]+)\s*-->")
+REQUIRES = re.compile(r"^<!--\s*doctest:\s*requires\s+([A-Za-z0-9_]+)\s*-->\s*$", re.M)
 PSQL_PREFIX = re.compile(r"^psql:[^:]*:\d+: ")
 MOCK = "127.0.0.1:8080"
 URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://([^/\s'\"?#]+)")
