@@ -25,6 +25,7 @@ PG_FUNCTION_INFO_V1(elt_validate_source);
 PG_FUNCTION_INFO_V1(elt_validate_stream);
 PG_FUNCTION_INFO_V1(elt_check_pipeline_options);
 PG_FUNCTION_INFO_V1(elt_validate_format_options);
+PG_FUNCTION_INFO_V1(elt_validate_normalize_options);
 
 /* A token as RFC 9110 defines header names. */
 #define HEADER_NAME_RE	"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$"
@@ -482,5 +483,24 @@ elt_check_pipeline_options(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("pipeline options must be a JSON object")));
 	options_parse(&ov, &pipeline_options_table, &options->root, 0);
+	PG_RETURN_VOID();
+}
+
+/*
+ * elt._validate_normalize_options(options): raise an error for anything
+ * wrong in the options of elt.normalize (and of a stream's normalization
+ * on each extract), by their option table.
+ */
+Datum
+elt_validate_normalize_options(PG_FUNCTION_ARGS)
+{
+	Jsonb	   *options = arg_jsonb(fcinfo, 0);
+	OptionValues ov;
+
+	if (options == NULL || !JB_ROOT_IS_OBJECT(options))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("normalize options must be a JSON object")));
+	options_parse(&ov, &normalize_options_table, &options->root, 0);
 	PG_RETURN_VOID();
 }
