@@ -333,7 +333,7 @@ LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 RETURN CASE data_type
 		   WHEN 'text' THEN '(' || alias || ' #>> ' || elt._normalize_path_literal(path) || ')'
-		   WHEN 'jsonb' THEN 'pg_catalog.nullif(' || alias || ' #> ' || elt._normalize_path_literal(path)
+		   WHEN 'jsonb' THEN 'NULLIF(' || alias || ' #> ' || elt._normalize_path_literal(path)
 							 || ', ''null''::pg_catalog.jsonb)'
 		   ELSE '(' || alias || ' #>> ' || elt._normalize_path_literal(path) || ')::'
 				|| elt._normalize_sqltype(data_type) END;
@@ -439,8 +439,9 @@ BEGIN
 		END IF;
 		IF options IS NOT NULL AND options <> '{}' THEN
 			UPDATE elt.normalize_stream x
-			   SET options = ns.options || (options - 'on_extract'),
-				   on_extract = coalesce((options->>'on_extract')::boolean, x.on_extract),
+			   SET options = ns.options || (_normalize_run.options - 'on_extract'),
+				   on_extract = coalesce((_normalize_run.options->>'on_extract')::boolean,
+										 x.on_extract),
 				   updated_at = now()
 			 WHERE x.stream_id = sid
 			RETURNING * INTO ns;
@@ -469,7 +470,9 @@ BEGIN
 				   'WHERE r._elt_batch_id OPERATOR(pg_catalog.=) ANY ($1)', staging)
 		INTO shape USING batch_ids;
 
-	EXECUTE format('CREATE SCHEMA IF NOT EXISTS %I', schema_name);
+	IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_namespace n WHERE n.nspname = schema_name) THEN
+		EXECUTE format('CREATE SCHEMA %I', schema_name);
+	END IF;
 
 	-- the root table, then each nested array's, parents before children
 	FOR t IN
