@@ -50,12 +50,16 @@ PG_FUNCTION_INFO_V1(elt_normalize);
 #define NKINDS			9
 
 /*
- * Separators in a path key.  Each key segment is written JSON-escaped, so
- * these raw control characters never occur inside one.
+ * A path key is a byte string: a first byte saying what it is (a column
+ * path or a table's own entry), then tokens: a key of the path (TOK_KEY, its
+ * length, its bytes as they are) or the end of a table level (TOK_TABLE:
+ * the path so far is an array).  Key bytes are never scanned, only skipped
+ * by their length, so any key is safe in it.
  */
-#define SEP_KEY			'\x01'	/* before each key of a path */
-#define SEP_TABLE		'\x02'	/* the path so far is an array: a table */
-#define SEP_ROWS		'\x03'	/* suffix of a table's own entry */
+#define KEY_COLUMN		'C'
+#define KEY_TABLE		'T'
+#define TOK_KEY			'\x01'
+#define TOK_TABLE		'\x02'
 
 /* One path (or table) found, and what was seen at it. */
 typedef struct ShapeEntry
@@ -184,19 +188,25 @@ string_kind(const char *s, int len)
 static int
 numeric_kind(Numeric n)
 {
-	char	   *str;
-	char	   *end;
-	int64		v;
+	static Numeric int8_min = NULL;
+	static Numeric int8_max = NULL;
 
 	if (numeric_is_nan(n) || numeric_is_inf(n))
 		return KIND_NUM;
 	if (DatumGetInt32(DirectFunctionCall1(numeric_scale, NumericGetDatum(n))) != 0)
 		return KIND_NUM;
-	str = DatumGetCString(DirectFunctionCall1(numeric_out, NumericGetDatum(n)));
-	errno = 0;
-	v = strtoi64(str, &end, 10);
-	(void) v;
-	if (errno != 0 || *end != '\0')
+	if (int8_min == NULL)
+	{
+		MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
+
+		int8_min = int64_to_numeric(PG_INT64_MIN);
+		int8_max = int64_to_numeric(PG_INT64_MAX);
+		MemoryContextSwitchTo(old);
+	}
+	if (DatumGetInt32(DirectFunctionCall2(numeric_cmp, NumericGetDatum(n),
+										  NumericGetDatum(int8_min))) < 0 ||
+		DatumGetInt32(DirectFunctionCall2(numeric_cmp, NumericGetDatum(n),
+										  NumericGetDatum(int8_max))) > 0)
 		return KIND_NUM;
 	return KIND_INT;
 }
@@ -332,16 +342,15 @@ shape_note(ShapeState *st, int kind)
 	e->count++;
 }
 
-/* One more row of the table whose path is the key up to len. */
+/* One more row of the table whose path is the current key. */
 static void
-shape_note_row(ShapeState *st, int len)
+shape_note_row(ShapeState *st)
 {
 	ShapeEntry *e;
 
-	appendStringInfoChar(&st->key, SEP_ROWS);
+	st->key.data[0] = KEY_TABLE;
 	e = shape_lookup(st, st->key.data, st->key.len);
-	st->key.len = len;
-	st->key.data[len] = '\0';
+	st->key.data[0] = KEY_COLUMN;
 	if (e->count == 0)
 		e->first_batch[0] = st->batch;
 	e->kinds |= KIND_ARRAY;
@@ -358,11 +367,11 @@ key_truncate(StringInfo s, int len)
 static void
 key_append_segment(StringInfo s, const char *k, int len)
 {
-	char	   *tmp = pnstrdup(k, len);
+	int32		l = len;
 
-	appendStringInfoChar(s, SEP_KEY);
-	escape_json(s, tmp);
-	pfree(tmp);
+	appendStringInfoChar(s, TOK_KEY);
+	appendBinaryStringInfo(s, (const char *) &l, sizeof(l));
+	appendBinaryStringInfo(s, k, len);
 }
 
 static void shape_walk_container(ShapeState *st, JsonbContainer *c);
@@ -380,7 +389,7 @@ shape_walk_value(ShapeState *st, JsonbValue *v)
 		{
 			int			base = st->key.len;
 
-			appendStringInfoChar(&st->key, SEP_TABLE);
+			appendStringInfoChar(&st->key, TOK_TABLE);
 			shape_walk_container(st, v->val.binary.data);
 			key_truncate(&st->key, base);
 		}
@@ -393,7 +402,7 @@ shape_walk_value(ShapeState *st, JsonbValue *v)
 
 /*
  * Walk an object (its keys extend the current path) or an array (the
- * current key ends with SEP_TABLE: each element is a row of that table,
+ * current key ends with TOK_TABLE: each element is a row of that table,
  * and a scalar element's column path is empty).
  */
 static void
@@ -418,7 +427,7 @@ shape_walk_container(ShapeState *st, JsonbContainer *c)
 		else if (tok == WJB_ELEM && is_array)
 		{
 			key_truncate(&st->key, base);
-			shape_note_row(st, base);
+			shape_note_row(st);
 			shape_walk_value(st, &v);
 		}
 	}
@@ -463,6 +472,7 @@ elt_normalize_shape_step(PG_FUNCTION_ARGS)
 		{
 			old = MemoryContextSwitchTo(st->tmp);
 			key_truncate(&st->key, 0);
+			appendStringInfoChar(&st->key, KEY_COLUMN);
 			shape_walk_container(st, &jb->root);
 			MemoryContextSwitchTo(old);
 			MemoryContextReset(st->tmp);
@@ -472,68 +482,51 @@ elt_normalize_shape_step(PG_FUNCTION_ARGS)
 }
 
 /*
- * Write the key segments between s and end (each SEP_KEY then a JSON
- * string) as a JSON array.
+ * A key as {"t": [[table keys] ...], "c": [column keys]}: the table path
+ * (one key path per array level) and, for a column, its path within the
+ * table's row.
  */
 static void
-append_segments(StringInfo out, const char *s, const char *end)
+append_key_json(StringInfo out, const ShapeEntry *e)
 {
-	bool		first = true;
+	const char *p = e->key + 1;
+	const char *end = e->key + e->keylen;
+	bool		first_key = true;
+	bool		first_level = true;
+	StringInfoData level;
 
-	appendStringInfoChar(out, '[');
-	while (s < end)
+	initStringInfo(&level);
+	appendStringInfoString(out, "{\"t\":[");
+	while (p < end)
 	{
-		const char *next;
+		if (*p == TOK_TABLE)
+		{
+			appendStringInfo(out, "%s[%s]", first_level ? "" : ",", level.data);
+			resetStringInfo(&level);
+			first_level = false;
+			first_key = true;
+			p++;
+		}
+		else
+		{
+			int32		l;
+			char	   *k;
 
-		Assert(*s == SEP_KEY);
-		s++;
-		next = s;
-		while (next < end && *next != SEP_KEY)
-			next++;
-		if (!first)
-			appendStringInfoChar(out, ',');
-		appendBinaryStringInfo(out, s, next - s);
-		first = false;
-		s = next;
+			Assert(*p == TOK_KEY);
+			memcpy(&l, p + 1, sizeof(l));
+			k = pnstrdup(p + 1 + sizeof(l), l);
+			if (!first_key)
+				appendStringInfoChar(&level, ',');
+			escape_json(&level, k);
+			pfree(k);
+			first_key = false;
+			p += 1 + sizeof(l) + l;
+		}
 	}
 	appendStringInfoChar(out, ']');
-}
-
-/*
- * A key as {"t": [[table segments] ...], "c": [column segments]}: the
- * table path (one key path per array level) and, for a column, its path
- * within the table's row.
- */
-static void
-append_key_json(StringInfo out, const ShapeEntry *e, bool is_table)
-{
-	const char *s = e->key;
-	const char *end = e->key + e->keylen - (is_table ? 1 : 0);
-	const char *last = s;
-	bool		first = true;
-
-	for (const char *p = s; p < end; p++)
-		if (*p == SEP_TABLE)
-			last = p + 1;
-	appendStringInfoString(out, "{\"t\":[");
-	while (s < last)
-	{
-		const char *sep = s;
-
-		while (*sep != SEP_TABLE)
-			sep++;
-		if (!first)
-			appendStringInfoChar(out, ',');
-		append_segments(out, s, sep);
-		first = false;
-		s = sep + 1;
-	}
-	appendStringInfoString(out, "]");
-	if (!is_table)
-	{
-		appendStringInfoString(out, ",\"c\":");
-		append_segments(out, last, end);
-	}
+	if (e->key[0] == KEY_COLUMN)
+		appendStringInfo(out, ",\"c\":[%s]", level.data);
+	pfree(level.data);
 }
 
 /*
@@ -561,11 +554,11 @@ elt_normalize_shape_final(PG_FUNCTION_ARGS)
 
 		if (e->key == NULL)
 			continue;
-		is_table = e->keylen > 0 && e->key[e->keylen - 1] == SEP_ROWS;
+		is_table = e->key[0] == KEY_TABLE;
 		if (!first)
 			appendStringInfoChar(&out, ',');
 		first = false;
-		append_key_json(&out, e, is_table);
+		append_key_json(&out, e);
 		if (is_table)
 			appendStringInfo(&out, ",\"rows\":" INT64_FORMAT ",\"b\":" INT64_FORMAT "}",
 							 e->count, e->first_batch[0]);
