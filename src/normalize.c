@@ -81,6 +81,7 @@ typedef struct ShapeState
 	int			nslots;			/* a power of two */
 	int			nused;
 	StringInfoData key;			/* the current path key */
+	uint32		hash;			/* its hash, built token by token */
 	int64		batch;			/* the current record's batch */
 	int64		records;
 } ShapeState;
@@ -296,9 +297,8 @@ shape_grow(ShapeState *st)
  * The entry of a key, created when new.
  */
 static ShapeEntry *
-shape_lookup(ShapeState *st, const char *key, int keylen)
+shape_lookup(ShapeState *st, const char *key, int keylen, uint32 h)
 {
-	uint32		h = hash_bytes((const unsigned char *) key, keylen);
 	int			j = h & (st->nslots - 1);
 	ShapeEntry *e;
 
@@ -312,7 +312,7 @@ shape_lookup(ShapeState *st, const char *key, int keylen)
 	if ((st->nused + 1) * 2 > st->nslots)
 	{
 		shape_grow(st);
-		return shape_lookup(st, key, keylen);
+		return shape_lookup(st, key, keylen, h);
 	}
 	e = &st->slots[j];
 	e->key = MemoryContextAlloc(st->cxt, keylen + 1);
@@ -331,7 +331,7 @@ shape_lookup(ShapeState *st, const char *key, int keylen)
 static void
 shape_note(ShapeState *st, int kind)
 {
-	ShapeEntry *e = shape_lookup(st, st->key.data, st->key.len);
+	ShapeEntry *e = shape_lookup(st, st->key.data, st->key.len, st->hash);
 	int			i = kind_index(kind);
 
 	if (!(e->kinds & kind))
@@ -349,7 +349,7 @@ shape_note_row(ShapeState *st)
 	ShapeEntry *e;
 
 	st->key.data[0] = KEY_TABLE;
-	e = shape_lookup(st, st->key.data, st->key.len);
+	e = shape_lookup(st, st->key.data, st->key.len, hash_combine(st->hash, 0x5bd1e995));
 	st->key.data[0] = KEY_COLUMN;
 	if (e->count == 0)
 		e->first_batch[0] = st->batch;
@@ -364,14 +364,19 @@ key_truncate(StringInfo s, int len)
 	s->data[len] = '\0';
 }
 
+/*
+ * Add a key to the current path; its hash is the prefix's combined with
+ * the key's own, so a lookup hashes only the last key, not the whole path.
+ */
 static void
-key_append_segment(StringInfo s, const char *k, int len)
+key_append_segment(ShapeState *st, const char *k, int len)
 {
 	int32		l = len;
 
-	appendStringInfoChar(s, TOK_KEY);
-	appendBinaryStringInfo(s, (const char *) &l, sizeof(l));
-	appendBinaryStringInfo(s, k, len);
+	appendStringInfoChar(&st->key, TOK_KEY);
+	appendBinaryStringInfo(&st->key, (const char *) &l, sizeof(l));
+	appendBinaryStringInfo(&st->key, k, len);
+	st->hash = hash_combine(st->hash, hash_bytes((const unsigned char *) k, len));
 }
 
 static void shape_walk_container(ShapeState *st, JsonbContainer *c);
@@ -388,10 +393,13 @@ shape_walk_value(ShapeState *st, JsonbValue *v)
 		if (JsonContainerIsArray(v->val.binary.data))
 		{
 			int			base = st->key.len;
+			uint32		base_hash = st->hash;
 
 			appendStringInfoChar(&st->key, TOK_TABLE);
+			st->hash = hash_combine(st->hash, 0x9e3779b9);
 			shape_walk_container(st, v->val.binary.data);
 			key_truncate(&st->key, base);
+			st->hash = base_hash;
 		}
 		else
 			shape_walk_container(st, v->val.binary.data);
@@ -412,6 +420,7 @@ shape_walk_container(ShapeState *st, JsonbContainer *c)
 	JsonbIteratorToken tok;
 	JsonbValue	v;
 	int			base = st->key.len;
+	uint32		base_hash = st->hash;
 	bool		is_array = JsonContainerIsArray(c);
 
 	check_stack_depth();
@@ -420,18 +429,21 @@ shape_walk_container(ShapeState *st, JsonbContainer *c)
 		if (tok == WJB_KEY)
 		{
 			key_truncate(&st->key, base);
-			key_append_segment(&st->key, v.val.string.val, v.val.string.len);
+			st->hash = base_hash;
+			key_append_segment(st, v.val.string.val, v.val.string.len);
 		}
 		else if (tok == WJB_VALUE)
 			shape_walk_value(st, &v);
 		else if (tok == WJB_ELEM && is_array)
 		{
 			key_truncate(&st->key, base);
+			st->hash = base_hash;
 			shape_note_row(st);
 			shape_walk_value(st, &v);
 		}
 	}
 	key_truncate(&st->key, base);
+	st->hash = base_hash;
 }
 
 /*
@@ -473,6 +485,7 @@ elt_normalize_shape_step(PG_FUNCTION_ARGS)
 			old = MemoryContextSwitchTo(st->tmp);
 			key_truncate(&st->key, 0);
 			appendStringInfoChar(&st->key, KEY_COLUMN);
+			st->hash = 0;
 			shape_walk_container(st, &jb->root);
 			MemoryContextSwitchTo(old);
 			MemoryContextReset(st->tmp);
