@@ -204,6 +204,50 @@ REVOKE ALL ON FUNCTION elt.normalize(text, text, jsonb) FROM nz_intruder;
 REVOKE ALL ON SCHEMA nz_typed FROM nz_intruder;
 DROP ROLE nz_intruder;
 
+-- 8b. a stream's owner cannot make a superuser's call run its code, nor
+-- inject SQL through the catalog it may write
+CREATE ROLE nz_owner;
+GRANT CREATE ON DATABASE contrib_regression TO nz_owner;
+SET ROLE nz_owner;
+CREATE SCHEMA nz_evil;
+CREATE FUNCTION nz_evil.md5(text) RETURNS text LANGUAGE plpgsql AS $$BEGIN RAISE EXCEPTION 'hijacked md5'; END$$;
+CREATE FUNCTION nz_evil.jsonb_typeof(jsonb) RETURNS text LANGUAGE plpgsql AS $$BEGIN RAISE EXCEPTION 'hijacked jsonb_typeof'; END$$;
+CREATE FUNCTION nz_evil.int8(text) RETURNS bigint LANGUAGE plpgsql AS $$BEGIN RAISE EXCEPTION 'hijacked int8'; END$$;
+CREATE TABLE nz_evil.owned (_elt_batch_id bigint NOT NULL, _elt_loaded_at timestamptz NOT NULL DEFAULT now(),
+							_elt_record jsonb NOT NULL);
+RESET ROLE;
+SELECT elt.create_source('nz_own', :'base');
+UPDATE elt.source SET owner = 'nz_owner' WHERE name = 'nz_own';
+SELECT elt.create_stream('nz_own', 'owned', '/unused', target => 'nz_evil.owned');
+UPDATE elt.stream SET owner = 'nz_owner' WHERE name = 'owned';
+SELECT pg_temp.batch('nz_own.owned', 501, ARRAY['{"n": 1, "list": [{"k": 1}]}']::jsonb[]);
+UPDATE elt.batch SET owner = 'nz_owner' WHERE batch_id = 501;
+SET search_path = nz_evil, public;
+SELECT * FROM elt.normalize('nz_own.owned', 'nz_owned');
+RESET search_path;
+SELECT tableowner, tablename FROM pg_tables WHERE schemaname = 'nz_owned' ORDER BY 2;
+SELECT owner, count(*) FROM elt.normalize_column WHERE stream_id = (SELECT stream_id FROM elt.stream WHERE name = 'owned')
+ GROUP BY 1;
+SET ROLE nz_owner;
+UPDATE elt.normalize_column SET column_name = 'n"; DROP TABLE nz_owned.owned; --'
+ WHERE stream_id = (SELECT stream_id FROM elt.stream WHERE name = 'owned') AND column_name = 'n';
+RESET ROLE;
+SELECT pg_temp.batch('nz_own.owned', 502, ARRAY['{"n": 2}']::jsonb[]);
+UPDATE elt.batch SET owner = 'nz_owner' WHERE batch_id = 502;
+SELECT pg_temp.try($$SELECT elt.normalize('nz_own.owned')$$);
+SELECT to_regclass('nz_owned.owned') IS NOT NULL AS still_there;
+DROP SCHEMA nz_owned CASCADE;
+DROP SCHEMA nz_evil CASCADE;
+DELETE FROM elt.normalize_table WHERE stream_id = (SELECT stream_id FROM elt.stream WHERE name = 'owned');
+DELETE FROM elt.normalized_batch WHERE stream_id = (SELECT stream_id FROM elt.stream WHERE name = 'owned');
+DELETE FROM elt.schema_change WHERE stream_id = (SELECT stream_id FROM elt.stream WHERE name = 'owned');
+DELETE FROM elt.normalize_stream WHERE stream_id = (SELECT stream_id FROM elt.stream WHERE name = 'owned');
+DELETE FROM elt.batch WHERE batch_id IN (501, 502);
+SELECT elt.drop_source('nz_own', cascade => true);
+REVOKE CREATE ON DATABASE contrib_regression FROM nz_owner;
+DROP OWNED BY nz_owner;
+DROP ROLE nz_owner;
+
 -- 9. on each extract, in the extract's transaction: randomuser-like users from the mock API
 SELECT elt.create_stream('nz', 'users', '/users/page', params => '{"total": 30, "per_page": 10}',
 						 records => '$.data', pagination => '{"type": "page", "param": "page"}',
