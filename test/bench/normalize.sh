@@ -19,7 +19,7 @@ ROUNDS=${NORMALIZE_BENCH_ROUNDS:-3}
 PAGE=5000
 PAGES=$(( (N + PAGE - 1) / PAGE ))
 N=$(( PAGES * PAGE ))
-dir=${BENCH_DIR:-/tmp}
+dir=${BENCH_DIR:?BENCH_DIR must name a directory the server can write (scripts/run_bench.sh sets it)}
 
 sql() { psql -qAtX -v ON_ERROR_STOP=1 "$@"; }
 now() { date +%s.%N; }
