@@ -558,6 +558,20 @@ BEGIN
 							   '_elt_loaded_at pg_catalog.timestamptz NOT NULL, '
 							   'PRIMARY KEY (_elt_root_id, _elt_id))', schema_name, tname);
 			END IF;
+			IF depth = 0 THEN
+				EXECUTE format('COMMENT ON COLUMN %I.%I._elt_id IS %L', schema_name, tname,
+							   CASE WHEN s.primary_key IS NOT NULL
+									THEN 'Row key, from the stream''s primary key ('
+										 || array_to_string(s.primary_key, ', ') || ')'
+									ELSE 'Row key' END);
+			ELSE
+				EXECUTE format('COMMENT ON COLUMN %I.%I._elt_parent_id IS %L', schema_name, tname,
+							   'The _elt_id of the row holding the array');
+				EXECUTE format('COMMENT ON COLUMN %I.%I._elt_root_id IS %L', schema_name, tname,
+							   'The _elt_id of the root row');
+				EXECUTE format('COMMENT ON COLUMN %I.%I._elt_list_idx IS %L', schema_name, tname,
+							   'Position in the array, from 0');
+			END IF;
 			EXECUTE format('COMMENT ON TABLE %I.%I IS %L', schema_name, tname,
 						   format('Stream %s, normalized: %s', qstream,
 								  elt._normalize_json_path(t.tp, '[]') ||
