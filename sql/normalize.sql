@@ -260,3 +260,10 @@ SELECT col, typ FROM pg_temp.cols('nz_typed.users') WHERE col IN ('dob__date', '
 SELECT records FROM elt.extract('nz.users');
 SELECT count(*) AS users_after_second_extract FROM nz_typed.users;
 SELECT count(*) AS normalized FROM elt.normalized_batch nb JOIN elt.stream s USING (stream_id) WHERE s.name = 'users';
+-- a normalization that fails fails its extract: no staged rows, no typed rows, the batch failed
+SELECT count(*) AS staged_before FROM staging.nz_users;
+ALTER TABLE nz_typed.users DROP COLUMN email;
+SELECT pg_temp.try($$SELECT * FROM elt.extract('nz.users')$$);
+SELECT count(*) AS staged_after FROM staging.nz_users;
+SELECT status, records FROM elt.batch WHERE stream = 'nz.users' ORDER BY batch_id DESC LIMIT 1;
+SELECT count(*) AS normalized FROM elt.normalized_batch nb JOIN elt.stream s USING (stream_id) WHERE s.name = 'users';
