@@ -25,6 +25,7 @@ PG_FUNCTION_INFO_V1(elt_validate_source);
 PG_FUNCTION_INFO_V1(elt_validate_stream);
 PG_FUNCTION_INFO_V1(elt_check_pipeline_options);
 PG_FUNCTION_INFO_V1(elt_validate_format_options);
+PG_FUNCTION_INFO_V1(elt_validate_normalize_options);
 
 /* A token as RFC 9110 defines header names. */
 #define HEADER_NAME_RE	"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$"
@@ -525,4 +526,29 @@ Datum
 elt_check_pipeline_options(PG_FUNCTION_ARGS)
 {
 	return without_caller_context(check_pipeline_options_body, fcinfo);
+}
+
+/*
+ * elt._validate_normalize_options(options): raise an error for anything
+ * wrong in the options of elt.normalize (and of a stream's normalization
+ * on each extract), by their option table.
+ */
+static Datum
+validate_normalize_options_body(PG_FUNCTION_ARGS)
+{
+	Jsonb	   *options = arg_jsonb(fcinfo, 0);
+	OptionValues ov;
+
+	if (options == NULL || !JB_ROOT_IS_OBJECT(options))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("normalize options must be a JSON object")));
+	options_parse(&ov, &normalize_options_table, &options->root, 0);
+	PG_RETURN_VOID();
+}
+
+Datum
+elt_validate_normalize_options(PG_FUNCTION_ARGS)
+{
+	return without_caller_context(validate_normalize_options_body, fcinfo);
 }
