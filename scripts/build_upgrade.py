@@ -13,18 +13,23 @@ order) that can be replayed over the previous version's objects:
     CREATE OR REPLACE ...;
   - COMMENT ON ..., GRANT ..., REVOKE ...
 
-so that a function changed in src/sql needs nothing more.  The statements
+so that a function changed in src/sql needs nothing more.  A line
+"-- new part: NN_name.sql" in the hand-written part stands for everything of
+that part (new in this release) that cannot be replayed: its tables,
+indexes, policies, config dumps, in its own order.  The statements
 are split with SQL's lexical rules (strings, quoted names, dollar quotes,
 comments).
 """
 
+import os
 import re
 import sys
 
 REPLAYABLE = re.compile(
-    r"^(CREATE\s+(OR\s+REPLACE\s+)?(FUNCTION|PROCEDURE|VIEW|TRIGGER)\b"
+    r"^(CREATE\s+(OR\s+REPLACE\s+)?(FUNCTION|PROCEDURE|AGGREGATE|VIEW|TRIGGER)\b"
     r"|COMMENT\s+ON\b|GRANT\b|REVOKE\b)", re.I)
 CREATE = re.compile(r"^CREATE\s+(?!OR\s+REPLACE\b)", re.I)
+NEW_PART = re.compile(r"^--\s*new part:\s*(\S+)\s*$")
 DOLLAR = re.compile(r"\$([A-Za-z_][A-Za-z_0-9]*)?\$")
 
 
@@ -112,8 +117,24 @@ def main(argv):
               % (to_version, hand_written))
     out.write('\\echo Use "ALTER EXTENSION pg_elt UPDATE TO \'%s\'" to load this file. \\quit\n\n'
               % to_version)
+    by_name = {os.path.basename(p): p for p in parts}
     with open(hand_written) as f:
-        out.write(f.read().rstrip("\n") + "\n")
+        for text_line in f.read().rstrip("\n").split("\n"):
+            m = NEW_PART.match(text_line)
+            if not m:
+                out.write(text_line + "\n")
+                continue
+            # A part that is new in this release: its tables, indexes,
+            # policies and the rest that cannot be replayed, here; its
+            # functions come with the replay below.
+            name = m.group(1)
+            if name not in by_name:
+                raise SystemExit("%s: no part %s among the SQL parts" % (hand_written, name))
+            with open(by_name[name]) as part:
+                out.write("-- the new part %s, what cannot be replayed\n" % name)
+                for line, stmt in statements(part.read()):
+                    if not REPLAYABLE.match(stmt):
+                        out.write(stmt + "\n")
     out.write("\n-- Replayed from the current extension SQL.\n")
     for part in parts:
         with open(part) as f:

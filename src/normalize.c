@@ -19,6 +19,9 @@
 #include "fmgr.h"
 #include "funcapi.h"
 #include "miscadmin.h"
+#include "nodes/pg_list.h"
+#include "nodes/value.h"
+#include "parser/parse_func.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/json.h"
@@ -683,6 +686,15 @@ normalize_after_extract(int32 stream_id)
 	Oid			types[1] = {INT4OID};
 	Datum		vals[1];
 
+	/*
+	 * A library newer than the installed extension (before ALTER EXTENSION
+	 * pg_elt UPDATE) has no such function to call, and no stream there can
+	 * ask for normalization.
+	 */
+	if (!OidIsValid(LookupFuncName(list_make2(makeString("elt"),
+											  makeString("_normalize_on_extract")),
+								   1, types, true)))
+		return;
 	vals[0] = Int32GetDatum(stream_id);
 	internal_sql_exec("SELECT elt._normalize_on_extract($1)",
 					  1, types, vals, NULL, false, SPI_OK_SELECT);

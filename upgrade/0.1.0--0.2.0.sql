@@ -10,3 +10,6 @@
 --     columns change (re-created by the replay that follows).
 -- test/t/095_upgrade.pl compares the upgraded catalog with a fresh install
 -- and names what is missing.  See docs/architecture.md, "Upgrades".
+
+-- elt.normalize: its catalog tables, indexes and policies.
+-- new part: 34_normalize.sql
