@@ -97,6 +97,30 @@ elt_distribution_column(Oid relid)
 	return result;
 }
 
+char
+elt_distribution_method(Oid relid)
+{
+	static InternalSqlPlan plan;
+	Oid			types[1] = {OIDOID};
+	Datum		values[1];
+	char		result = '\0';
+
+	if (!OidIsValid(relid) || !elt_citus_loaded())
+		return '\0';
+
+	values[0] = ObjectIdGetDatum(relid);
+	SPI_connect();
+	internal_sql_exec_plan(&plan, InvalidOid,
+						   "SELECT p.partmethod::pg_catalog.text "
+						   "FROM pg_catalog.pg_dist_partition p "
+						   "WHERE p.logicalrelid = $1",
+						   1, types, values, NULL, true, SPI_OK_SELECT);
+	if (SPI_processed > 0 && !internal_sql_isnull(0, 1))
+		result = internal_sql_text(0, 1)[0];
+	SPI_finish();
+	return result;
+}
+
 const char *
 elt_table_kind_name(EltTableKind kind)
 {

@@ -29,6 +29,12 @@ extern EltTableKind elt_table_kind(Oid relid);
 /* Its distribution column's name (palloc'd), NULL unless it has one. */
 extern char *elt_distribution_column(Oid relid);
 
+/*
+ * Its pg_dist_partition.partmethod: 'h' hash, 'r' range, 'a' append, 'n'
+ * none (reference, single shard, Citus local); '\0' when not a Citus table.
+ */
+extern char elt_distribution_method(Oid relid);
+
 /* "local table", "reference table"... for messages. */
 extern const char *elt_table_kind_name(EltTableKind kind);
 
