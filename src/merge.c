@@ -16,7 +16,14 @@
  * For merge and delete+insert the source is read once into a temporary work
  * table, so that both statements see the same rows even while the source is
  * being loaded, and a duplicated or NULL key is refused before the target is
- * written.  A first build into a new table is a single INSERT ... SELECT,
+ * written.  The work table is only ever read inside a subquery
+ * (FROM (SELECT ...), IN (SELECT ...)), which PostgreSQL flattens into the
+ * same join and which Citus accepts next to a distributed or reference
+ * target, where it refuses a temporary table joined directly.  The insert
+ * of the new keys of a merge is an anti-join against the target; on a Citus
+ * target (where a correlated NOT EXISTS against it is refused) the keys of
+ * the work table already in the target are read first, in a pushed-down
+ * query, and the anti-join is against those.  A first build into a new table is a single INSERT ... SELECT,
  * with the key's primary key built afterwards.
  */
 #include "postgres.h"
@@ -28,6 +35,7 @@
 
 #include "merge.h"
 #include "build_progress.h"
+#include "citus.h"
 #include "model.h"
 
 PG_FUNCTION_INFO_V1(elt_merge);
@@ -91,6 +99,7 @@ merge_load_begin(MergeLoad *inc, const char *target)
 		return;
 	model_check_table(&inc->target);
 	model_lock_table(&inc->target);
+	inc->citus = elt_table_kind(inc->target.relid) != ELT_TABLE_LOCAL;
 
 	if (inc->watermark)
 	{
@@ -502,7 +511,9 @@ merge_load_write(MergeLoad *inc, const char *from_item, List *columns,
 			resetStringInfo(&sql);
 			appendStringInfo(&sql, "UPDATE %s AS t SET ", inc->target.qualified);
 			model_append_set(&sql, model_column_names(nonkey), "s");
-			appendStringInfo(&sql, " FROM %s AS s WHERE ", work);
+			appendStringInfoString(&sql, " FROM (SELECT ");
+			model_append_names(&sql, names, "w");
+			appendStringInfo(&sql, " FROM %s AS w) AS s WHERE ", work);
 			model_append_key_match(&sql, inc->unique_key, "t", "s", false);
 			appendStringInfoString(&sql, " AND ");
 			model_append_distinct(&sql, nonkey, "t", "s");
@@ -513,21 +524,39 @@ merge_load_write(MergeLoad *inc, const char *from_item, List *columns,
 	{
 		build_progress_phase("delete");
 		resetStringInfo(&sql);
-		appendStringInfo(&sql, "DELETE FROM %s AS t WHERE EXISTS (SELECT FROM %s AS s WHERE ",
-						 inc->target.qualified, work);
-		model_append_key_match(&sql, inc->unique_key, "t", "s", false);
-		appendStringInfoChar(&sql, ')');
+		appendStringInfo(&sql, "DELETE FROM %s AS t WHERE (", inc->target.qualified);
+		model_append_names(&sql, inc->unique_key, "t");
+		appendStringInfoString(&sql, ") IN (SELECT ");
+		model_append_names(&sql, inc->unique_key, "s");
+		appendStringInfo(&sql, " FROM %s AS s)", work);
 		counts->deleted += model_exec(sql.data, SPI_OK_DELETE);
 	}
 
 	build_progress_phase("insert");
 	resetStringInfo(&sql);
+	if (inc->strategy == STRATEGY_MERGE && inc->citus)
+	{
+		/* the work table's keys already in the target, read on the shards */
+		appendStringInfoString(&sql, "WITH e AS MATERIALIZED (SELECT ");
+		model_append_names(&sql, inc->unique_key, "t");
+		appendStringInfo(&sql, " FROM %s AS t WHERE (", inc->target.qualified);
+		model_append_names(&sql, inc->unique_key, "t");
+		appendStringInfoString(&sql, ") IN (SELECT ");
+		model_append_names(&sql, inc->unique_key, "w");
+		appendStringInfo(&sql, " FROM %s AS w)) ", work);
+	}
 	appendStringInfo(&sql, "INSERT INTO %s (", inc->target.qualified);
 	model_append_names(&sql, names, NULL);
 	appendStringInfoString(&sql, ") SELECT ");
 	model_append_names(&sql, names, "s");
 	appendStringInfo(&sql, " FROM %s AS s", work);
-	if (inc->strategy == STRATEGY_MERGE)
+	if (inc->strategy == STRATEGY_MERGE && inc->citus)
+	{
+		appendStringInfoString(&sql, " WHERE NOT EXISTS (SELECT FROM e WHERE ");
+		model_append_key_match(&sql, inc->unique_key, "e", "s", false);
+		appendStringInfoChar(&sql, ')');
+	}
+	else if (inc->strategy == STRATEGY_MERGE)
 	{
 		appendStringInfo(&sql, " WHERE NOT EXISTS (SELECT FROM %s AS t WHERE ",
 						 inc->target.qualified);
