@@ -37,6 +37,8 @@
  */
 #include "postgres.h"
 
+#include <math.h>
+
 #include "access/heapam.h"
 #include "access/table.h"
 #include "access/tableam.h"
@@ -55,6 +57,7 @@
 #include "utils/rel.h"
 
 #include "dimension.h"
+#include "pg_elt.h"
 #include "internal_sql.h"
 #include "build_progress.h"
 #include "model.h"
@@ -144,6 +147,7 @@ typedef struct DimMerge
 	bool		has_inferred;
 	char	   *work;			/* work table name */
 	int64		sk_range;		/* surrogate keys in use (highest - lowest) */
+	double		max_delete_share;	/* of the current members, see check_delete_share */
 } DimMerge;
 
 /*
@@ -1088,6 +1092,49 @@ check_undated(DimMerge *m, int64 undated)
 }
 
 /*
+ * Refuse deletes that would end (or flag) more than max_delete_share of
+ * the dimension's current members: a source that is empty or cut short by
+ * mistake would otherwise close every member it lacks.  current is the
+ * number of current members the classifying pass saw (the unknown member
+ * excluded); with deletes => 'flag' the members flagged already are not
+ * counted again.  Runs before anything is written.
+ */
+static void
+check_delete_share(DimMerge *m, int64 deleted, int64 current)
+{
+	const char *mode = m->deletes == DELETES_CLOSE ? "close" : "flag";
+
+	if (deleted == 0 || current == 0 || (double) deleted <= m->max_delete_share * (double) current)
+		return;
+	if (m->deletes == DELETES_FLAG && m->has_deleted)
+	{
+		/* only the members not flagged yet are changed by this merge */
+		model_exec(psprintf("SELECT count(*) FROM %s AS t WHERE t.%s IN (SELECT s." WORK_SK
+							" FROM %s AS s WHERE s." WORK_CLASS " = " CLASS_SQL_DELETED
+							") AND NOT t." MODEL_IS_DELETED,
+							m->target.qualified, m->qsk, m->work), SPI_OK_SELECT);
+		{
+			bool		isnull;
+
+			deleted = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
+												  SPI_tuptable->tupdesc, 1, &isnull));
+		}
+		if (deleted == 0 || (double) deleted <= m->max_delete_share * (double) current)
+			return;
+	}
+	ereport(ERROR,
+			(errcode(ERRCODE_ELT_MODEL_GUARD),
+			 errmsg("merge into %s would %s %lld of its %lld current members",
+					m->target.qualified, mode, (long long) deleted, (long long) current),
+			 errdetail("With deletes => '%s', every current member missing from the source is %s; "
+					   "more than max_delete_share (%g) of them are missing.",
+					   mode, m->deletes == DELETES_CLOSE ? "closed" : "flagged",
+					   m->max_delete_share),
+			 errhint("Check that the source is complete. To %s that many members, pass a larger max_delete_share (1 allows all).",
+					 mode)));
+}
+
+/*
  * Create the dimension on the first call: surrogate key identity, the
  * source's columns, the type 2 columns, the inferred and deleted flags.
  * Indexes come after the first load (create_indexes).
@@ -1399,6 +1446,7 @@ elt_merge_dimension(PG_FUNCTION_ARGS)
 	int64		classes[256];
 	int64		nullkeys;
 	int64		undated;
+	int64		current = 0;
 	int			nestlevel;
 	char	   *target_arg;
 	char	   *source_arg;
@@ -1439,6 +1487,22 @@ elt_merge_dimension(PG_FUNCTION_ARGS)
 				 errmsg("deletes => 'close' needs a type 2 dimension"),
 				 errhint("Use deletes => 'flag' to mark deleted members of a type %d dimension.",
 						 m.scd_type)));
+
+	if (PG_NARGS() > 9)
+	{
+		if (PG_ARGISNULL(9))
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("argument \"max_delete_share\" must not be null")));
+		m.max_delete_share = PG_GETARG_FLOAT8(9);
+		if (isnan(m.max_delete_share) || m.max_delete_share < 0 || m.max_delete_share > 1)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("max_delete_share must be between 0 and 1, not %g", m.max_delete_share),
+					 errhint("It is the share of current members that deletes may close or flag; 1 allows all.")));
+	}
+	else
+		m.max_delete_share = 0.5;
 
 	SPI_connect();
 	nestlevel = model_settings_push();
@@ -1503,6 +1567,10 @@ elt_merge_dimension(PG_FUNCTION_ARGS)
 
 		if (classify_source(&m, classes, &nullkeys, &undated))
 			model_check_duplicates(m.source.from_item, m.key, "natural key", m.target.qualified);
+		/* every current row came out of the pass once: matched, or missing */
+		current = -classes[CLASS_NEW];
+		for (int i = 0; i < 256; i++)
+			current += classes[i];
 		fresh = psprintf("(SELECT * FROM %s WHERE " WORK_CLASS " = " CLASS_SQL_NEW ")", m.work);
 		model_check_duplicates(fresh, m.key, "natural key", m.target.qualified);
 		if (nullkeys > 0)
@@ -1534,6 +1602,9 @@ elt_merge_dimension(PG_FUNCTION_ARGS)
 				 errdetail("%lld source rows have an effective time earlier than the valid_from of their current version.",
 						   (long long) classes[CLASS_BACKDATED]),
 				 errhint("Check the effective_at expression; history cannot be rewritten backwards.")));
+
+	if (m.exists && m.deletes != DELETES_IGNORE)
+		check_delete_share(&m, classes[CLASS_DELETED], current);
 
 	created = !m.exists;
 	if (created)
