@@ -47,6 +47,7 @@
 #include "datatype/timestamp.h"
 #include "executor/spi.h"
 #include "funcapi.h"
+#include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/date.h"
 #include "utils/datetime.h"
@@ -56,6 +57,7 @@
 #include "utils/regproc.h"
 #include "utils/rel.h"
 
+#include "citus.h"
 #include "dimension.h"
 #include "pg_elt.h"
 #include "internal_sql.h"
@@ -148,6 +150,8 @@ typedef struct DimMerge
 	char	   *work;			/* work table name */
 	int64		sk_range;		/* surrogate keys in use (highest - lowest) */
 	double		max_delete_share;	/* of the current members, see check_delete_share */
+	bool		citus;			/* the dimension is a Citus table: see below */
+	char	   *now;			/* the transaction's time, as a literal */
 } DimMerge;
 
 /*
@@ -1092,6 +1096,56 @@ check_undated(DimMerge *m, int64 undated)
 }
 
 /*
+ * The transaction's start time (now()) as a timestamptz literal in UTC, for
+ * the statements that would otherwise call now() inside a CASE or
+ * GREATEST: Citus refuses non-immutable functions there, and a constant
+ * runs the same on plain PostgreSQL.
+ */
+static char *
+transaction_time_literal(void)
+{
+	TimestampTz now = GetCurrentTransactionStartTimestamp();
+	struct pg_tm tm;
+	fsec_t		fsec;
+	char		buf[MAXDATELEN + 1];
+
+	if (timestamp2tm(now, NULL, &tm, &fsec, NULL, NULL) != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
+				 errmsg("timestamp out of range")));
+	EncodeDateTime(&tm, fsec, true, 0, NULL, USE_ISO_DATES, buf);
+	return psprintf("%s::pg_catalog.timestamptz", quote_literal_cstr(buf));
+}
+
+/*
+ * What kind of table an existing dimension is.  On Citus, a reference
+ * table (or a Citus local table) is merged with statements Citus routes:
+ * rows found by surrogate key instead of tid, the work table always
+ * wrapped in a subquery.  A distributed dimension is refused: its members
+ * would be spread over the shards by one column, while a type 2 merge
+ * classifies each natural key against its current version, the surrogate
+ * key must be unique over all of them, the unknown member (-1) must be
+ * found by every fact row whatever its shard, and merge_fact looks members
+ * up by natural key from facts distributed by another column.  A
+ * reference table keeps all of that true on every node.
+ */
+static void
+check_table_kind(DimMerge *m)
+{
+	EltTableKind kind = elt_table_kind(m->target.relid);
+
+	if (kind == ELT_TABLE_DISTRIBUTED)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("dimension %s is a distributed table", m->target.qualified),
+				 errdetail("merge_dimension builds dimensions as reference tables on Citus: every node needs every member, the unknown member and unique surrogate keys."),
+				 errhint("Make it a reference table: SELECT undistribute_table(%s); SELECT create_reference_table(%s);",
+						 quote_literal_cstr(m->target.qualified),
+						 quote_literal_cstr(m->target.qualified))));
+	m->citus = kind != ELT_TABLE_LOCAL;
+}
+
+/*
  * Refuse deletes that would end (or flag) more than max_delete_share of
  * the dimension's current members: a source that is empty or cut short by
  * mistake would otherwise close every member it lacks.  current is the
@@ -1257,9 +1311,9 @@ flag_deletes(DimMerge *m)
 	StringInfoData sql;
 
 	initStringInfo(&sql);
-	appendStringInfo(&sql, "UPDATE %s AS t SET " MODEL_IS_DELETED " = true FROM %s AS s"
-					 " WHERE s." WORK_CLASS " = " CLASS_SQL_DELETED " AND t.%s = s." WORK_SK
-					 " AND NOT t." MODEL_IS_DELETED,
+	appendStringInfo(&sql, "UPDATE %s AS t SET " MODEL_IS_DELETED " = true FROM (SELECT "
+					 WORK_SK " FROM %s WHERE " WORK_CLASS " = " CLASS_SQL_DELETED ") AS s"
+					 " WHERE t.%s = s." WORK_SK " AND NOT t." MODEL_IS_DELETED,
 					 m->target.qualified, m->work, m->qsk);
 	return model_exec(sql.data, SPI_OK_UPDATE);
 }
@@ -1277,21 +1331,31 @@ close_versions(DimMerge *m, bool changed, bool deleted, int64 nrows)
 {
 	StringInfoData sql;
 
+	const char *which = changed && deleted ? "IN (" CLASS_SQL_CHANGED ", " CLASS_SQL_DELETED ")" :
+		deleted ? "= " CLASS_SQL_DELETED : "= " CLASS_SQL_CHANGED;
+
 	initStringInfo(&sql);
 	appendStringInfo(&sql, "UPDATE %s AS t SET " MODEL_VALID_TO " = ", m->target.qualified);
 	if (changed && deleted)
-		appendStringInfoString(&sql, "CASE WHEN s." WORK_CLASS " = " CLASS_SQL_DELETED
-							   " THEN GREATEST(now(), t."
-							   MODEL_VALID_FROM ") ELSE s." WORK_EFF " END");
+		appendStringInfo(&sql, "CASE WHEN s." WORK_CLASS " = " CLASS_SQL_DELETED
+						 " THEN GREATEST(%s, t." MODEL_VALID_FROM ") ELSE s." WORK_EFF " END",
+						 m->now);
 	else if (deleted)
-		appendStringInfoString(&sql, "GREATEST(now(), t." MODEL_VALID_FROM ")");
+		appendStringInfo(&sql, "GREATEST(%s, t." MODEL_VALID_FROM ")", m->now);
 	else
 		appendStringInfoString(&sql, "s." WORK_EFF);
+	if (m->citus)
+	{
+		/* Citus: by surrogate key, the work table wrapped in a subquery */
+		appendStringInfo(&sql, ", " MODEL_IS_CURRENT " = false FROM (SELECT " WORK_SK ", "
+						 WORK_CLASS ", " WORK_EFF " FROM %s WHERE " WORK_CLASS " %s) AS s"
+						 " WHERE t.%s = s." WORK_SK,
+						 m->work, which, m->qsk);
+		return model_exec(sql.data, SPI_OK_UPDATE);
+	}
 	appendStringInfo(&sql, ", " MODEL_IS_CURRENT " = false FROM %s AS s WHERE s." WORK_CLASS " %s"
 					 " AND t.ctid = s." WORK_TID,
-					 m->work,
-					 changed && deleted ? "IN (" CLASS_SQL_CHANGED ", " CLASS_SQL_DELETED ")" :
-					 deleted ? "= " CLASS_SQL_DELETED : "= " CLASS_SQL_CHANGED);
+					 m->work, which);
 
 	/*
 	 * When the rows to close are a small part of the dimension, fetch each
@@ -1315,8 +1379,10 @@ overwrite_history(DimMerge *m, bool null_keys)
 	initStringInfo(&sql);
 	appendStringInfo(&sql, "UPDATE %s AS t SET ", m->target.qualified);
 	model_append_set(&sql, names, "s");
-	appendStringInfo(&sql, " FROM %s AS s WHERE s." WORK_CLASS " IN (" CLASS_SQL_CHANGED ", "
-					 CLASS_SQL_OVERWRITE ") AND ", m->work);
+	appendStringInfoString(&sql, " FROM (SELECT ");
+	model_append_names(&sql, list_concat(list_copy(m->key), names), NULL);
+	appendStringInfo(&sql, " FROM %s WHERE " WORK_CLASS " IN (" CLASS_SQL_CHANGED ", "
+					 CLASS_SQL_OVERWRITE ")) AS s WHERE ", m->work);
 	if (null_keys)
 	{
 		model_append_any_null(&sql, m->key, "s");
@@ -1344,8 +1410,10 @@ overwrite_rows(DimMerge *m, RowClass cls, List *names, const char *extra)
 	model_append_set(&sql, names, "s");
 	if (extra)
 		appendStringInfo(&sql, "%s%s", names ? ", " : "", extra);
-	appendStringInfo(&sql, " FROM %s AS s WHERE s." WORK_CLASS " = '%c' AND t.%s = s." WORK_SK,
-					 m->work, (char) cls, m->qsk);
+	appendStringInfoString(&sql, " FROM (SELECT ");
+	model_append_names(&sql, names, NULL);
+	appendStringInfo(&sql, "%s" WORK_SK " FROM %s WHERE " WORK_CLASS " = '%c') AS s WHERE t.%s = s." WORK_SK,
+					 names ? ", " : "", m->work, (char) cls, m->qsk);
 	return model_exec(sql.data, SPI_OK_UPDATE);
 }
 
@@ -1525,8 +1593,10 @@ elt_merge_dimension(PG_FUNCTION_ARGS)
 	if (m.exists)
 	{
 		model_check_table(&m.target);
+		check_table_kind(&m);
 		model_lock_table(&m.target);
 	}
+	m.now = transaction_time_literal();
 
 	model_open_source(&m.source, source_arg);
 	classify_columns(&m);
