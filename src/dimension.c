@@ -975,21 +975,32 @@ classify_null_keys(DimMerge *m, int64 classes[256])
 	 */
 	if (m->scd_type == 2)
 	{
+		/*
+		 * The last close of each such key is read into a table of its own
+		 * first: Citus does not join a reference dimension into an UPDATE
+		 * of a local table.
+		 */
+		char	   *last = model_temp_name("last_close");
+
 		resetStringInfo(&sql);
-		appendStringInfo(&sql, "UPDATE %s AS s SET " WORK_EFF " = x.last_to FROM (SELECT ",
-						 m->work);
+		appendStringInfo(&sql, "CREATE TEMP TABLE %s ON COMMIT DROP AS SELECT ", last);
 		model_append_names(&sql, m->key, NULL);
 		appendStringInfo(&sql, ", max(" MODEL_VALID_TO ") AS last_to FROM %s WHERE %s <> "
 						 MODEL_UNKNOWN_KEY " AND ", m->target.qualified, m->qsk);
 		model_append_any_null(&sql, m->key, NULL);
 		appendStringInfoString(&sql, " GROUP BY ");
 		model_append_names(&sql, m->key, NULL);
-		appendStringInfoString(&sql, ") AS x WHERE s." WORK_CLASS " = " CLASS_SQL_NEW " AND ");
+		model_exec(sql.data, SPI_OK_UTILITY);
+
+		resetStringInfo(&sql);
+		appendStringInfo(&sql, "UPDATE %s AS s SET " WORK_EFF " = x.last_to FROM %s AS x WHERE s."
+						 WORK_CLASS " = " CLASS_SQL_NEW " AND ", m->work, last);
 		model_append_any_null(&sql, m->key, "s");
 		appendStringInfoString(&sql, " AND ");
 		model_append_key_match(&sql, m->key, "x", "s", true);
 		appendStringInfoString(&sql, " AND x.last_to > s." WORK_EFF);
 		model_exec(sql.data, SPI_OK_UPDATE);
+		model_drop_temp(last);
 	}
 
 	if (m->deletes != DELETES_IGNORE)
