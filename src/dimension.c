@@ -37,6 +37,8 @@
  */
 #include "postgres.h"
 
+#include <math.h>
+
 #include "access/heapam.h"
 #include "access/table.h"
 #include "access/tableam.h"
@@ -45,6 +47,7 @@
 #include "datatype/timestamp.h"
 #include "executor/spi.h"
 #include "funcapi.h"
+#include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/date.h"
 #include "utils/datetime.h"
@@ -54,7 +57,9 @@
 #include "utils/regproc.h"
 #include "utils/rel.h"
 
+#include "citus.h"
 #include "dimension.h"
+#include "pg_elt.h"
 #include "internal_sql.h"
 #include "build_progress.h"
 #include "model.h"
@@ -144,6 +149,9 @@ typedef struct DimMerge
 	bool		has_inferred;
 	char	   *work;			/* work table name */
 	int64		sk_range;		/* surrogate keys in use (highest - lowest) */
+	double		max_delete_share;	/* of the current members, see check_delete_share */
+	bool		citus;			/* the dimension is a Citus table: see below */
+	char	   *now;			/* the transaction's time, as a literal */
 } DimMerge;
 
 /*
@@ -967,21 +975,32 @@ classify_null_keys(DimMerge *m, int64 classes[256])
 	 */
 	if (m->scd_type == 2)
 	{
+		/*
+		 * The last close of each such key is read into a table of its own
+		 * first: Citus does not join a reference dimension into an UPDATE
+		 * of a local table.
+		 */
+		char	   *last = model_temp_name("last_close");
+
 		resetStringInfo(&sql);
-		appendStringInfo(&sql, "UPDATE %s AS s SET " WORK_EFF " = x.last_to FROM (SELECT ",
-						 m->work);
+		appendStringInfo(&sql, "CREATE TEMP TABLE %s ON COMMIT DROP AS SELECT ", last);
 		model_append_names(&sql, m->key, NULL);
 		appendStringInfo(&sql, ", max(" MODEL_VALID_TO ") AS last_to FROM %s WHERE %s <> "
 						 MODEL_UNKNOWN_KEY " AND ", m->target.qualified, m->qsk);
 		model_append_any_null(&sql, m->key, NULL);
 		appendStringInfoString(&sql, " GROUP BY ");
 		model_append_names(&sql, m->key, NULL);
-		appendStringInfoString(&sql, ") AS x WHERE s." WORK_CLASS " = " CLASS_SQL_NEW " AND ");
+		model_exec(sql.data, SPI_OK_UTILITY);
+
+		resetStringInfo(&sql);
+		appendStringInfo(&sql, "UPDATE %s AS s SET " WORK_EFF " = x.last_to FROM %s AS x WHERE s."
+						 WORK_CLASS " = " CLASS_SQL_NEW " AND ", m->work, last);
 		model_append_any_null(&sql, m->key, "s");
 		appendStringInfoString(&sql, " AND ");
 		model_append_key_match(&sql, m->key, "x", "s", true);
 		appendStringInfoString(&sql, " AND x.last_to > s." WORK_EFF);
 		model_exec(sql.data, SPI_OK_UPDATE);
+		model_drop_temp(last);
 	}
 
 	if (m->deletes != DELETES_IGNORE)
@@ -1085,6 +1104,99 @@ check_undated(DimMerge *m, int64 undated)
 							  (unsigned long) undated,
 							  keynames.data, values.data, (long long) undated),
 			 errhint("Give every row an effective time, or pass an expression such as coalesce(updated_at, now()) as effective_at.")));
+}
+
+/*
+ * The transaction's start time (now()) as a timestamptz literal in UTC, for
+ * the statements that would otherwise call now() inside a CASE or
+ * GREATEST: Citus refuses non-immutable functions there, and a constant
+ * runs the same on plain PostgreSQL.
+ */
+static char *
+transaction_time_literal(void)
+{
+	TimestampTz now = GetCurrentTransactionStartTimestamp();
+	struct pg_tm tm;
+	fsec_t		fsec;
+	char		buf[MAXDATELEN + 1];
+
+	if (timestamp2tm(now, NULL, &tm, &fsec, NULL, NULL) != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
+				 errmsg("timestamp out of range")));
+	EncodeDateTime(&tm, fsec, true, 0, NULL, USE_ISO_DATES, buf);
+	return psprintf("%s::pg_catalog.timestamptz", quote_literal_cstr(buf));
+}
+
+/*
+ * What kind of table an existing dimension is.  On Citus, a reference
+ * table (or a Citus local table) is merged with statements Citus routes:
+ * rows found by surrogate key instead of tid, the work table always
+ * wrapped in a subquery.  A distributed dimension is refused: its members
+ * would be spread over the shards by one column, while a type 2 merge
+ * classifies each natural key against its current version, the surrogate
+ * key must be unique over all of them, the unknown member (-1) must be
+ * found by every fact row whatever its shard, and merge_fact looks members
+ * up by natural key from facts distributed by another column.  A
+ * reference table keeps all of that true on every node.
+ */
+static void
+check_table_kind(DimMerge *m)
+{
+	EltTableKind kind = elt_table_kind(m->target.relid);
+
+	if (kind == ELT_TABLE_DISTRIBUTED)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("dimension %s is a distributed table", m->target.qualified),
+				 errdetail("merge_dimension builds dimensions as reference tables on Citus: every node needs every member, the unknown member and unique surrogate keys."),
+				 errhint("Make it a reference table: SELECT undistribute_table(%s); SELECT create_reference_table(%s);",
+						 quote_literal_cstr(m->target.qualified),
+						 quote_literal_cstr(m->target.qualified))));
+	m->citus = kind != ELT_TABLE_LOCAL;
+}
+
+/*
+ * Refuse deletes that would end (or flag) more than max_delete_share of
+ * the dimension's current members: a source that is empty or cut short by
+ * mistake would otherwise close every member it lacks.  current is the
+ * number of current members the classifying pass saw (the unknown member
+ * excluded); with deletes => 'flag' the members flagged already are not
+ * counted again.  Runs before anything is written.
+ */
+static void
+check_delete_share(DimMerge *m, int64 deleted, int64 current)
+{
+	const char *mode = m->deletes == DELETES_CLOSE ? "close" : "flag";
+
+	if (deleted == 0 || current == 0 || (double) deleted <= m->max_delete_share * (double) current)
+		return;
+	if (m->deletes == DELETES_FLAG && m->has_deleted)
+	{
+		/* only the members not flagged yet are changed by this merge */
+		model_exec(psprintf("SELECT count(*) FROM %s AS t WHERE t.%s IN (SELECT s." WORK_SK
+							" FROM %s AS s WHERE s." WORK_CLASS " = " CLASS_SQL_DELETED
+							") AND NOT t." MODEL_IS_DELETED,
+							m->target.qualified, m->qsk, m->work), SPI_OK_SELECT);
+		{
+			bool		isnull;
+
+			deleted = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
+												  SPI_tuptable->tupdesc, 1, &isnull));
+		}
+		if (deleted == 0 || (double) deleted <= m->max_delete_share * (double) current)
+			return;
+	}
+	ereport(ERROR,
+			(errcode(ERRCODE_ELT_MODEL_GUARD),
+			 errmsg("merge into %s would %s %lld of its %lld current members",
+					m->target.qualified, mode, (long long) deleted, (long long) current),
+			 errdetail("With deletes => '%s', every current member missing from the source is %s; "
+					   "more than max_delete_share (%g) of them are missing.",
+					   mode, m->deletes == DELETES_CLOSE ? "closed" : "flagged",
+					   m->max_delete_share),
+			 errhint("Check that the source is complete. To %s that many members, pass a larger max_delete_share (1 allows all).",
+					 mode)));
 }
 
 /*
@@ -1210,9 +1322,9 @@ flag_deletes(DimMerge *m)
 	StringInfoData sql;
 
 	initStringInfo(&sql);
-	appendStringInfo(&sql, "UPDATE %s AS t SET " MODEL_IS_DELETED " = true FROM %s AS s"
-					 " WHERE s." WORK_CLASS " = " CLASS_SQL_DELETED " AND t.%s = s." WORK_SK
-					 " AND NOT t." MODEL_IS_DELETED,
+	appendStringInfo(&sql, "UPDATE %s AS t SET " MODEL_IS_DELETED " = true FROM (SELECT "
+					 WORK_SK " FROM %s WHERE " WORK_CLASS " = " CLASS_SQL_DELETED ") AS s"
+					 " WHERE t.%s = s." WORK_SK " AND NOT t." MODEL_IS_DELETED,
 					 m->target.qualified, m->work, m->qsk);
 	return model_exec(sql.data, SPI_OK_UPDATE);
 }
@@ -1230,21 +1342,31 @@ close_versions(DimMerge *m, bool changed, bool deleted, int64 nrows)
 {
 	StringInfoData sql;
 
+	const char *which = changed && deleted ? "IN (" CLASS_SQL_CHANGED ", " CLASS_SQL_DELETED ")" :
+		deleted ? "= " CLASS_SQL_DELETED : "= " CLASS_SQL_CHANGED;
+
 	initStringInfo(&sql);
 	appendStringInfo(&sql, "UPDATE %s AS t SET " MODEL_VALID_TO " = ", m->target.qualified);
 	if (changed && deleted)
-		appendStringInfoString(&sql, "CASE WHEN s." WORK_CLASS " = " CLASS_SQL_DELETED
-							   " THEN GREATEST(now(), t."
-							   MODEL_VALID_FROM ") ELSE s." WORK_EFF " END");
+		appendStringInfo(&sql, "CASE WHEN s." WORK_CLASS " = " CLASS_SQL_DELETED
+						 " THEN GREATEST(%s, t." MODEL_VALID_FROM ") ELSE s." WORK_EFF " END",
+						 m->now);
 	else if (deleted)
-		appendStringInfoString(&sql, "GREATEST(now(), t." MODEL_VALID_FROM ")");
+		appendStringInfo(&sql, "GREATEST(%s, t." MODEL_VALID_FROM ")", m->now);
 	else
 		appendStringInfoString(&sql, "s." WORK_EFF);
+	if (m->citus)
+	{
+		/* Citus: by surrogate key, the work table wrapped in a subquery */
+		appendStringInfo(&sql, ", " MODEL_IS_CURRENT " = false FROM (SELECT " WORK_SK ", "
+						 WORK_CLASS ", " WORK_EFF " FROM %s WHERE " WORK_CLASS " %s) AS s"
+						 " WHERE t.%s = s." WORK_SK,
+						 m->work, which, m->qsk);
+		return model_exec(sql.data, SPI_OK_UPDATE);
+	}
 	appendStringInfo(&sql, ", " MODEL_IS_CURRENT " = false FROM %s AS s WHERE s." WORK_CLASS " %s"
 					 " AND t.ctid = s." WORK_TID,
-					 m->work,
-					 changed && deleted ? "IN (" CLASS_SQL_CHANGED ", " CLASS_SQL_DELETED ")" :
-					 deleted ? "= " CLASS_SQL_DELETED : "= " CLASS_SQL_CHANGED);
+					 m->work, which);
 
 	/*
 	 * When the rows to close are a small part of the dimension, fetch each
@@ -1268,8 +1390,10 @@ overwrite_history(DimMerge *m, bool null_keys)
 	initStringInfo(&sql);
 	appendStringInfo(&sql, "UPDATE %s AS t SET ", m->target.qualified);
 	model_append_set(&sql, names, "s");
-	appendStringInfo(&sql, " FROM %s AS s WHERE s." WORK_CLASS " IN (" CLASS_SQL_CHANGED ", "
-					 CLASS_SQL_OVERWRITE ") AND ", m->work);
+	appendStringInfoString(&sql, " FROM (SELECT ");
+	model_append_names(&sql, list_concat(list_copy(m->key), names), NULL);
+	appendStringInfo(&sql, " FROM %s WHERE " WORK_CLASS " IN (" CLASS_SQL_CHANGED ", "
+					 CLASS_SQL_OVERWRITE ")) AS s WHERE ", m->work);
 	if (null_keys)
 	{
 		model_append_any_null(&sql, m->key, "s");
@@ -1297,8 +1421,10 @@ overwrite_rows(DimMerge *m, RowClass cls, List *names, const char *extra)
 	model_append_set(&sql, names, "s");
 	if (extra)
 		appendStringInfo(&sql, "%s%s", names ? ", " : "", extra);
-	appendStringInfo(&sql, " FROM %s AS s WHERE s." WORK_CLASS " = '%c' AND t.%s = s." WORK_SK,
-					 m->work, (char) cls, m->qsk);
+	appendStringInfoString(&sql, " FROM (SELECT ");
+	model_append_names(&sql, names, NULL);
+	appendStringInfo(&sql, "%s" WORK_SK " FROM %s WHERE " WORK_CLASS " = '%c') AS s WHERE t.%s = s." WORK_SK,
+					 names ? ", " : "", m->work, (char) cls, m->qsk);
 	return model_exec(sql.data, SPI_OK_UPDATE);
 }
 
@@ -1399,6 +1525,7 @@ elt_merge_dimension(PG_FUNCTION_ARGS)
 	int64		classes[256];
 	int64		nullkeys;
 	int64		undated;
+	int64		current = 0;
 	int			nestlevel;
 	char	   *target_arg;
 	char	   *source_arg;
@@ -1440,6 +1567,22 @@ elt_merge_dimension(PG_FUNCTION_ARGS)
 				 errhint("Use deletes => 'flag' to mark deleted members of a type %d dimension.",
 						 m.scd_type)));
 
+	if (PG_NARGS() > 9)
+	{
+		if (PG_ARGISNULL(9))
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("argument \"max_delete_share\" must not be null")));
+		m.max_delete_share = PG_GETARG_FLOAT8(9);
+		if (isnan(m.max_delete_share) || m.max_delete_share < 0 || m.max_delete_share > 1)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("max_delete_share must be between 0 and 1, not %g", m.max_delete_share),
+					 errhint("It is the share of current members that deletes may close or flag; 1 allows all.")));
+	}
+	else
+		m.max_delete_share = 0.5;
+
 	SPI_connect();
 	nestlevel = model_settings_push();
 
@@ -1461,8 +1604,10 @@ elt_merge_dimension(PG_FUNCTION_ARGS)
 	if (m.exists)
 	{
 		model_check_table(&m.target);
+		check_table_kind(&m);
 		model_lock_table(&m.target);
 	}
+	m.now = transaction_time_literal();
 
 	model_open_source(&m.source, source_arg);
 	classify_columns(&m);
@@ -1503,6 +1648,10 @@ elt_merge_dimension(PG_FUNCTION_ARGS)
 
 		if (classify_source(&m, classes, &nullkeys, &undated))
 			model_check_duplicates(m.source.from_item, m.key, "natural key", m.target.qualified);
+		/* every current row came out of the pass once: matched, or missing */
+		current = -classes[CLASS_NEW];
+		for (int i = 0; i < 256; i++)
+			current += classes[i];
 		fresh = psprintf("(SELECT * FROM %s WHERE " WORK_CLASS " = " CLASS_SQL_NEW ")", m.work);
 		model_check_duplicates(fresh, m.key, "natural key", m.target.qualified);
 		if (nullkeys > 0)
@@ -1534,6 +1683,9 @@ elt_merge_dimension(PG_FUNCTION_ARGS)
 				 errdetail("%lld source rows have an effective time earlier than the valid_from of their current version.",
 						   (long long) classes[CLASS_BACKDATED]),
 				 errhint("Check the effective_at expression; history cannot be rewritten backwards.")));
+
+	if (m.exists && m.deletes != DELETES_IGNORE)
+		check_delete_share(&m, classes[CLASS_DELETED], current);
 
 	created = !m.exists;
 	if (created)
