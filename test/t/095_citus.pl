@@ -439,13 +439,6 @@ is($c->safe_psql('postgres', q{
 	 WHERE r.pipeline = 'warehouse' AND s.status <> 'skipped'}),
 	'checks:succeeded dim_order:succeeded extract:succeeded fact_orders:succeeded',
 	'every step of the scheduled runs succeeded on Citus');
-diag('Citus step runs: ' . $c->safe_psql('postgres', q{
-	SELECT string_agg(s.run_id || ' ' || step || ' ' || s.attempt || ' ' || s.status || ' ' || coalesce(s.rows::text, ''), '; ' ORDER BY s.run_id, s.started_at)
-	  FROM elt.step_run s JOIN elt.run r USING (run_id) WHERE r.pipeline = 'warehouse'}));
-diag('plain step runs: ' . $p->safe_psql('postgres', q{
-	SELECT string_agg(s.run_id || ' ' || step || ' ' || s.attempt || ' ' || s.status || ' ' || coalesce(s.rows::text, ''), '; ' ORDER BY s.run_id, s.started_at)
-	  FROM elt.step_run s JOIN elt.run r USING (run_id) WHERE r.pipeline = 'warehouse'}));
-diag('keys: ' . join(' / ', both('SELECT max(order_key), count(*) FROM dw.dim_order')));
 compare_all('after the scheduled pipeline');
 
 $_->stop for @nodes;
