@@ -12,10 +12,11 @@
  * rows in shards, not in the table the coordinator sees: writing that with
  * table_multi_insert would hide the rows for good.  Its records are instead
  * buffered as jsonb values and written with one INSERT ... SELECT from
- * unnest() per flush, which Citus routes to the shards.  The statement runs
- * in the extract's (sub)transaction, so its rows still commit or roll back
- * with the batch record and the cursor; the buffer is bounded as the local
- * one is, only larger, as each statement costs a round trip to the workers.
+ * ROWS FROM (unnest(...), ...) per flush, which Citus routes to the
+ * shards.  The statement runs in the extract's (sub)transaction, so its
+ * rows still commit or roll back with the batch record and the cursor; the
+ * buffer is bounded as the local one is, only larger, as each statement
+ * costs a round trip to the workers.
  *
  * A failed extract rolls back everything it wrote, its elt.batch row
  * included.  To still show the failure in elt.batch, a background worker
@@ -267,12 +268,12 @@ load_begin_routed(LoadState *ls)
 	/* everything named qualified; the values come as parameters */
 	initStringInfo(&sql);
 	appendStringInfo(&sql, "INSERT INTO %s (_elt_batch_id, _elt_loaded_at, _elt_record%s) "
-					 "SELECT $1, $2, u.r%s FROM pg_catalog.unnest($3::pg_catalog.jsonb[]%s) AS u (r%s)",
+					 "SELECT $1, $2, u.r%s FROM ROWS FROM (pg_catalog.unnest($3::pg_catalog.jsonb[])%s) AS u (r%s)",
 					 quote_qualified_identifier(get_namespace_name(RelationGetNamespace(rel)),
 												RelationGetRelationName(rel)),
 					 ls->att_parent >= 0 ? ", _elt_parent" : "",
 					 ls->att_parent >= 0 ? ", u.p" : "",
-					 ls->att_parent >= 0 ? ", $4::pg_catalog.jsonb[]" : "",
+					 ls->att_parent >= 0 ? ", pg_catalog.unnest($4::pg_catalog.jsonb[])" : "",
 					 ls->att_parent >= 0 ? ", p" : "");
 	ls->insert_sql = sql.data;
 	ls->batchcxt = AllocSetContextCreate(CurrentMemoryContext, "pg_elt load batch",

@@ -89,6 +89,9 @@ $c->safe_psql('postgres', q{
 	SELECT create_distributed_table('staging.shop_slow', '_elt_record');
 	CREATE TABLE staging.shop_ref (LIKE staging.shop_orders INCLUDING DEFAULTS);
 	SELECT create_reference_table('staging.shop_ref');
+	-- a fan-out stream's table: the extract adds _elt_parent (ALTER TABLE on Citus)
+	CREATE TABLE staging.shop_user_orders (LIKE staging.shop_orders INCLUDING DEFAULTS);
+	SELECT create_distributed_table('staging.shop_user_orders', '_elt_record');
 });
 
 both(qq{
@@ -105,6 +108,9 @@ both(qq{
 	SELECT elt.create_stream('shop', 'ref', '/orders', params => '{"limit": 70}',
 		records => '\$.orders',
 		pagination => '{"type": "cursor", "cursor_path": "\$.next_cursor", "param": "cursor"}');
+	SELECT elt.create_stream('shop', 'user_orders', '/users/{id}/orders', params => '{"per_page": 2}',
+		records => '\$.orders', pagination => '{"type": "page"}',
+		for_each => 'SELECT id FROM generate_series(1, 20) id');
 	-- the same feed, slowly: 10 per page, each page 150 ms late
 	SELECT elt.create_stream('shop', 'slow', '/orders', params => '{"limit": 10, "delay": 150}',
 		records => '\$.orders',
@@ -378,6 +384,13 @@ same('its cursor', q{SELECT cursor_value FROM elt.stream WHERE name = 'slow'});
 is($cx, $px, "an extract into a reference table ($px records)");
 same('the reference staging table\'s rows', q{
 	SELECT count(*), md5(string_agg(_elt_record::text, ',' ORDER BY _elt_record::text)) FROM staging.shop_ref});
+
+# a fan-out stream into a distributed table: records with their parent rows
+($cx, $px) = both(q{SELECT records FROM elt.extract('shop.user_orders')});
+is($cx, $px, "a fan-out extract into a distributed table ($px records)");
+same('the fan-out rows with their parents', q{
+	SELECT count(*), count(_elt_parent), md5(string_agg(_elt_parent::text || _elt_record::text, ','
+		ORDER BY _elt_parent::text || _elt_record::text)) FROM staging.shop_user_orders});
 
 # --- refused before any request: an append-distributed staging table, or
 # a distribution column that no record fills
