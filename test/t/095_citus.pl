@@ -163,11 +163,13 @@ my %model = (
 		watermark => 'updated_at', on_schema_change => 'append_new_columns')},
 	orders_di => qq{SELECT * FROM elt.merge('dw.orders_di', $orders_src, '{order_id}',
 		strategy => 'delete+insert')},
+	# a merge target without a unique index on its key (no ON CONFLICT)
+	orders_nokey => qq{SELECT * FROM elt.merge('dw.orders_nokey', $orders_src, '{order_id}')},
 	status_summary => q{SELECT * FROM elt.merge('dw.status_summary',
 		$$SELECT status, count(*) AS orders, sum(amount) AS amount FROM dw.orders_latest GROUP BY status$$,
 		'{status}')});
 my @model_order = qw(dim_user dim_order dim_date fact_orders fact_status fact_events
-  orders_latest orders_di status_summary);
+  orders_latest orders_di orders_nokey status_summary);
 # where each built table goes on Citus
 my %layout = (
 	dim_user => "create_reference_table('dw.dim_user')",
@@ -178,6 +180,7 @@ my %layout = (
 	fact_events => "create_distributed_table('dw.fact_events', 'order_id', colocate_with => 'dw.fact_orders')",
 	orders_latest => "create_distributed_table('dw.orders_latest', 'order_id', colocate_with => 'dw.fact_orders')",
 	orders_di => "create_distributed_table('dw.orders_di', 'order_id', colocate_with => 'dw.fact_orders')",
+	orders_nokey => "create_distributed_table('dw.orders_nokey', 'order_id', colocate_with => 'dw.fact_orders')",
 	status_summary => "create_reference_table('dw.status_summary')");
 
 # Every table's rows, in an order that does not depend on the storage,
@@ -248,7 +251,7 @@ my ($cx, $px) = both(q{SELECT records FROM elt.extract('randomuser.users');
 is($cx, $px, "first extracts load the same counts ($px)");
 is($c->safe_psql('postgres', q{
 	SELECT count(*) FROM pg_dist_partition WHERE logicalrelid::text LIKE 'staging.%'}),
-	'4', 'the staging tables are Citus tables');
+	'5', 'the staging tables are Citus tables');
 # the shell tables on the coordinator hold nothing: every row is in a shard
 is($c->safe_psql('postgres', q{
 	SELECT pg_relation_size('staging.shop_orders') + pg_relation_size('staging.randomuser_users')}),
@@ -257,6 +260,7 @@ is($c->safe_psql('postgres', q{
 for my $m (@model_order)
 {
 	same("first build of $m", $model{$m});
+	both('ALTER TABLE dw.orders_nokey DROP CONSTRAINT orders_nokey_pkey') if $m eq 'orders_nokey';
 	$c->safe_psql('postgres', "SELECT $layout{$m}");
 	# the rows copied into the shards leave the coordinator's table
 	$c->safe_psql('postgres',
@@ -266,7 +270,7 @@ is($c->safe_psql('postgres', q{
 	SELECT string_agg(logicalrelid::text || ':' || partmethod::text, ' ' ORDER BY logicalrelid::text)
 	  FROM pg_dist_partition WHERE logicalrelid::text LIKE 'dw.%'}),
 	'dw.dim_date:n dw.dim_order:n dw.dim_user:n dw.fact_events:h dw.fact_orders:h '
-	  . 'dw.fact_status:h dw.orders_di:h dw.orders_latest:h dw.status_summary:n',
+	  . 'dw.fact_status:h dw.orders_di:h dw.orders_latest:h dw.orders_nokey:h dw.status_summary:n',
 	'the star schema is laid out on Citus');
 compare_all('round 1');
 
