@@ -16,6 +16,9 @@
 #  2. the same merge when only the 10,000 changed rows are passed, into a
 #     1,000,000-row and a 5,000,000-row dimension (the time should not grow
 #     with the dimension);
+#  2b. the watermark path: 10,000 new staging records merged with
+#     watermark => '_elt_batch_id' into 1,000,000- and 5,000,000-row
+#     dimensions (the time should not grow with the dimension);
 #  3. a 5,000,000-row fact build with three dimension lookups, one of them
 #     as-of on the type 2 dimension, with elt.merge_fact, against a plain
 #     INSERT ... SELECT joining the same dimensions on current rows only.
@@ -263,6 +266,32 @@ for round in 1 2; do
 	big=$T
 done
 echo "  ratio 5M / 1M: $(ratio "$big" "$small")   (goal: flat, about 1)"
+
+echo
+echo "2b. the watermark path: 10,000 new records of a staging table (9,000 changed"
+echo "    members, 1,000 new) merged with watermark => '_elt_batch_id' into a"
+echo "    1,000,000-row and a 5,000,000-row dimension, alternated"
+q -f "$sqldir/setup_watermark.sql" >/dev/null
+for size in 1m 5m; do
+	timed "initial build of the $size dimension (not compared)" -c \
+		"SELECT format('inserted %s', inserted) FROM elt.merge_dimension('bench.dim_wm_$size', 'bench.stg_$size', '{id}', effective_at => 'updated_at', ignore_columns => '{_elt_batch_id}', watermark => '_elt_batch_id')"
+	q -c "VACUUM ANALYZE bench.dim_wm_$size"
+done
+wm_small=()
+wm_big=()
+for round in $(seq 1 "$rounds"); do
+	q -v b=$((round + 1)) -f "$sqldir/watermark_batch.sql" >/dev/null
+	if [ $((round % 2)) -eq 1 ]; then order="1m 5m"; else order="5m 1m"; fi
+	for size in $order; do
+		settle
+		timed "round $round, into the $size dimension" -c \
+			"SELECT format('inserted %s, closed %s, unchanged %s', inserted, closed, unchanged) FROM elt.merge_dimension('bench.dim_wm_$size', 'bench.stg_$size', '{id}', effective_at => 'updated_at', ignore_columns => '{_elt_batch_id}', watermark => '_elt_batch_id')"
+		if [ "$size" = 1m ]; then wm_small+=("$T"); else wm_big+=("$T"); fi
+	done
+done
+echo "  median of $rounds rounds: 1M $(median "${wm_small[@]}") s, 5M $(median "${wm_big[@]}") s"
+echo "  ratio 5M / 1M: $(ratio "$(median "${wm_big[@]}")" "$(median "${wm_small[@]}")") (rounds $(spread "${wm_big[@]}" "${wm_small[@]}"))   (goal: at most 1.2)"
+q -c "DROP TABLE bench.stg_1m, bench.stg_5m, bench.dim_wm_1m, bench.dim_wm_5m"
 
 echo
 echo "3. 5,000,000-row fact build, three dimension lookups (one as-of on type 2)"
