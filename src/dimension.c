@@ -48,6 +48,7 @@
 #include "executor/spi.h"
 #include "funcapi.h"
 #include "miscadmin.h"
+#include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/date.h"
 #include "utils/datetime.h"
@@ -116,7 +117,13 @@ typedef enum RowClass
 	 * an inferred member missing from the source, which deletes leave
 	 * alone: facts point at it and the source has not delivered it yet
 	 */
-	CLASS_INFERRED_MISSING = 'o'
+	CLASS_INFERRED_MISSING = 'o',
+
+	/*
+	 * a source row flagged deleted (deleted_flag) without a current row:
+	 * nothing to delete, counted, not written
+	 */
+	CLASS_FLAGGED_GONE = 'g'
 } RowClass;
 
 /* The classes the statements on the work table name, as "char" literals. */
@@ -151,6 +158,8 @@ typedef struct DimMerge
 	int64		sk_range;		/* surrogate keys in use (highest - lowest) */
 	double		max_delete_share;	/* of the current members, see check_delete_share */
 	bool		citus;			/* the dimension is a Citus table: see below */
+	char	   *watermark;		/* source column: read only rows newer than the dimension's */
+	char	   *deleted_flag;	/* boolean source column: true deletes the member */
 	char	   *now;			/* the transaction's time, as a literal */
 } DimMerge;
 
@@ -273,7 +282,8 @@ classify_columns(DimMerge *m)
 		m->attrs = lappend(m->attrs, col->name);
 		if (model_list_contains(m->type1, col->name))
 			m->attr1 = lappend(m->attr1, col);
-		else if (!model_list_contains(m->ignore, col->name))
+		else if (!model_list_contains(m->ignore, col->name) &&
+				 !(m->deleted_flag && strcmp(col->name, m->deleted_flag) == 0))
 			m->attr2 = lappend(m->attr2, col);
 	}
 }
@@ -460,6 +470,8 @@ typedef struct ClassifyReceiver
 	int			inferred_attr;
 	int			deleted_attr;
 	int			from_attr;
+	int			flag_attr;		/* the source's deleted flag, -1 without */
+	bool		null_safe;		/* the pass of classify_null_keys */
 	int		   *key_attrs;
 	int			nkeys;
 	CompareColumn *cols;
@@ -503,6 +515,22 @@ classify_row(ClassifyReceiver *r, Datum *values, bool *isnull)
 	if (r->in_attr >= 0 && isnull[r->in_attr])
 		return r->inferred_attr >= 0 && !isnull[r->inferred_attr] &&
 			DatumGetBool(values[r->inferred_attr]) ? CLASS_INFERRED_MISSING : CLASS_DELETED;
+	if (r->flag_attr >= 0 && !isnull[r->flag_attr] && DatumGetBool(values[r->flag_attr]))
+	{
+		/* the source says the member is deleted: its current row, if any */
+		if (!isnull[r->sk_attr])
+			return CLASS_DELETED;
+		if (!r->null_safe)
+		{
+			/* NULL key parts match only in classify_null_keys(): look again there */
+			for (int i = 0; i < r->nkeys; i++)
+			{
+				if (isnull[r->key_attrs[i]])
+					return CLASS_NEW;
+			}
+		}
+		return CLASS_FLAGGED_GONE;
+	}
 	if (isnull[r->sk_attr])
 		return CLASS_NEW;
 	if (r->inferred_attr >= 0 && !isnull[r->inferred_attr] &&
@@ -584,7 +612,8 @@ classify_receive(TupleTableSlot *slot, DestReceiver *self)
 		build_progress_rows(r->unreported);
 		r->unreported = 0;
 	}
-	if (cls != CLASS_NEW && cls != CLASS_DELETED && cls != CLASS_INFERRED_MISSING)
+	if (cls != CLASS_NEW && cls != CLASS_INFERRED_MISSING && cls != CLASS_FLAGGED_GONE &&
+		(cls != CLASS_DELETED || r->flag_attr >= 0))
 	{
 		int64		bit = DatumGetInt64(values[r->sk_attr]) - r->seen_base;
 
@@ -596,7 +625,7 @@ classify_receive(TupleTableSlot *slot, DestReceiver *self)
 			r->seen[bit / 64] |= UINT64CONST(1) << (bit % 64);
 	}
 	if ((cls == CLASS_UNCHANGED && !r->keep_unchanged) || cls == CLASS_INFERRED_MISSING ||
-		(cls == CLASS_DELETED && !r->keep_missing))
+		cls == CLASS_FLAGGED_GONE || (cls == CLASS_DELETED && !r->keep_missing))
 		return true;
 	if (cls == CLASS_NEW)
 	{
@@ -794,6 +823,7 @@ classify_query(DimMerge *m, const char *sfrom, bool full, bool null_safe,
 		r->sk_attr = r->nwork - 2;
 		next = r->nwork;
 		r->in_attr = r->inferred_attr = r->deleted_attr = r->from_attr = -1;
+		r->flag_attr = m->deleted_flag ? name_position(m->names, m->deleted_flag) : -1;
 		if (full)
 		{
 			appendStringInfoString(&q, ", s." WORK_IN);
@@ -876,7 +906,8 @@ classify_rows(DimMerge *m, const char *sfrom, bool full, bool null_safe,
 	r.work = table_open(RangeVarGetRelid(makeRangeVarFromNameList(stringToQualifiedNameList(m->work)),
 										 RowExclusiveLock, false),
 						NoLock);
-	r.keep_missing = full;
+	r.keep_missing = full || m->deleted_flag != NULL;
+	r.null_safe = null_safe;
 	r.keep_unchanged = null_safe;	/* classify_null_keys matches deleted rows to them */
 	r.classes = classes;
 
@@ -906,7 +937,7 @@ classify_rows(DimMerge *m, const char *sfrom, bool full, bool null_safe,
 static bool
 classify_source(DimMerge *m, int64 classes[256], int64 *nullkeys, int64 *undated)
 {
-	bool		full = m->deletes != DELETES_IGNORE;
+	bool		full = m->deletes != DELETES_IGNORE && m->deleted_flag == NULL;
 	char	   *sfrom;
 
 	sfrom = psprintf("(SELECT src.*, %s::timestamptz AS " WORK_EFF "%s FROM %s AS src)",
@@ -934,6 +965,8 @@ build_work_table(DimMerge *m)
 					 WORK_CLASS " FROM (SELECT src.*, %s::timestamptz AS " WORK_EFF
 					 " FROM %s AS src) AS s",
 					 m->effective, m->source.from_item);
+	if (m->deleted_flag)
+		appendStringInfo(&sql, " WHERE s.%s IS NOT TRUE", quote_identifier(m->deleted_flag));
 	model_exec(sql.data, SPI_OK_UTILITY);
 	model_exec(psprintf("ANALYZE %s", m->work), SPI_OK_UTILITY);
 }
@@ -1107,6 +1140,85 @@ check_undated(DimMerge *m, int64 undated)
 }
 
 /*
+ * Check the watermark and deleted_flag arguments against the source: the
+ * watermark an ordered column, the flag a boolean one.
+ */
+static void
+check_incremental_columns(DimMerge *m)
+{
+	if (m->watermark)
+	{
+		ModelColumn *col = model_find_column(m->source.columns, m->watermark);
+
+		if (col == NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_COLUMN),
+					 errmsg("watermark column \"%s\" is not a column of the source", m->watermark),
+					 errhint("Name a column that grows with each load, such as updated_at or _elt_batch_id.")));
+		if (!OidIsValid(lookup_type_cache(col->typid, TYPECACHE_GT_OPR)->gt_opr))
+			ereport(ERROR,
+					(errcode(ERRCODE_DATATYPE_MISMATCH),
+					 errmsg("watermark column \"%s\" has type %s, which has no ordering",
+							m->watermark, col->typname)));
+		if (model_list_contains(m->key, m->watermark))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("the watermark cannot be a natural key column")));
+	}
+	if (m->deleted_flag)
+	{
+		ModelColumn *col = model_find_column(m->source.columns, m->deleted_flag);
+
+		if (col == NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_COLUMN),
+					 errmsg("deleted_flag column \"%s\" is not a column of the source",
+							m->deleted_flag)));
+		if (col->typid != BOOLOID)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATATYPE_MISMATCH),
+					 errmsg("deleted_flag column \"%s\" must be boolean, not %s",
+							m->deleted_flag, col->typname)));
+		if (model_list_contains(m->key, m->deleted_flag) ||
+			model_list_contains(m->type1, m->deleted_flag))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("deleted_flag column \"%s\" cannot be in the natural key or the type-1 columns",
+							m->deleted_flag)));
+	}
+}
+
+/*
+ * Read only the source rows newer than the dimension's highest watermark
+ * value (all of them while it has none), so that a merge costs what the
+ * new rows cost.  The highest value is found through an index on the
+ * watermark column, created here the first time when the caller may (on
+ * a dimension created by merge_dimension, create_indexes makes it).
+ */
+static void
+apply_watermark(DimMerge *m)
+{
+	ModelColumn *col = model_find_column(m->source.columns, m->watermark);
+	AttrNumber	attnum = get_attnum(m->target.relid, m->watermark);
+	const char *qwm = quote_identifier(m->watermark);
+	char	   *last;
+
+	if (model_query_int64(psprintf("SELECT count(*) FROM pg_catalog.pg_index WHERE indrelid = %u"
+								   " AND indkey[0] = %d AND indpred IS NULL",
+								   m->target.relid, (int) attnum)) == 0 &&
+		pg_class_ownercheck(m->target.relid, GetUserId()))
+		model_exec(psprintf("CREATE INDEX ON %s (%s)", m->target.qualified, qwm), SPI_OK_UTILITY);
+	last = model_query_text(psprintf("SELECT max(%s)::pg_catalog.text FROM %s WHERE %s <> "
+									 MODEL_UNKNOWN_KEY,
+									 qwm, m->target.qualified, m->qsk));
+	if (last == NULL)
+		return;
+	m->source.from_item = psprintf("(SELECT * FROM %s AS wsrc WHERE wsrc.%s > %s::%s)",
+								   m->source.from_item, qwm, quote_literal_cstr(last),
+								   col->typname);
+}
+
+/*
  * The transaction's start time (now()) as a timestamptz literal in UTC, for
  * the statements that would otherwise call now() inside a CASE or
  * GREATEST: Citus refuses non-immutable functions there, and a constant
@@ -1272,6 +1384,10 @@ create_indexes(DimMerge *m)
 		appendStringInfo(&sql, ") NULLS NOT DISTINCT WHERE %s <> " MODEL_UNKNOWN_KEY, m->qsk);
 	}
 	model_exec(sql.data, SPI_OK_UTILITY);
+	/* the next merge's watermark is the highest value: an index finds it */
+	if (m->watermark)
+		model_exec(psprintf("CREATE INDEX ON %s (%s)", m->target.qualified,
+							quote_identifier(m->watermark)), SPI_OK_UTILITY);
 }
 
 /*
@@ -1345,14 +1461,21 @@ close_versions(DimMerge *m, bool changed, bool deleted, int64 nrows)
 	const char *which = changed && deleted ? "IN (" CLASS_SQL_CHANGED ", " CLASS_SQL_DELETED ")" :
 		deleted ? "= " CLASS_SQL_DELETED : "= " CLASS_SQL_CHANGED;
 
+	/*
+	 * A member missing from the source is closed now; one the source flags
+	 * deleted (deleted_flag) at the flagged row's effective time.
+	 */
+	const char *gone = m->deleted_flag ?
+		psprintf("GREATEST(COALESCE(s." WORK_EFF ", %s), t." MODEL_VALID_FROM ")", m->now) :
+		psprintf("GREATEST(%s, t." MODEL_VALID_FROM ")", m->now);
+
 	initStringInfo(&sql);
 	appendStringInfo(&sql, "UPDATE %s AS t SET " MODEL_VALID_TO " = ", m->target.qualified);
 	if (changed && deleted)
 		appendStringInfo(&sql, "CASE WHEN s." WORK_CLASS " = " CLASS_SQL_DELETED
-						 " THEN GREATEST(%s, t." MODEL_VALID_FROM ") ELSE s." WORK_EFF " END",
-						 m->now);
+						 " THEN %s ELSE s." WORK_EFF " END", gone);
 	else if (deleted)
-		appendStringInfo(&sql, "GREATEST(%s, t." MODEL_VALID_FROM ")", m->now);
+		appendStringInfoString(&sql, gone);
 	else
 		appendStringInfoString(&sql, "s." WORK_EFF);
 	if (m->citus)
@@ -1582,6 +1705,22 @@ elt_merge_dimension(PG_FUNCTION_ARGS)
 	}
 	else
 		m.max_delete_share = 0.5;
+	if (PG_NARGS() > 10 && !PG_ARGISNULL(10))
+		m.watermark = text_to_cstring(PG_GETARG_TEXT_PP(10));
+	if (PG_NARGS() > 11 && !PG_ARGISNULL(11))
+		m.deleted_flag = text_to_cstring(PG_GETARG_TEXT_PP(11));
+	if (m.deleted_flag && m.deletes == DELETES_IGNORE)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("deleted_flag needs deletes => 'close' or 'flag'"),
+				 errhint("Say what a flagged member becomes: deletes => 'close' ends its version (type 2), 'flag' sets is_deleted.")));
+	if (m.watermark && m.deletes != DELETES_IGNORE && m.deleted_flag == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("deletes => '%s' with a watermark needs deleted_flag",
+						m.deletes == DELETES_CLOSE ? "close" : "flag"),
+				 errdetail("A source read from a watermark holds only the newer rows: a member missing from it is not deleted."),
+				 errhint("Name the source's boolean column that marks deleted members as deleted_flag.")));
 
 	SPI_connect();
 	nestlevel = model_settings_push();
@@ -1611,6 +1750,7 @@ elt_merge_dimension(PG_FUNCTION_ARGS)
 
 	model_open_source(&m.source, source_arg);
 	classify_columns(&m);
+	check_incremental_columns(&m);
 	if (m.attr2 == NIL && m.attr1 == NIL && m.ignore == NIL && m.scd_type != 0)
 		ereport(NOTICE,
 				(errmsg("the source of %s has no attribute columns besides the natural key",
@@ -1634,6 +1774,8 @@ elt_merge_dimension(PG_FUNCTION_ARGS)
 	{
 		check_target_shape(&m);
 		model_claim_dimension(&m.target, m.sk, linitial(m.key));
+		if (m.watermark)
+			apply_watermark(&m);
 	}
 
 	/* Read and classify the source, and check it before any write. */
@@ -1684,7 +1826,7 @@ elt_merge_dimension(PG_FUNCTION_ARGS)
 						   (long long) classes[CLASS_BACKDATED]),
 				 errhint("Check the effective_at expression; history cannot be rewritten backwards.")));
 
-	if (m.exists && m.deletes != DELETES_IGNORE)
+	if (m.exists && m.deletes != DELETES_IGNORE && m.deleted_flag == NULL)
 		check_delete_share(&m, classes[CLASS_DELETED], current);
 
 	created = !m.exists;
