@@ -122,3 +122,7 @@ SELECT * FROM elt.merge_dimension('dim_edge.dim_cust', 'dim_edge.stg_cust', '{id
 SELECT * FROM elt.merge_dimension('dim_edge.dim_cust', 'dim_edge.stg_cust', '{id}',
 	effective_at => 'changed_at', deletes => 'close', deleted_flag => 'nope');
 SELECT changed('dim_edge.dim_cust');
+
+SET client_min_messages = warning;
+DROP SCHEMA dim_edge CASCADE;
+RESET client_min_messages;
