@@ -24,6 +24,7 @@
 #define ERRCODE_ELT_RUN_FAILED				MAKE_SQLSTATE('E','L','0','5','0')
 #define ERRCODE_ELT_RUN_CANCELLED			MAKE_SQLSTATE('E','L','0','5','1')
 #define ERRCODE_ELT_CHECK_FAILED			MAKE_SQLSTATE('E','L','0','5','2')
+#define ERRCODE_ELT_MODEL_GUARD				MAKE_SQLSTATE('E','L','0','6','0')
 
 /* GUCs (pg_elt.c) */
 extern char *elt_database;
