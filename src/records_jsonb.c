@@ -35,6 +35,10 @@
 /* Objects up to this many pairs are sorted by insertion. */
 #define INSERTION_SORT_MAX	32
 
+/* JSON's characters, whatever the locale says */
+#define IS_DIGIT(c)		((c) >= '0' && (c) <= '9')
+#define IS_ALNUM(c)		(IS_DIGIT(c) || ((c) >= 'a' && (c) <= 'z') || ((c) >= 'A' && (c) <= 'Z'))
+
 typedef struct Parser
 {
 	const char *p;				/* next byte */
@@ -73,21 +77,20 @@ hexval(char c)
 }
 
 static bool
-read_hex4(Parser *ps, pg_wchar *out)
+read_hex4(const char *p, const char *end, pg_wchar *out)
 {
 	pg_wchar	v = 0;
 
-	if (ps->end - ps->p < 4)
+	if (end - p < 4)
 		return false;
 	for (int i = 0; i < 4; i++)
 	{
-		int			h = hexval(ps->p[i]);
+		int			h = hexval(p[i]);
 
 		if (h < 0)
 			return false;
 		v = (v << 4) | h;
 	}
-	ps->p += 4;
 	*out = v;
 	return true;
 }
@@ -101,7 +104,8 @@ parse_string(Parser *ps, char **val, int *len)
 {
 	const char *start = ps->p;
 	const char *s = start;
-	StringInfoData buf;
+	char	   *buf;
+	char	   *out;
 
 	while (s < ps->end && *s != '"' && *s != '\\' && (unsigned char) *s >= 0x20)
 		s++;
@@ -117,94 +121,87 @@ parse_string(Parser *ps, char **val, int *len)
 		return true;
 	}
 
-	/* escapes: decode */
-	initStringInfo(&buf);
-	appendBinaryStringInfo(&buf, start, s - start);
-	ps->p = s;
-	for (;;)
+	/* escapes: find the end, then decode into a copy no longer than that */
+	while (s < ps->end && *s != '"')
 	{
-		const char *run = ps->p;
+		if ((unsigned char) *s < 0x20)
+			return false;
+		s += (*s == '\\') ? 2 : 1;
+	}
+	if (s >= ps->end)
+		return false;
+	out = buf = palloc(s - start + 1);
+	for (const char *r = start; r < s;)
+	{
+		pg_wchar	c;
+		pg_wchar	lo;
 
-		while (ps->p < ps->end && *ps->p != '"' && *ps->p != '\\' &&
-			   (unsigned char) *ps->p >= 0x20)
-			ps->p++;
-		if (ps->p >= ps->end || (unsigned char) *ps->p < 0x20)
-			return false;
-		appendBinaryStringInfo(&buf, run, ps->p - run);
-		if (*ps->p == '"')
+		if (*r != '\\')
 		{
-			ps->p++;
-			break;
+			*out++ = *r++;
+			continue;
 		}
-		/* a backslash */
-		ps->p++;
-		if (ps->p >= ps->end)
-			return false;
-		switch (*ps->p++)
+		r++;
+		switch (*r++)
 		{
 			case '"':
-				appendStringInfoChar(&buf, '"');
+				*out++ = '"';
 				break;
 			case '\\':
-				appendStringInfoChar(&buf, '\\');
+				*out++ = '\\';
 				break;
 			case '/':
-				appendStringInfoChar(&buf, '/');
+				*out++ = '/';
 				break;
 			case 'b':
-				appendStringInfoChar(&buf, '\b');
+				*out++ = '\b';
 				break;
 			case 'f':
-				appendStringInfoChar(&buf, '\f');
+				*out++ = '\f';
 				break;
 			case 'n':
-				appendStringInfoChar(&buf, '\n');
+				*out++ = '\n';
 				break;
 			case 'r':
-				appendStringInfoChar(&buf, '\r');
+				*out++ = '\r';
 				break;
 			case 't':
-				appendStringInfoChar(&buf, '\t');
+				*out++ = '\t';
 				break;
 			case 'u':
+				if (!read_hex4(r, s, &c))
+					return false;
+				r += 4;
+				if (is_utf16_surrogate_first(c))
 				{
-					pg_wchar	c;
-					pg_wchar	lo;
-					unsigned char utf8[8];
-
-					if (!read_hex4(ps, &c))
+					/* a pair, or jsonb_in says what is wrong */
+					if (s - r < 6 || r[0] != '\\' || r[1] != 'u' ||
+						!read_hex4(r + 2, s, &lo) || !is_utf16_surrogate_second(lo))
 						return false;
-					if (is_utf16_surrogate_first(c))
-					{
-						/* a pair, or jsonb_in says what is wrong */
-						if (ps->end - ps->p < 6 || ps->p[0] != '\\' || ps->p[1] != 'u')
-							return false;
-						ps->p += 2;
-						if (!read_hex4(ps, &lo) || !is_utf16_surrogate_second(lo))
-							return false;
-						c = surrogate_pair_to_codepoint(c, lo);
-					}
-					else if (is_utf16_surrogate_second(c) || c == 0)
-						return false;	/* refused by jsonb_in */
-					if (c < 0x80)
-						appendStringInfoChar(&buf, (char) c);
-					else if (ps->utf8)
-					{
-						unicode_to_utf8(c, utf8);
-						appendBinaryStringInfo(&buf, (char *) utf8, pg_utf_mblen(utf8));
-					}
-					else
-						return false;	/* jsonb_in converts (or refuses) */
-					break;
+					r += 6;
+					c = surrogate_pair_to_codepoint(c, lo);
 				}
+				else if (is_utf16_surrogate_second(c) || c == 0)
+					return false;	/* refused by jsonb_in */
+				if (c < 0x80)
+					*out++ = (char) c;
+				else if (ps->utf8)
+				{
+					unicode_to_utf8(c, (unsigned char *) out);
+					out += pg_utf_mblen((unsigned char *) out);
+				}
+				else
+					return false;	/* jsonb_in converts (or refuses) */
+				break;
 			default:
 				return false;
 		}
 	}
-	if (buf.len > JENTRY_OFFLENMASK)
+	ps->p = s + 1;
+	if (out - buf > JENTRY_OFFLENMASK)
 		return false;
-	*val = buf.data;
-	*len = buf.len;
+	*val = buf;
+	*len = out - buf;
 	return true;
 }
 
@@ -227,21 +224,21 @@ parse_number(Parser *ps, JsonbValue *out)
 		neg = true;
 		s++;
 	}
-	if (s >= ps->end || !isdigit((unsigned char) *s))
+	if (s >= ps->end || !IS_DIGIT(*s))
 		return false;
 	if (*s == '0')
 		s++;
 	else
-		while (s < ps->end && isdigit((unsigned char) *s))
+		while (s < ps->end && IS_DIGIT(*s))
 			s++;
 	ndigits = s - start - (neg ? 1 : 0);
 	if (s < ps->end && *s == '.')
 	{
 		integral = false;
 		s++;
-		if (s >= ps->end || !isdigit((unsigned char) *s))
+		if (s >= ps->end || !IS_DIGIT(*s))
 			return false;
-		while (s < ps->end && isdigit((unsigned char) *s))
+		while (s < ps->end && IS_DIGIT(*s))
 			s++;
 	}
 	if (s < ps->end && (*s == 'e' || *s == 'E'))
@@ -250,13 +247,13 @@ parse_number(Parser *ps, JsonbValue *out)
 		s++;
 		if (s < ps->end && (*s == '+' || *s == '-'))
 			s++;
-		if (s >= ps->end || !isdigit((unsigned char) *s))
+		if (s >= ps->end || !IS_DIGIT(*s))
 			return false;
-		while (s < ps->end && isdigit((unsigned char) *s))
+		while (s < ps->end && IS_DIGIT(*s))
 			s++;
 	}
 	/* a number runs into a letter or a dot: jsonb_in's to refuse */
-	if (s < ps->end && (isalnum((unsigned char) *s) || *s == '.' || *s == '_' ||
+	if (s < ps->end && (IS_ALNUM(*s) || *s == '.' || *s == '_' ||
 						(unsigned char) *s >= 0x80))
 		return false;
 	ps->p = s;
@@ -490,7 +487,7 @@ literal(Parser *ps, const char *word, int len)
 	ps->p += len;
 	/* "truex" is one token to jsonb_in: leave it to refuse */
 	return !(ps->p < ps->end &&
-			 (isalnum((unsigned char) *ps->p) || *ps->p == '_' || (unsigned char) *ps->p >= 0x80));
+			 (IS_ALNUM(*ps->p) || *ps->p == '_' || (unsigned char) *ps->p >= 0x80));
 }
 
 static bool
@@ -526,7 +523,7 @@ parse_value(Parser *ps, JsonbValue *out)
 			out->type = jbvNull;
 			return literal(ps, "null", 4);
 		default:
-			if (*ps->p == '-' || isdigit((unsigned char) *ps->p))
+			if (*ps->p == '-' || IS_DIGIT(*ps->p))
 				return parse_number(ps, out);
 			return false;
 	}
