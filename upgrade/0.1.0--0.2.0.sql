@@ -13,3 +13,7 @@
 
 -- elt.normalize: its catalog tables, indexes and policies.
 -- new part: 34_normalize.sql
+
+-- elt.merge_dimension gains max_delete_share, watermark and deleted_flag:
+-- the old signature goes, the replay creates the new one.
+DROP FUNCTION elt.merge_dimension(text, text, text[], int, text[], text[], text, text, text);
