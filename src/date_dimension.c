@@ -67,13 +67,13 @@ check_date_dimension(ModelRelation *target)
 		if (col == NULL)
 			ereport(ERROR,
 					(errcode(ERRCODE_UNDEFINED_COLUMN),
-					 errmsg("date dimension %s has no column \"%s\"",
-							target->qualified, date_columns[i].name)));
+					 errmsg("date dimension \"%s\" has no column \"%s\"",
+							target->display, date_columns[i].name)));
 		if (strcmp(format_type_be(col->typid), date_columns[i].type) != 0)
 			ereport(ERROR,
 					(errcode(ERRCODE_DATATYPE_MISMATCH),
-					 errmsg("column \"%s\" of date dimension %s has type %s, expected %s",
-							date_columns[i].name, target->qualified,
+					 errmsg("column \"%s\" of date dimension \"%s\" has type %s, expected %s",
+							date_columns[i].name, target->display,
 							format_type_be(col->typid), date_columns[i].type)));
 	}
 }

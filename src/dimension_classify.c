@@ -337,10 +337,10 @@ add_compared_columns(DimMerge *m, ClassifyReceiver *r, StringInfo select, int *n
 		Oid			collation;
 
 		if (attnum == InvalidAttrNumber)
-			elog(ERROR, "column \"%s\" of dimension %s not found", col->name, m->target.qualified);
+			elog(ERROR, "column \"%s\" of dimension \"%s\" not found", col->name, m->target.display);
 		get_atttypetypmodcoll(m->target.relid, attnum, &typid, &typmod, &collation);
 		if (typid != col->typid)
-			elog(ERROR, "column \"%s\" of dimension %s changed type", col->name, m->target.qualified);
+			elog(ERROR, "column \"%s\" of dimension \"%s\" changed type", col->name, m->target.display);
 		c->sattr = name_position(m->names, col->name);
 		c->tattr = (*next)++;
 		c->versioned = m->scd_type == 2 && list_member_ptr(m->attr2, col);

@@ -421,7 +421,7 @@ retry_page(Extract *ex, ApiPage *p, const char *reason, int errcode_if_final,
 	if (wait_hint_ms >= 0)
 		delay = Max(delay, wait_hint_ms);
 	ereport(DEBUG1,
-			(errmsg("stream %s: retrying page %d in %.0f ms (attempt %d of %d): %s",
+			(errmsg("stream \"%s\": retrying page %d in %.0f ms (attempt %d of %d): %s",
 					ex->stream, p->seq + 1, delay, p->attempts + 1, ex->max_attempts, reason)));
 	page_reset(p);
 	p->not_before = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), (int64) delay);
@@ -509,7 +509,7 @@ finish_head(Extract *ex, ApiPage *p)
 		drop_following(ex);
 		set_stop_reason(ex, "repeated_page");
 		ereport(DEBUG1,
-				(errmsg("stream %s: page %d is the same as page %d, the stream ends there",
+				(errmsg("stream \"%s\": page %d is the same as page %d, the stream ends there",
 						ex->stream, p->seq + 1, p->seq)));
 		page_done(ex, p);
 		return;
@@ -532,7 +532,7 @@ finish_head(Extract *ex, ApiPage *p)
 	ex->page_records = 0;
 	report_progress(ex);
 	ereport(DEBUG1,
-			(errmsg("stream %s: page %d loaded, %lld records and %lld bytes so far",
+			(errmsg("stream \"%s\": page %d loaded, %lld records and %lld bytes so far",
 					ex->stream, ex->pages, (long long) ex->records, (long long) ex->bytes)));
 
 	/* what comes next */
@@ -905,14 +905,14 @@ extract_error_context(void *arg)
 	Extract    *ex = (Extract *) arg;
 
 	if (ex->cur_page && ex->cur_offset >= 0)
-		errcontext("extract of stream %s, page %d (%s), record at byte %lld",
+		errcontext("extract of stream \"%s\", page %d (%s), record at byte %lld",
 				   ex->stream, ex->cur_page->seq + 1, ex->cur_page->display,
 				   (long long) ex->cur_offset);
 	else if (ex->cur_page)
-		errcontext("extract of stream %s, page %d (%s)",
+		errcontext("extract of stream \"%s\", page %d (%s)",
 				   ex->stream, ex->cur_page->seq + 1, ex->cur_page->display);
 	else
-		errcontext("extract of stream %s", ex->stream);
+		errcontext("extract of stream \"%s\"", ex->stream);
 }
 
 /*

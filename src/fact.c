@@ -103,15 +103,15 @@ find_surrogate_key(FactDim *d)
 	if (d->sk == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_TABLE_DEFINITION),
-				 errmsg("dimension %s has no single-column primary key", d->rel.qualified),
+				 errmsg("dimension \"%s\" has no single-column primary key", d->rel.display),
 				 errdetail("The primary key of a dimension is its surrogate key.")));
 	col = model_find_column(d->columns, d->sk);
 	d->sk_type = col->typid;
 	if (d->sk_type != INT8OID && d->sk_type != INT4OID && d->sk_type != INT2OID)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATATYPE_MISMATCH),
-				 errmsg("surrogate key \"%s\" of dimension %s is not an integer",
-						d->sk, d->rel.qualified)));
+				 errmsg("surrogate key \"%s\" of dimension \"%s\" is not an integer",
+						d->sk, d->rel.display)));
 }
 
 /*
@@ -174,7 +174,7 @@ parse_dimensions(Jsonb *json, List *source_columns, int default_late)
 		if (d->late == LATE_INFER && !d->has_inferred)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("dimension %s cannot take inferred members", d->rel.qualified),
+					 errmsg("dimension \"%s\" cannot take inferred members", d->rel.display),
 					 errdetail("Inferred members need a boolean column is_inferred."),
 					 errhint("Pass \"late_arriving\": \"unknown\" or \"error\" for this dimension.")));
 
@@ -209,13 +209,13 @@ parse_dimensions(Jsonb *json, List *source_columns, int default_late)
 			if (dc == NULL)
 				ereport(ERROR,
 						(errcode(ERRCODE_UNDEFINED_COLUMN),
-						 errmsg("column \"%s\" is not a column of dimension %s",
-								dcol, d->rel.qualified)));
+						 errmsg("column \"%s\" is not a column of dimension \"%s\"",
+								dcol, d->rel.display)));
 			if (sc->typid != dc->typid)
 				ereport(ERROR,
 						(errcode(ERRCODE_DATATYPE_MISMATCH),
-						 errmsg("column \"%s\" of the source has type %s but \"%s\" of dimension %s has type %s",
-								scol, format_type_be(sc->typid), dcol, d->rel.qualified,
+						 errmsg("column \"%s\" of the source has type %s but \"%s\" of dimension \"%s\" has type %s",
+								scol, format_type_be(sc->typid), dcol, d->rel.display,
 								format_type_be(dc->typid)),
 						 errhint("Cast the column in a SELECT source.")));
 			d->src_cols = lappend(d->src_cols, scol);
@@ -229,8 +229,8 @@ parse_dimensions(Jsonb *json, List *source_columns, int default_late)
 			if (!d->versioned)
 				ereport(ERROR,
 						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-						 errmsg("dimension %s keeps no history, so \"as_of\" cannot be used with it",
-								d->rel.qualified)));
+						 errmsg("dimension \"%s\" keeps no history, so \"as_of\" cannot be used with it",
+								d->rel.display)));
 			if (ac == NULL)
 				ereport(ERROR,
 						(errcode(ERRCODE_UNDEFINED_COLUMN),
@@ -322,8 +322,8 @@ handle_late_arriving(List *dims, const char *from_item, StringInfo inferred)
 			}
 			ereport(ERROR,
 					(errcode(ERRCODE_FOREIGN_KEY_VIOLATION),
-					 errmsg("the source refers to a member missing from dimension %s",
-							d->rel.qualified),
+					 errmsg("the source refers to a member missing from dimension \"%s\"",
+							d->rel.display),
 					 errdetail("Key (%s)=(%s) is not present in the dimension.",
 							   keys.data, vals.data),
 					 errhint("Load the dimension first, or pass late_arriving => 'infer' or 'unknown'.")));

@@ -177,7 +177,7 @@ extract_cursor_to_send(const char *before, const char *initial, const char *lag,
 		if (kind != CURSOR_NUMBER)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("incremental lag %s is a number but cursor value \"%s\" is not", lag, base)));
+					 errmsg("incremental lag \"%s\" is a number but cursor value \"%s\" is not", lag, base)));
 		return DatumGetCString(DirectFunctionCall1(numeric_out,
 												   DirectFunctionCall2(numeric_sub, NumericGetDatum(num),
 																	   DirectFunctionCall3(numeric_in, CStringGetDatum(lag),

@@ -179,6 +179,17 @@ load_add_parent_column(Oid relid)
 }
 
 /*
+ * A staging table's name for messages: schema.name, which the messages put
+ * in double quotes as PostgreSQL does.
+ */
+static const char *
+staging_name(Relation rel)
+{
+	return psprintf("%s.%s", get_namespace_name(RelationGetNamespace(rel)),
+					RelationGetRelationName(rel));
+}
+
+/*
  * Position of an optional column of a given type, or -1.
  */
 static AttrNumber
@@ -196,8 +207,8 @@ find_optional_column(Relation rel, const char *name, Oid type)
 		if (att->atttypid != type)
 			ereport(ERROR,
 					(errcode(ERRCODE_DATATYPE_MISMATCH),
-					 errmsg("column \"%s\" of staging table %s has type %s, not %s",
-							name, RelationGetRelationName(rel),
+					 errmsg("column \"%s\" of staging table \"%s\" has type %s, not %s",
+							name, staging_name(rel),
 							format_type_be(att->atttypid), format_type_be(type))));
 		return i;
 	}
@@ -216,8 +227,8 @@ find_column(Relation rel, const char *name, Oid type)
 		return i;
 	ereport(ERROR,
 			(errcode(ERRCODE_UNDEFINED_COLUMN),
-			 errmsg("staging table %s has no column \"%s\"",
-					RelationGetRelationName(rel), name),
+			 errmsg("staging table \"%s\" has no column \"%s\"",
+					staging_name(rel), name),
 			 errdetail("A staging table has the columns _elt_batch_id bigint, _elt_loaded_at timestamptz and _elt_record jsonb.")));
 	return 0;
 }
@@ -240,8 +251,8 @@ load_begin_routed(LoadState *ls)
 	if (method == 'a' || method == 'r')
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("staging table %s is %s-distributed",
-						RelationGetRelationName(rel),
+				 errmsg("staging table \"%s\" is %s-distributed",
+						staging_name(rel),
 						method == 'a' ? "append" : "range"),
 				 errdetail("Extracts load into hash-distributed, single-shard, reference and Citus local tables."),
 				 errhint("Distribute the staging table with create_distributed_table(..., 'hash'), or make it a reference table.")));
@@ -257,8 +268,8 @@ load_begin_routed(LoadState *ls)
 			build_column_default(rel, attnum) == NULL)
 			ereport(ERROR,
 					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-					 errmsg("staging table %s is distributed by column \"%s\", which an extract does not fill",
-							RelationGetRelationName(rel), distcol),
+					 errmsg("staging table \"%s\" is distributed by column \"%s\", which an extract does not fill",
+							staging_name(rel), distcol),
 					 errdetail("An extract writes _elt_batch_id, _elt_loaded_at and _elt_record, and the defaults of the other columns; a record without a value of the distribution column cannot be placed in a shard."),
 					 errhint("Distribute the staging table by _elt_record, or by a column with a default (such as an identity column).")));
 	}
@@ -316,8 +327,8 @@ load_flush_routed(LoadState *ls)
 	SPI_connect();
 	internal_sql_exec(ls->insert_sql, nargs, types, values, NULL, false, SPI_OK_INSERT);
 	if (SPI_processed != (uint64) ls->nbuffered)
-		elog(ERROR, "routed insert into %s wrote " UINT64_FORMAT " rows of %d",
-			 RelationGetRelationName(ls->rel), SPI_processed, ls->nbuffered);
+		elog(ERROR, "routed insert into \"%s\" wrote " UINT64_FORMAT " rows of %d",
+			 staging_name(ls->rel), SPI_processed, ls->nbuffered);
 	SPI_finish();
 	MemoryContextSwitchTo(old);
 }
@@ -341,8 +352,8 @@ load_begin(Oid relid, int64 batch_id, TimestampTz loaded_at)
 	if (rel->rd_rel->relkind != RELKIND_RELATION)
 		ereport(ERROR,
 				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
-				 errmsg("staging table %s is not a plain table",
-						RelationGetRelationName(rel)),
+				 errmsg("staging table \"%s\" is not a plain table",
+						staging_name(rel)),
 				 errdetail("Extracts load into ordinary tables, not views, foreign or partitioned tables.")));
 	desc = RelationGetDescr(rel);
 	ls->natts = desc->natts;
@@ -368,22 +379,22 @@ load_begin(Oid relid, int64 batch_id, TimestampTz loaded_at)
 	if (check_enable_rls(relid, InvalidOid, false) == RLS_ENABLED)
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("staging table %s has row-level security enabled",
-						RelationGetRelationName(rel)),
+				 errmsg("staging table \"%s\" has row-level security enabled",
+						staging_name(rel)),
 				 errhint("Load into a table without row-level security and copy from there.")));
 	if (rel->trigdesc && (rel->trigdesc->trig_insert_before_row ||
 						  rel->trigdesc->trig_insert_after_row ||
 						  rel->trigdesc->trig_insert_instead_row))
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("staging table %s has row-level insert triggers",
-						RelationGetRelationName(rel)),
+				 errmsg("staging table \"%s\" has row-level insert triggers",
+						staging_name(rel)),
 				 errdetail("Extracts write in bulk and do not fire row triggers; a transformation can read each batch by _elt_batch_id instead.")));
 	if (desc->constr && desc->constr->has_generated_stored)
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("staging table %s has generated columns",
-						RelationGetRelationName(rel))));
+				 errmsg("staging table \"%s\" has generated columns",
+						staging_name(rel))));
 
 	if (elt_table_kind(relid) != ELT_TABLE_LOCAL)
 	{

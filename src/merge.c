@@ -114,8 +114,8 @@ merge_load_begin(MergeLoad *inc, const char *target)
 		if (col == NULL)
 			ereport(ERROR,
 					(errcode(ERRCODE_UNDEFINED_COLUMN),
-					 errmsg("watermark column \"%s\" is not a column of %s",
-							inc->watermark, inc->target.qualified)));
+					 errmsg("watermark column \"%s\" is not a column of \"%s\"",
+							inc->watermark, inc->target.display)));
 		max = model_query_text(psprintf("SELECT max(%s)::text FROM %s",
 										quote_identifier(inc->watermark),
 										inc->target.qualified));
@@ -180,8 +180,8 @@ append_message_names(StringInfo buf, const char *label, List *names)
 		return;
 	appendStringInfo(buf, "%s%s: ", buf->len ? " " : "", label);
 	foreach(lc, names)
-		appendStringInfo(buf, "%s%s", foreach_current_index(lc) ? ", " : "",
-						 quote_identifier(lfirst(lc)));
+		appendStringInfo(buf, "%s\"%s\"", foreach_current_index(lc) ? ", " : "",
+						 (char *) lfirst(lc));
 	appendStringInfoChar(buf, '.');
 }
 
@@ -284,8 +284,8 @@ reconcile_columns(MergeLoad *inc, List *columns)
 		append_message_names(&detail, "Of another type in the source", retyped);
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_TABLE_DEFINITION),
-				 errmsg("the columns of the source differ from those of %s",
-						inc->target.qualified),
+				 errmsg("the columns of the source differ from those of \"%s\"",
+						inc->target.display),
 				 errdetail("%s", detail.data),
 				 inc->schema_hint ? errhint("%s", inc->schema_hint) :
 				 errhint("Pass on_schema_change => 'append_new_columns' or 'sync_all_columns' to change the target, or 'ignore' to load the common columns.")));
@@ -302,8 +302,8 @@ reconcile_columns(MergeLoad *inc, List *columns)
 								quote_identifier(scol->name), scol->typname),
 					   SPI_OK_UTILITY);
 			ereport(NOTICE,
-					(errmsg("added column %s to %s", quote_identifier(scol->name),
-							inc->target.qualified)));
+					(errmsg("added column \"%s\" to \"%s\"", scol->name,
+							inc->target.display)));
 		}
 		if (added)
 		{
@@ -326,8 +326,8 @@ reconcile_columns(MergeLoad *inc, List *columns)
 								quote_identifier(lfirst(lc))),
 					   SPI_OK_UTILITY);
 			ereport(NOTICE,
-					(errmsg("dropped column %s from %s", quote_identifier(lfirst(lc)),
-							inc->target.qualified)));
+					(errmsg("dropped column \"%s\" from \"%s\"", (char *) lfirst(lc),
+							inc->target.display)));
 		}
 		foreach(lc, retyped)
 		{
@@ -338,8 +338,8 @@ reconcile_columns(MergeLoad *inc, List *columns)
 								inc->target.qualified, q, scol->typname, q, scol->typname),
 					   SPI_OK_UTILITY);
 			ereport(NOTICE,
-					(errmsg("changed the type of column %s of %s to %s", q,
-							inc->target.qualified, scol->typname)));
+					(errmsg("changed the type of column \"%s\" of \"%s\" to %s", scol->name,
+							inc->target.display, scol->typname)));
 		}
 		if (missing)
 		{
@@ -370,8 +370,8 @@ reconcile_columns(MergeLoad *inc, List *columns)
 		if (!model_find_column(result, lfirst(lc)))
 			ereport(ERROR,
 					(errcode(ERRCODE_UNDEFINED_COLUMN),
-					 errmsg("unique key column \"%s\" is not a column of %s",
-							(char *) lfirst(lc), inc->target.qualified)));
+					 errmsg("unique key column \"%s\" is not a column of \"%s\"",
+							(char *) lfirst(lc), inc->target.display)));
 	}
 	return result;
 }
@@ -418,10 +418,10 @@ check_merge_keys(MergeLoad *inc, const char *work)
 	if (nulls > 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_NOT_NULL_VIOLATION),
-				 errmsg("%s of %s is null in %lld source rows",
-						inc->key_label, inc->target.qualified, (long long) nulls),
+				 errmsg("%s of \"%s\" is null in %lld source rows",
+						inc->key_label, inc->target.display, (long long) nulls),
 				 errhint("Filter or fill the rows with a NULL key in the source.")));
-	model_check_duplicates(work, inc->unique_key, inc->key_label, inc->target.qualified);
+	model_check_duplicates(work, inc->unique_key, inc->key_label, inc->target.display);
 }
 
 /*

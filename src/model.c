@@ -191,6 +191,7 @@ model_resolve_relation(ModelRelation *rel, const char *name, bool missing_ok)
 	if (isTempNamespace(rel->nspid))
 		rel->nspname = "pg_temp";
 	rel->qualified = quote_qualified_identifier(rel->nspname, rel->relname);
+	rel->display = psprintf("%s.%s", rel->nspname, rel->relname);
 }
 
 /*
@@ -201,7 +202,7 @@ model_refresh_relation(ModelRelation *rel)
 {
 	rel->relid = get_relname_relid(rel->relname, rel->nspid);
 	if (!OidIsValid(rel->relid))
-		elog(ERROR, "relation %s was not created", rel->qualified);
+		elog(ERROR, "relation \"%s\" was not created", rel->display);
 }
 
 /*
@@ -215,11 +216,11 @@ model_check_table(ModelRelation *rel)
 	if (IsCatalogNamespace(rel->nspid) || IsToastNamespace(rel->nspid))
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-				 errmsg("\"%s.%s\" is a system catalog", rel->nspname, rel->relname)));
+				 errmsg("\"%s\" is a system catalog", rel->display)));
 	if (kind != RELKIND_RELATION && kind != RELKIND_PARTITIONED_TABLE)
 		ereport(ERROR,
 				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
-				 errmsg("\"%s.%s\" is not a table", rel->nspname, rel->relname)));
+				 errmsg("\"%s\" is not a table", rel->display)));
 }
 
 /*
@@ -852,7 +853,7 @@ model_check_duplicates(const char *table, List *key, const char *what,
 	}
 	ereport(ERROR,
 			(errcode(ERRCODE_UNIQUE_VIOLATION),
-			 errmsg("duplicate %s in the source of %s", what, target),
+			 errmsg("duplicate %s in the source of \"%s\"", what, target),
 			 errdetail("Key (%s)=(%s) appears %s times in the source.",
 					   keynames.data, values.data, SPI_getvalue(tup, desc, nkey + 1)),
 			 errhint("Make the source hold one row per key, for example with DISTINCT ON.")));

@@ -28,6 +28,7 @@ typedef struct ModelRelation
 	char	   *nspname;
 	char	   *relname;
 	char	   *qualified;		/* quoted "schema"."name", safe to splice */
+	char	   *display;		/* schema.name, for messages, in double quotes */
 } ModelRelation;
 
 /* A column of a source or a target. */

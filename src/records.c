@@ -717,7 +717,7 @@ value_start(RecordSplitter *s, size_t i, char c)
 		if (c != 'n')
 			ereport(ERROR,
 					(errcode(ERRCODE_ELT_PARSE),
-					 errmsg("records path %s holds a scalar at byte %lld of the response",
+					 errmsg("records path \"%s\" holds a scalar at byte %lld of the response",
 							s->records->text, (long long) (s->base + i)),
 					 errdetail("The records path must lead to an array of records or to one object.")));
 	}

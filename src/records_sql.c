@@ -88,7 +88,7 @@ elt_split_records(PG_FUNCTION_ARGS)
 	if (fmt != RECORD_CSV && JB_ROOT_COUNT(format_options) > 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("format %s takes no format_options", format),
+				 errmsg("format \"%s\" takes no format_options", format),
 				 errhint("Only format csv has options: delimiter, quote, null_string, header, columns.")));
 	if (fmt == RECORD_CSV)
 	{

@@ -22,6 +22,7 @@
 #include "validate.h"
 
 PG_FUNCTION_INFO_V1(elt_validate_source);
+PG_FUNCTION_INFO_V1(elt_raise);
 PG_FUNCTION_INFO_V1(elt_validate_stream);
 PG_FUNCTION_INFO_V1(elt_check_pipeline_options);
 PG_FUNCTION_INFO_V1(elt_validate_format_options);
@@ -465,7 +466,7 @@ validate_stream_body(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("a records path other than '$' needs format json"),
-				 errdetail("Every line of %s is a record.", format)));
+				 errdetail("With format \"%s\", every line is a record.", format)));
 
 	if (pagination == NULL || !JB_ROOT_IS_OBJECT(pagination))
 		ereport(ERROR,
@@ -518,7 +519,7 @@ validate_format_options_body(PG_FUNCTION_ARGS)
 	else if (JB_ROOT_COUNT(options) > 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("format %s takes no format_options", format ? format : "NULL"),
+				 errmsg("format %s takes no format_options", quoted_or_null(format)),
 				 errhint("Only format csv has options: delimiter, quote, null_string, header, columns.")));
 	PG_RETURN_VOID();
 }
@@ -606,4 +607,43 @@ Datum
 elt_validate_normalize_options(PG_FUNCTION_ARGS)
 {
 	return without_caller_context(validate_normalize_options_body, fcinfo);
+}
+
+/*
+ * elt._raise(sqlstate, message, detail, hint): raise a user error from one
+ * of pg_elt's internal plpgsql helpers (elt._resolve_stream,
+ * elt._pipeline_id, the triggers on the definition tables...).  A RAISE
+ * there would add CONTEXT lines naming the helper and the statements that
+ * called it; like the validators' errors, this one carries none: what it
+ * refuses is what the user wrote in the public function they called.
+ * sqlstate is a five-character SQLSTATE ("42704", "EL052").
+ */
+Datum
+elt_raise(PG_FUNCTION_ARGS)
+{
+	char	   *state;
+	char	   *message;
+	char	   *detail = PG_ARGISNULL(2) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(2));
+	char	   *hint = PG_ARGISNULL(3) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(3));
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("the SQLSTATE and the message of an error must not be null")));
+	state = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	message = text_to_cstring(PG_GETARG_TEXT_PP(1));
+	if (strlen(state) != 5 ||
+		strspn(state, "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ") != 5 ||
+		strncmp(state, "00", 2) == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid SQLSTATE code \"%s\"", state)));
+
+	error_context_stack = NULL;
+	ereport(ERROR,
+			(errcode(MAKE_SQLSTATE(state[0], state[1], state[2], state[3], state[4])),
+			 errmsg_internal("%s", message),
+			 detail ? errdetail_internal("%s", detail) : 0,
+			 hint ? errhint("%s", hint) : 0));
+	PG_RETURN_VOID();
 }

@@ -60,29 +60,25 @@ DECLARE
 	pos integer := strpos(stream, '.');
 BEGIN
 	IF stream IS NULL THEN
-		RAISE EXCEPTION 'stream name must not be null'
-			USING ERRCODE = 'null_value_not_allowed';
+		PERFORM elt._raise('22004', 'stream name must not be null');  -- null_value_not_allowed
 	END IF;
 	IF pos > 0 THEN
 		SELECT * INTO r FROM elt.stream s
 		 WHERE s.source = left(stream, pos - 1) AND s.name = substr(stream, pos + 1);
 		IF NOT FOUND THEN
-			RAISE EXCEPTION 'stream "%" does not exist', stream
-				USING ERRCODE = 'undefined_object';
+			PERFORM elt._raise('42704', format('stream "%s" does not exist', stream));  -- undefined_object
 		END IF;
 		RETURN r;
 	END IF;
 	SELECT count(*) INTO n FROM elt.stream s WHERE s.name = stream;
 	IF n = 0 THEN
-		RAISE EXCEPTION 'stream "%" does not exist', stream
-			USING ERRCODE = 'undefined_object';
+		PERFORM elt._raise('42704', format('stream "%s" does not exist', stream));  -- undefined_object
 	ELSIF n > 1 THEN
-		RAISE EXCEPTION 'stream name "%" is ambiguous', stream
-			USING ERRCODE = 'ambiguous_parameter',
-				  DETAIL = format('Streams of that name exist in sources %s.',
-						(SELECT string_agg(quote_literal(s.source), ', ' ORDER BY s.source)
+		PERFORM elt._raise('42P08', format('stream name "%s" is ambiguous', stream),
+			format('Streams of that name exist in sources %s.',
+						(SELECT string_agg(format('"%s"', s.source), ', ' ORDER BY s.source)
 						   FROM elt.stream s WHERE s.name = stream)),
-				  HINT = 'Write source.stream.';
+			'Write source.stream.');  -- ambiguous_parameter
 	END IF;
 	SELECT * INTO r FROM elt.stream s WHERE s.name = stream;
 	RETURN r;
@@ -113,21 +109,21 @@ BEGIN
 	 WHERE n.nspname = parts[1] AND c.relname = parts[2];
 	IF rel IS NOT NULL THEN
 		IF NOT has_table_privilege(owner, rel, 'INSERT') THEN
-			RAISE EXCEPTION 'role "%" may not write to target table %', owner, target
-				USING ERRCODE = 'insufficient_privilege',
-					  HINT = 'A stream''s owner needs INSERT on its target table.';
+			PERFORM elt._raise('42501', format('role "%s" may not write to target table "%s"', owner, target),
+				NULL,
+				'A stream''s owner needs INSERT on its target table.');  -- insufficient_privilege
 		END IF;
 		RETURN;
 	END IF;
 	SELECT n.oid INTO nsp FROM pg_catalog.pg_namespace n WHERE n.nspname = parts[1];
 	IF nsp IS NOT NULL AND NOT has_schema_privilege(owner, nsp, 'CREATE') THEN
-		RAISE EXCEPTION 'role "%" may not create target table % in schema "%"', owner, target, parts[1]
-			USING ERRCODE = 'insufficient_privilege',
-				  HINT = 'Create the table and grant INSERT on it to the stream''s owner, or grant CREATE on the schema.';
+		PERFORM elt._raise('42501', format('role "%s" may not create target table "%s" in schema "%s"', owner, target, parts[1]),
+			NULL,
+			'Create the table and grant INSERT on it to the stream''s owner, or grant CREATE on the schema.');  -- insufficient_privilege
 	ELSIF nsp IS NULL AND NOT has_database_privilege(owner, current_database(), 'CREATE') THEN
-		RAISE EXCEPTION 'role "%" may not create schema "%" for target table %', owner, parts[1], target
-			USING ERRCODE = 'insufficient_privilege',
-				  HINT = 'Create the schema first and grant CREATE on it to the stream''s owner.';
+		PERFORM elt._raise('42501', format('role "%s" may not create schema "%s" for target table "%s"', owner, parts[1], target),
+			NULL,
+			'Create the schema first and grant CREATE on it to the stream''s owner.');  -- insufficient_privilege
 	END IF;
 END;
 $$;
@@ -164,14 +160,13 @@ BEGIN
 	PERFORM elt._validate_format_options(NEW.format, NEW.format_options);
 	-- the source as this role sees it (row security), used with the owner's rights
 	IF NOT EXISTS (SELECT 1 FROM elt.source so WHERE so.name = NEW.source) THEN
-		RAISE EXCEPTION 'source "%" does not exist', NEW.source
-			USING ERRCODE = 'undefined_object';
+		PERFORM elt._raise('42704', format('source "%s" does not exist', NEW.source));  -- undefined_object
 	END IF;
 	IF NOT EXISTS (SELECT 1 FROM elt.source so
 					WHERE so.name = NEW.source AND pg_has_role(NEW.owner, so.owner, 'USAGE')) THEN
-		RAISE EXCEPTION 'role "%" may not use source "%"', NEW.owner, NEW.source
-			USING ERRCODE = 'insufficient_privilege',
-				  HINT = 'A stream''s owner must have the privileges of its source''s owner.';
+		PERFORM elt._raise('42501', format('role "%s" may not use source "%s"', NEW.owner, NEW.source),
+			NULL,
+			'A stream''s owner must have the privileges of its source''s owner.');  -- insufficient_privilege
 	END IF;
 	PERFORM elt._check_stream_target(NEW.owner, NEW.target);
 	RETURN NEW;

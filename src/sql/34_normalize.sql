@@ -404,11 +404,12 @@ BEGIN
 	batches := 0; root_rows := 0; child_rows := 0; schema_changes := 0;
 	SELECT * INTO s FROM elt.stream st WHERE st.stream_id = sid;
 	IF NOT FOUND THEN
-		RAISE EXCEPTION 'stream % does not exist', sid USING ERRCODE = 'undefined_object';
+		PERFORM elt._raise('42704', format('stream %s does not exist', sid));  -- undefined_object
 	END IF;
 	IF s.owner::oid <> (SELECT r.oid FROM pg_catalog.pg_roles r WHERE r.rolname = current_user) THEN
-		RAISE EXCEPTION 'elt._normalize_run must run as the stream''s owner'
-			USING ERRCODE = 'insufficient_privilege', HINT = 'Call elt.normalize.';
+		PERFORM elt._raise('42501', 'elt._normalize_run must run as the stream''s owner',
+			NULL,
+			'Call elt.normalize.');  -- insufficient_privilege
 	END IF;
 	qstream := s.source || '.' || s.name;
 	PERFORM elt._validate_normalize_options(coalesce(options, '{}'));
@@ -429,13 +430,12 @@ BEGIN
 		RETURNING * INTO ns;
 	ELSE
 		IF target_schema IS NOT NULL AND target_schema <> ns.target_schema THEN
-			RAISE EXCEPTION 'stream "%" is normalized into schema "%"', qstream, ns.target_schema
-				USING ERRCODE = 'invalid_parameter_value',
-					  HINT = 'Pass target_schema => NULL, or the same schema.';
+			PERFORM elt._raise('22023', format('stream "%s" is normalized into schema "%s"', qstream, ns.target_schema),
+				NULL,
+				'Pass target_schema => NULL, or the same schema.');  -- invalid_parameter_value
 		END IF;
 		IF options ? 'table' AND options->>'table' <> ns.root_table THEN
-			RAISE EXCEPTION 'stream "%" is normalized into table "%"', qstream, ns.root_table
-				USING ERRCODE = 'invalid_parameter_value';
+			PERFORM elt._raise('22023', format('stream "%s" is normalized into table "%s"', qstream, ns.root_table));  -- invalid_parameter_value
 		END IF;
 		IF options IS NOT NULL AND options <> '{}' THEN
 			UPDATE elt.normalize_stream x
@@ -508,12 +508,11 @@ BEGIN
 				contract := coalesce(opts->'contracts'->>tbl_names[parent_idx],
 									 opts->>'contract', 'evolve');
 				IF contract = 'freeze' THEN
-					RAISE EXCEPTION 'schema contract freeze of table %.% refuses new nested table for %',
-						quote_ident(schema_name), quote_ident(tbl_names[parent_idx]),
-						elt._normalize_json_path(t.tp, '[]')
-						USING ERRCODE = 'EL080',
-							  DETAIL = format('Batch %s brings it.', t.b),
-							  HINT = 'Change the contract (options => ''{"contracts": {...}}'') or the data.';
+					PERFORM elt._raise('EL080',
+						format('schema contract freeze of table "%s.%s" refuses new nested table for %s',
+							   schema_name, tbl_names[parent_idx], elt._normalize_json_path(t.tp, '[]')),
+						format('Batch %s brings it.', t.b),
+						'Change the contract (options => ''{"contracts": {...}}'') or the data.');
 				ELSIF contract IN ('discard_value', 'discard_row') THEN
 					tbl_skip[i] := true;
 					tbl_names := tbl_names || ''::text;
@@ -620,16 +619,15 @@ BEGIN
 				 WHERE nc.stream_id = sid AND nc.table_path = t.tp AND nc.json_path = c.cp
 				   AND nc.variant_of IS NULL;
 				IF contract = 'freeze' THEN
-					RAISE EXCEPTION 'schema contract freeze of table %.% refuses %',
-						quote_ident(schema_name), quote_ident(tname),
-						CASE WHEN ec.column_name IS NULL
-							 THEN 'new column for ' || elt._normalize_json_path(t.tp, c.cp)
-							 ELSE format('values of %s that column %I (%s) does not take',
+					PERFORM elt._raise('EL080',
+						format('schema contract freeze of table "%s.%s" refuses %s', schema_name, tname,
+							   CASE WHEN ec.column_name IS NULL
+							   THEN 'new column for ' || elt._normalize_json_path(t.tp, c.cp)
+							   ELSE format('values of %s that column "%s" (%s) does not take',
 										 elt._normalize_json_path(t.tp, c.cp), ec.column_name,
-										 ec.data_type) END
-						USING ERRCODE = 'EL080',
-							  DETAIL = format('Batch %s brings them.', first_b),
-							  HINT = 'Change the contract (options => ''{"contracts": {...}}'') or the data.';
+										 ec.data_type) END),
+						format('Batch %s brings them.', first_b),
+						'Change the contract (options => ''{"contracts": {...}}'') or the data.');
 				ELSIF contract IN ('discard_value', 'discard_row') THEN
 					IF contract = 'discard_row' THEN
 						preds := preds || format(
@@ -781,10 +779,9 @@ BEGIN
 						  FROM unnest(pk_paths) p))
 			INTO n USING batch_ids;
 		IF n > 0 THEN
-			RAISE EXCEPTION '% record(s) of stream "%" have no value for its primary key (%)',
-				n, qstream, array_to_string(s.primary_key, ', ')
-				USING ERRCODE = 'not_null_violation',
-					  HINT = 'Fix the stream''s primary_key or the data; nothing was normalized.';
+			PERFORM elt._raise('23502', format('%s record(s) of stream "%s" have no value for its primary key (%s)', n, qstream, array_to_string(s.primary_key, ', ')),
+				NULL,
+				'Fix the stream''s primary_key or the data; nothing was normalized.');  -- not_null_violation
 		END IF;
 		root_src := format('(SELECT DISTINCT ON (k.rid) r._elt_batch_id, r._elt_record, k.rid '
 						   'FROM %s r CROSS JOIN LATERAL (SELECT %s AS rid) k '

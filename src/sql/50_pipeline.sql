@@ -171,8 +171,7 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
 	IF btrim(NEW.name) = '' THEN
-		RAISE EXCEPTION 'pipeline name must not be empty'
-			USING ERRCODE = 'invalid_parameter_value';
+		PERFORM elt._raise('22023', 'pipeline name must not be empty');  -- invalid_parameter_value
 	END IF;
 	PERFORM elt._check_pipeline_options(NEW.options);
 	IF NEW.options ? 'alert_url' THEN
@@ -229,40 +228,33 @@ DECLARE
 BEGIN
 	SELECT p.name INTO pname FROM elt.pipeline p WHERE p.pipeline_id = NEW.pipeline_id;
 	IF btrim(NEW.name) = '' THEN
-		RAISE EXCEPTION 'step name must not be empty'
-			USING ERRCODE = 'invalid_parameter_value';
+		PERFORM elt._raise('22023', 'step name must not be empty');  -- invalid_parameter_value
 	END IF;
 	IF btrim(NEW.command) = '' THEN
-		RAISE EXCEPTION 'command of step "%" must not be empty', NEW.name
-			USING ERRCODE = 'invalid_parameter_value';
+		PERFORM elt._raise('22023', format('command of step "%s" must not be empty', NEW.name));  -- invalid_parameter_value
 	END IF;
 	PERFORM elt._check_command(NEW.command);
 	IF NEW.retries IS NOT NULL AND (NEW.retries < 0 OR NEW.retries > 1000) THEN
-		RAISE EXCEPTION 'retries of step "%" must be between 0 and 1000', NEW.name
-			USING ERRCODE = 'invalid_parameter_value';
+		PERFORM elt._raise('22023', format('retries of step "%s" must be between 0 and 1000', NEW.name));  -- invalid_parameter_value
 	END IF;
 	IF NEW.timeout IS NOT NULL AND NEW.timeout <= interval '0' THEN
-		RAISE EXCEPTION 'timeout of step "%" must be positive', NEW.name
-			USING ERRCODE = 'invalid_parameter_value';
+		PERFORM elt._raise('22023', format('timeout of step "%s" must be positive', NEW.name));  -- invalid_parameter_value
 	END IF;
 	IF array_position(NEW.depends_on, NULL) IS NOT NULL THEN
-		RAISE EXCEPTION 'depends_on of step "%" must not contain NULL', NEW.name
-			USING ERRCODE = 'null_value_not_allowed';
+		PERFORM elt._raise('22004', format('depends_on of step "%s" must not contain NULL', NEW.name));  -- null_value_not_allowed
 	END IF;
 	IF cardinality(NEW.depends_on) <> (SELECT count(DISTINCT d) FROM unnest(NEW.depends_on) d) THEN
-		RAISE EXCEPTION 'depends_on of step "%" lists a step twice', NEW.name
-			USING ERRCODE = 'invalid_parameter_value';
+		PERFORM elt._raise('22023', format('depends_on of step "%s" lists a step twice', NEW.name));  -- invalid_parameter_value
 	END IF;
 	FOREACH dep IN ARRAY NEW.depends_on LOOP
 		IF dep = NEW.name THEN
-			RAISE EXCEPTION 'step "%" cannot depend on itself', NEW.name
-				USING ERRCODE = 'invalid_object_definition';
+			PERFORM elt._raise('42P17', format('step "%s" cannot depend on itself', NEW.name));  -- invalid_object_definition
 		END IF;
 		IF NOT EXISTS (SELECT 1 FROM elt.step s
 					   WHERE s.pipeline_id = NEW.pipeline_id AND s.name = dep) THEN
-			RAISE EXCEPTION 'step "%" depends on unknown step "%"', NEW.name, dep
-				USING ERRCODE = 'undefined_object',
-					  HINT = format('Add step "%s" to pipeline "%s" first.', dep, pname);
+			PERFORM elt._raise('42704', format('step "%s" depends on unknown step "%s"', NEW.name, dep),
+				NULL,
+				format('Add step "%s" to pipeline "%s" first.', dep, pname));  -- undefined_object
 		END IF;
 	END LOOP;
 	RETURN NEW;
@@ -292,8 +284,7 @@ BEGIN
 	)
 	SELECT w.path INTO cycle FROM walk w WHERE w.name = NEW.name LIMIT 1;
 	IF cycle IS NOT NULL THEN
-		RAISE EXCEPTION 'step dependencies form a cycle: %', array_to_string(cycle, ' -> ')
-			USING ERRCODE = 'invalid_object_definition';
+		PERFORM elt._raise('42P17', format('step dependencies form a cycle: %s', array_to_string(cycle, ' -> ')));  -- invalid_object_definition
 	END IF;
 	RETURN NULL;
 END
@@ -316,8 +307,7 @@ BEGIN
 	WHERE s.pipeline_id = OLD.pipeline_id AND OLD.name = ANY (s.depends_on)
 	ORDER BY s.position LIMIT 1;
 	IF dependent IS NOT NULL THEN
-		RAISE EXCEPTION 'step "%" is a dependency of step "%"', OLD.name, dependent
-			USING ERRCODE = 'dependent_objects_still_exist';
+		PERFORM elt._raise('2BP01', format('step "%s" is a dependency of step "%s"', OLD.name, dependent));  -- dependent_objects_still_exist
 	END IF;
 	RETURN OLD;
 END
@@ -343,8 +333,7 @@ DECLARE
 	id bigint;
 BEGIN
 	IF name IS NULL THEN
-		RAISE EXCEPTION 'pipeline name must not be null'
-			USING ERRCODE = 'null_value_not_allowed';
+		PERFORM elt._raise('22004', 'pipeline name must not be null');  -- null_value_not_allowed
 	END IF;
 	IF for_update THEN
 		SELECT p.pipeline_id INTO id FROM elt.pipeline p WHERE p.name = _pipeline_id.name FOR UPDATE;
@@ -352,8 +341,7 @@ BEGIN
 		SELECT p.pipeline_id INTO id FROM elt.pipeline p WHERE p.name = _pipeline_id.name;
 	END IF;
 	IF id IS NULL THEN
-		RAISE EXCEPTION 'pipeline "%" does not exist', name
-			USING ERRCODE = 'undefined_object';
+		PERFORM elt._raise('42704', format('pipeline "%s" does not exist', name));  -- undefined_object
 	END IF;
 	RETURN id;
 END

@@ -37,14 +37,12 @@ BEGIN
 	-- the option's shape (an array of names) is checked by _check_pipeline_options
 	FOR upstream IN SELECT jsonb_array_elements_text(after) LOOP
 		IF upstream = name THEN
-			RAISE EXCEPTION 'pipeline "%" cannot run after itself', name
-				USING ERRCODE = 'invalid_object_definition';
+			PERFORM elt._raise('42P17', format('pipeline "%s" cannot run after itself', name));  -- invalid_object_definition
 		END IF;
 		-- row-level security hides the pipelines of other roles
 		IF NOT EXISTS (SELECT 1 FROM elt.pipeline p WHERE p.name = upstream
 					   AND pg_has_role(_check_after.owner, p.owner, 'USAGE')) THEN
-			RAISE EXCEPTION 'pipeline "%" named in option "after" does not exist', upstream
-				USING ERRCODE = 'undefined_object';
+			PERFORM elt._raise('42704', format('pipeline "%s" named in option "after" does not exist', upstream));  -- undefined_object
 		END IF;
 	END LOOP;
 END
@@ -83,8 +81,7 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
 	IF url !~* '^https?://[^/]' THEN
-		RAISE EXCEPTION 'pipeline option "alert_url" must be an http or https URL, not "%"', url
-			USING ERRCODE = 'invalid_parameter_value';
+		PERFORM elt._raise('22023', format('pipeline option "alert_url" must be an http or https URL, not "%s"', url));  -- invalid_parameter_value
 	END IF;
 END
 $$;

@@ -58,6 +58,7 @@ DECLARE
 	det text;
 	ok boolean;
 	other regclass;
+	rname text;
 	ofield text;
 	vals text[];
 	lo numeric;
@@ -105,6 +106,7 @@ BEGIN
 	END LOOP;
 
 	rel := relation::regclass;
+	rname := elt._relation_display(rel);
 
 	IF t = 'freshness' AND col IS NULL THEN
 		col := a->>'column';
@@ -118,7 +120,7 @@ BEGIN
 	IF col IS NOT NULL THEN
 		IF NOT EXISTS (SELECT 1 FROM pg_attribute
 					   WHERE attrelid = rel AND attname = col AND attnum > 0 AND NOT attisdropped) THEN
-			RAISE EXCEPTION 'column "%" of relation % does not exist', col, rel
+			RAISE EXCEPTION 'column "%" of relation "%" does not exist', col, rname
 				USING ERRCODE = 'undefined_column';
 		END IF;
 		qcol := quote_ident(col);
@@ -144,7 +146,7 @@ BEGIN
 					   'WHERE %3$s IS NULL LIMIT 10) s)',
 					   keyexpr, rel, qcol)
 		INTO n, smp;
-		det := format('%s rows where %s is null', n, col);
+		det := format('%s rows where "%s" is null', n, col);
 
 	WHEN 'unique' THEN
 		EXECUTE format('WITH d AS (SELECT %1$s AS v, count(*) AS c FROM %2$s WHERE %1$s IS NOT NULL '
@@ -153,7 +155,7 @@ BEGIN
 					   'FROM (SELECT v, c FROM d ORDER BY c DESC, v LIMIT 10) s)',
 					   qcol, rel)
 		INTO n, smp;
-		det := format('%s duplicated values of %s', n, col);
+		det := format('%s duplicated values of "%s"', n, col);
 
 	WHEN 'accepted_values' THEN
 		IF jsonb_typeof(a->'values') IS DISTINCT FROM 'array' OR jsonb_array_length(a->'values') = 0 THEN
@@ -168,7 +170,7 @@ BEGIN
 					   'FROM (SELECT v, c FROM d ORDER BY c DESC, v LIMIT 10) s)',
 					   qcol, rel)
 		INTO n, smp USING vals;
-		det := format('%s rows where %s is not one of the accepted values', n, col);
+		det := format('%s rows where "%s" is not one of the accepted values', n, col);
 
 	WHEN 'relationships' THEN
 		IF jsonb_typeof(a->'to') IS DISTINCT FROM 'string' THEN
@@ -179,7 +181,7 @@ BEGIN
 		ofield := coalesce(a->>'field', col);
 		IF NOT EXISTS (SELECT 1 FROM pg_attribute
 					   WHERE attrelid = other AND attname = ofield AND attnum > 0 AND NOT attisdropped) THEN
-			RAISE EXCEPTION 'column "%" of relation % does not exist', ofield, other
+			RAISE EXCEPTION 'column "%" of relation "%" does not exist', ofield, elt._relation_display(other)
 				USING ERRCODE = 'undefined_column';
 		END IF;
 		EXECUTE format('WITH d AS (SELECT c.%1$s AS v, count(*) AS c FROM %2$s c '
@@ -190,7 +192,7 @@ BEGIN
 					   'FROM (SELECT v, c FROM d ORDER BY c DESC, v LIMIT 10) s)',
 					   qcol, rel, other, quote_ident(ofield))
 		INTO n, smp;
-		det := format('%s rows where %s has no match in %s.%s', n, col, other, ofield);
+		det := format('%s rows where "%s" has no match in "%s" of "%s"', n, col, ofield, elt._relation_display(other));
 
 	WHEN 'freshness' THEN
 		BEGIN
@@ -205,14 +207,14 @@ BEGIN
 		IF NOT EXISTS (SELECT 1 FROM pg_attribute
 					   WHERE attrelid = rel AND attname = col
 						 AND atttypid IN ('date'::regtype, 'timestamp'::regtype, 'timestamptz'::regtype)) THEN
-			RAISE EXCEPTION 'column "%" of relation % is not a date or timestamp', col, rel
+			RAISE EXCEPTION 'column "%" of relation "%" is not a date or timestamp', col, rname
 				USING ERRCODE = 'datatype_mismatch';
 		END IF;
 		EXECUTE format('SELECT max(%s)::timestamptz FROM %s', qcol, rel) INTO latest;
 		n := CASE WHEN latest IS NULL OR latest < now() - max_age THEN 1 ELSE 0 END;
 		smp := jsonb_build_object('latest', latest, 'age', (now() - latest)::text);
-		det := CASE WHEN latest IS NULL THEN format('no value of %s: the relation is empty', col)
-					ELSE format('latest %s is %s, %s old (max_age %s)', col, latest,
+		det := CASE WHEN latest IS NULL THEN format('no value of "%s": the relation is empty', col)
+					ELSE format('latest "%s" is %s, %s old (max_age %s)', col, latest,
 								justify_interval(date_trunc('second', now() - latest)), max_age) END;
 
 	WHEN 'row_count' THEN
@@ -266,10 +268,10 @@ BEGIN
 	END IF;
 
 	IF NOT ok AND sev = 'warn' THEN
-		RAISE WARNING 'check % of % failed: %', t, rel, det
+		RAISE WARNING 'check "%" of "%" failed: %', t, rname, det
 			USING DETAIL = format('Sample: %s', smp);
 	ELSIF NOT ok THEN
-		RAISE EXCEPTION 'check % of % failed: %', t, rel, det
+		RAISE EXCEPTION 'check "%" of "%" failed: %', t, rname, det
 			USING ERRCODE = 'EL052', DETAIL = format('Sample: %s', smp);
 	END IF;
 	passed := ok;
