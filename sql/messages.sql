@@ -27,7 +27,7 @@ SELECT elt.drop_source('msg_src', cascade => true);
 SELECT elt.extract('msg_src.nope');
 SELECT elt.extract('nope');
 SELECT elt.pause('msg_nope');
-SELECT elt.create_pipeline('msg_pipe');
+SELECT elt.create_pipeline('msg_pipe') IS NOT NULL AS created;
 SELECT elt.add_step('msg_pipe', 'b', 'SELECT 1', depends_on => '{a}');
 SELECT elt.add_step('msg_pipe', 'a', 'SELECT 1', depends_on => '{a}');
 SELECT elt.create_pipeline('msg_pipe2', NULL, '{"after": ["msg_pipe2"]}');

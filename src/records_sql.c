@@ -80,7 +80,7 @@ elt_split_records(PG_FUNCTION_ARGS)
 	if (fmt != RECORD_JSON && rp->nkeys > 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("a records path other than '$' needs format json")));
+				 errmsg("a records path other than \"$\" needs format json")));
 	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
 	st.store = rsinfo->setResult;
 	st.desc = rsinfo->setDesc;

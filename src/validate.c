@@ -465,7 +465,7 @@ validate_stream_body(PG_FUNCTION_ARGS)
 	if (!json && strcmp(records, "$") != 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("a records path other than '$' needs format json"),
+				 errmsg("a records path other than \"$\" needs format json"),
 				 errdetail("With format \"%s\", every line is a record.", format)));
 
 	if (pagination == NULL || !JB_ROOT_IS_OBJECT(pagination))

@@ -104,7 +104,7 @@ my ($ret, $stdout, $stderr) = $node->psql('postgres', q{
 	SET client_min_messages = debug1;
 	SELECT pages FROM elt.extract('shop.orders', full_refresh => true);
 });
-like($stderr, qr/stream shop\.orders: page 1 loaded, 50 records/, 'DEBUG1 reports each page');
+like($stderr, qr/stream "shop\.orders": page 1 loaded, 50 records/, 'DEBUG1 reports each page');
 
 # new changes, another kill -9 mid-way, then a run: the changes once
 $node->safe_psql('postgres', qq{

@@ -336,7 +336,7 @@ for my $node ($c, $p)
 {
 	($ret, $out, $err) = $node->psql('postgres',
 		q{SELECT * FROM elt.check('dw.fact_orders', 'expression', args => '{"where": "amount > 0"}')});
-	like($err, qr/check expression of dw\.fact_orders failed: \d+ rows where amount > 0/,
+	like($err, qr/check "expression" of "dw\.fact_orders" failed: \d+ rows where amount > 0/,
 		'a failing check raises (' . $node->name . ')');
 }
 same('the failed check is kept', q{
@@ -406,8 +406,8 @@ $c->safe_psql('postgres', q{
 	SELECT elt.create_stream('shop', 'to_append', '/orders', records => '$.orders', target => 'staging.shop_append');
 	SELECT elt.create_stream('shop', 'to_bycol', '/orders', records => '$.orders', target => 'staging.shop_bycol');
 });
-for my $case ([ 'to_append', qr/staging table shop_append is append-distributed/ ],
-	[ 'to_bycol', qr/staging table shop_bycol is distributed by column "region", which an extract does not fill/ ])
+for my $case ([ 'to_append', qr/staging table "staging\.shop_append" is append-distributed/ ],
+	[ 'to_bycol', qr/staging table "staging\.shop_bycol" is distributed by column "region", which an extract does not fill/ ])
 {
 	my ($stream, $re) = @$case;
 	($ret, $out, $err) = $c->psql('postgres', "SELECT * FROM elt.extract('shop.$stream')");

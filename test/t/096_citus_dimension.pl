@@ -178,7 +178,7 @@ $coord->safe_psql('postgres', q{
 	SELECT * FROM elt.merge_dimension('cit.dim_spread', 'src.member', '{id,region}',
 		effective_at => 'changed_at', deletes => 'close')});
 isnt($ret, 0, 'a merge into a distributed dimension fails');
-like($err, qr/dimension cit\.dim_spread is a distributed table/, 'it says why');
+like($err, qr/dimension "cit\.dim_spread" is a distributed table/, 'it says why');
 like($err, qr/HINT:.*create_reference_table/, 'and hints at a reference table');
 
 $_->stop for @nodes;
