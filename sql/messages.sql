@@ -1,6 +1,8 @@
--- Messages as a user reads them in psql: names in double quotes, and no
--- CONTEXT lines naming pg_elt's internal validators (elt._validate_*,
--- elt._check_pipeline_options) or the triggers that call them.
+-- Messages as a user reads them in psql: names in double quotes (a relation
+-- as "schema.name"), and no CONTEXT lines naming pg_elt's internal
+-- functions: the validators (elt._validate_*, elt._check_pipeline_options),
+-- the plpgsql helpers that raise through elt._raise, the triggers that call
+-- them.
 \set VERBOSITY default
 \set SHOW_CONTEXT always
 
@@ -49,6 +51,16 @@ SELECT * FROM elt.merge_dimension('public.msg_dim', 'SELECT 1 AS id, 2 AS name',
 SELECT * FROM elt.check('public.msg_dim', 'not_null', 'nope');
 INSERT INTO public.msg_dim (id) VALUES (1);
 SELECT * FROM elt.check('public.msg_dim', 'not_null', 'name');
+-- the helpers give an unprivileged role nothing it could not do itself:
+-- elt._raise only raises, as the caller, and elt._relation_display only
+-- names a relation (as pg_class does to everyone)
+CREATE ROLE regress_msg_nobody;
+SET ROLE regress_msg_nobody;
+SELECT elt._raise('42501', 'raised by whoever calls it');
+SELECT elt._relation_display('pg_catalog.pg_authid'::regclass);
+SELECT count(*) FROM pg_catalog.pg_authid;
+RESET ROLE;
+DROP ROLE regress_msg_nobody;
 -- elt._raise refuses what is not a SQLSTATE
 SELECT elt._raise('nope', 'x');
 SELECT elt._raise(NULL, 'x');

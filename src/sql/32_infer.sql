@@ -80,7 +80,7 @@ BEGIN
 	vname := array_to_string(ARRAY(SELECT quote_ident(p) FROM unnest(parts) p), '.');
 	tgt := to_regclass(s.target);
 	IF tgt IS NULL THEN
-		RAISE EXCEPTION 'staging table % of stream "%.%" does not exist', s.target, s.source, s.name
+		RAISE EXCEPTION 'staging table "%" of stream "%.%" does not exist', s.target, s.source, s.name
 			USING ERRCODE = 'undefined_table',
 				  HINT = 'Run elt.extract first.';
 	END IF;
@@ -119,7 +119,7 @@ BEGIN
 		cols := cols || format('%s AS %I', expr, col);
 	END LOOP;
 	IF cardinality(cols) = 0 THEN
-		RAISE EXCEPTION 'staging table % has no records to infer a view from', s.target
+		RAISE EXCEPTION 'staging table "%" has no records to infer a view from', elt._relation_display(tgt)
 			USING ERRCODE = 'no_data_found',
 				  HINT = 'Run elt.extract first.';
 	END IF;
@@ -133,7 +133,7 @@ BEGIN
 		BEGIN
 			EXECUTE format('DROP VIEW %s', vname);
 		EXCEPTION WHEN dependent_objects_still_exist THEN
-			RAISE EXCEPTION 'cannot replace view % with the columns the records now have', vname
+			RAISE EXCEPTION 'cannot replace view "%" with the columns the records now have', elt._relation_display(to_regclass(vname))
 				USING ERRCODE = 'dependent_objects_still_exist',
 					  DETAIL = 'Other objects depend on the view, and its columns changed name or type.',
 					  HINT = 'Drop the dependent objects first, or infer into a new view.';

@@ -284,7 +284,8 @@ BEGIN
 	)
 	SELECT w.path INTO cycle FROM walk w WHERE w.name = NEW.name LIMIT 1;
 	IF cycle IS NOT NULL THEN
-		PERFORM elt._raise('42P17', format('step dependencies form a cycle: %s', array_to_string(cycle, ' -> ')));  -- invalid_object_definition
+		PERFORM elt._raise('42P17', format('step dependencies form a cycle: %s',
+			array_to_string(ARRAY(SELECT format('"%s"', c) FROM unnest(cycle) c), ' -> ')));  -- invalid_object_definition
 	END IF;
 	RETURN NULL;
 END
