@@ -141,6 +141,11 @@ static InternalSqlPlan take_run_plan;
 static InternalSqlPlan next_run_plan;
 static InternalSqlPlan lock_run_plan;
 static InternalSqlPlan pipeline_queued_plan;
+
+/* The session was reset since the last run (reset_session_state) */
+static bool session_is_reset = false;
+static void reset_session_state(void);
+static void worker_admin_begin_reset(AdminState *st, bool sync, bool reset);
 static InternalSqlPlan definition_plan;
 static InternalSqlPlan steps_plan;
 static InternalSqlPlan step_start_plan;
@@ -195,8 +200,17 @@ step_timeout_handler(void)
 static void
 worker_admin_begin(AdminState *st, bool sync)
 {
+	worker_admin_begin_reset(st, sync, false);
+}
+
+/* The same, resetting the session first (reset_session_state) if asked */
+static void
+worker_admin_begin_reset(AdminState *st, bool sync, bool reset)
+{
 	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
+	if (reset)
+		reset_session_state();
 	HOLD_CANCEL_INTERRUPTS();
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
@@ -982,6 +996,7 @@ run_once(RunWorkerArgs *args, TakenRun *taken, MemoryContext runcxt,
 	ok = load_definition(&run, runcxt);
 	worker_admin_commit(&st);
 taken_run:
+	session_is_reset = false;
 	set_result(true, false, NULL, NULL);
 
 	{
@@ -1013,7 +1028,12 @@ taken_run:
 	else
 		status = execute_run(&run, runcxt, &error, args->owner);
 
-	worker_admin_begin(&st, true);
+	/*
+	 * A lasting worker resets its session for the next run in the same
+	 * transaction, unless alerts are to be sent first (as the owner, after
+	 * this commits).
+	 */
+	worker_admin_begin_reset(&st, true, args->result == DSM_HANDLE_INVALID && !run.has_alerts);
 	run_history_finish(run.run_id, status, error, "running");
 	/* with the end of the run, so the runs that follow it are queued once */
 	if (strcmp(status, "succeeded") == 0)
@@ -1087,10 +1107,8 @@ taken_run:
  * worker runs for every run are not planned again each time.
  */
 static void
-reset_session(void)
+reset_session_state(void)
 {
-	SetCurrentStatementStartTimestamp();
-	StartTransactionCommand();
 	PortalHashTableDeleteAll();
 	SetPGVariable("session_authorization", NIL, false);
 	ResetAllOptions();
@@ -1099,6 +1117,15 @@ reset_session(void)
 	LockReleaseAll(USER_LOCKMETHOD, true);
 	ResetTempTableNamespace();
 	ResetSequenceCaches();
+	session_is_reset = true;
+}
+
+static void
+reset_session(void)
+{
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	reset_session_state();
 	CommitTransactionCommand();
 	MemoryContextSwitchTo(worker_cxt);
 }
@@ -1152,7 +1179,8 @@ elt_run_worker_main(Datum main_arg)
 			cur = 1 - cur;
 		if (args.result != DSM_HANDLE_INVALID)
 			break;
-		reset_session();
+		if (!session_is_reset)
+			reset_session();
 		if (taken.run_id != 0)
 			continue;			/* taken at the end of the last run */
 		args.run_id = pool_wait_for_run(args.owner, POOL_IDLE_MS);
