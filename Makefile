@@ -9,12 +9,22 @@ all:
 PG_CONFIG ?= /usr/lib/postgresql/15/bin/pg_config
 
 EXTENSION = pg_elt
-EXTVERSION = 0.1.0
+EXTVERSION = 0.2.0
 MODULE_big = pg_elt
 OBJS = $(patsubst %.c,%.o,$(sort $(wildcard src/*.c)))
-DATA_built = pg_elt--$(EXTVERSION).sql
 SQL_PARTS = $(sort $(wildcard src/sql/*.sql))
-EXTRA_CLEAN = pg_elt--$(EXTVERSION).sql results output_iso tmp_check log regression.diffs regression.out
+# Upgrades (docs/architecture.md, "Upgrades"): upgrade/pg_elt--*.sql are
+# earlier releases' scripts, kept as they were released and installed as
+# is; upgrade/FROM--$(EXTVERSION).sql is the hand-written part of the
+# upgrade from release FROM, which scripts/build_upgrade.py completes with
+# the replayable statements of src/sql/*.sql into pg_elt--FROM--$(EXTVERSION).sql.
+DATA = $(sort $(wildcard upgrade/pg_elt--*.sql))
+UPGRADE_FROM = $(patsubst upgrade/%--$(EXTVERSION).sql,%,\
+	$(filter-out upgrade/pg_elt--%,$(wildcard upgrade/*--$(EXTVERSION).sql)))
+UPGRADE_SCRIPTS = $(foreach v,$(UPGRADE_FROM),pg_elt--$(v)--$(EXTVERSION).sql)
+DATA_built = pg_elt--$(EXTVERSION).sql $(UPGRADE_SCRIPTS)
+EXTRA_CLEAN = pg_elt--$(EXTVERSION).sql $(UPGRADE_SCRIPTS) results output_iso tmp_check log \
+	regression.diffs regression.out
 
 PG_CPPFLAGS = -I$(srcdir)/src
 # Warnings, not errors: the project's scripts (make test, make demo, CI,
@@ -50,9 +60,13 @@ PROVE_FLAGS = -I $(srcdir)/test/perl
 pg_elt--$(EXTVERSION).sql: $(SQL_PARTS)
 	cat $(SQL_PARTS) > $@
 
+pg_elt--%--$(EXTVERSION).sql: upgrade/%--$(EXTVERSION).sql $(SQL_PARTS) scripts/build_upgrade.py
+	python3 $(srcdir)/scripts/build_upgrade.py $(EXTVERSION) $< $(SQL_PARTS) > $@.tmp
+	mv $@.tmp $@
+
 # Suites one by one, so that scripts/run_suites.sh can run all of them and
 # report each.  They assume "make install" has been done.
-.PHONY: check-regress check-isolation check-tap demo test bench setup
+.PHONY: check-regress check-isolation check-tap demo demo-stop test bench setup
 check-regress:
 	$(if $(REGRESS),$(pg_regress_installcheck) $(REGRESS_OPTS) $(REGRESS),@echo "no regression tests")
 check-isolation:
@@ -64,6 +78,8 @@ setup:
 	./scripts/setup.sh
 demo:
 	./scripts/demo.sh
+demo-stop:
+	./scripts/demo_stop.sh
 test:
 	./scripts/test.sh
 bench:

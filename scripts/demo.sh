@@ -1,12 +1,15 @@
 #!/bin/bash
-# "make demo": set up, start a throwaway cluster under .demo/ with pg_elt
+# "make demo": set up, start a playground cluster under .demo/ with pg_elt
 # preloaded and the mock API on loopback, run the demo scripts in demo/ in
-# order and print what they built.  Everything is recreated on each run.
+# order, and leave both running, printing how to connect and what to try.
+# A playground left by an earlier run is stopped and rebuilt from scratch;
+# "make demo-stop" (scripts/demo_stop.sh) stops it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/common.sh
 
 ./scripts/setup.sh
+./scripts/demo_stop.sh
 
 demo_dir="$(pwd)/.demo"
 if [ "$(id -u)" -eq 0 ]; then

@@ -2,8 +2,9 @@
 # For development: build and install, then run some suites in a private
 # copy of the tree, so that several people can test side by side.
 #   ONLY_REGRESS="http secrets" ONLY_ISOLATION=none ONLY_TAP=none scripts/dev_check.sh
-# Names: regress test names (sql/NAME.sql), isolation spec names,
-# TAP paths (test/t/NAME.pl).  Unset runs the whole suite; "none" skips it.
+# Names: regress test names (sql/NAME.sql), isolation spec names, TAP
+# paths (test/t/NAME.pl), documents (docs/http.md) for ONLY_DOCTEST.
+# Unset runs the whole suite; "none" skips it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/common.sh
@@ -23,7 +24,7 @@ fi
 cd "$work"
 status=0
 as_run_user env ONLY_REGRESS="${ONLY_REGRESS:-}" ONLY_ISOLATION="${ONLY_ISOLATION:-}" \
-	ONLY_TAP="${ONLY_TAP:-}" ./scripts/run_suites.sh || status=$?
+	ONLY_TAP="${ONLY_TAP:-}" ONLY_DOCTEST="${ONLY_DOCTEST:-}" ./scripts/run_suites.sh || status=$?
 # Bring the outputs back for inspection.
 back="$OLDPWD/tmp_check/dev-$(basename "$work")"
 mkdir -p "$back"

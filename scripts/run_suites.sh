@@ -25,8 +25,8 @@ count_regress() {
 	failed=$((failed + f))
 }
 
-# ONLY_REGRESS, ONLY_ISOLATION and ONLY_TAP (space-separated names, or
-# "none") narrow the run while developing; CI sets none of them.
+# ONLY_REGRESS, ONLY_ISOLATION, ONLY_TAP and ONLY_DOCTEST (space-separated
+# names, or "none") narrow the run while developing; CI sets none of them.
 make_args=()
 [ -n "${ONLY_REGRESS:-}" ] && make_args+=("REGRESS=${ONLY_REGRESS/none/}")
 [ -n "${ONLY_ISOLATION:-}" ] && make_args+=("ISOLATION=${ONLY_ISOLATION/none/}")
@@ -71,6 +71,24 @@ fi
 
 run_suite regress check-regress
 run_suite isolation check-isolation
+
+# The documents' SQL examples (test/doctest): one line per document.
+# ONLY_DOCTEST: documents to run (README.md docs/http.md ...), or "none".
+if [ "${ONLY_DOCTEST:-}" != none ]; then
+	log "suite: doctest"
+	doc_out=tmp_run/doctest.out
+	# shellcheck disable=SC2086
+	if ./scripts/doctest.sh ${ONLY_DOCTEST:-} >"$doc_out" 2>&1; then
+		cat "$doc_out"
+	else
+		cat "$doc_out"
+		status=1
+	fi
+	dp=$(grep -cE '^doctest .* \.\.\. ok' "$doc_out" || true)
+	df=$(grep -cE '^doctest .* \.\.\. FAILED' "$doc_out" || true)
+	passed=$((passed + dp))
+	failed=$((failed + df))
+fi
 
 # TAP: prove prints "ok N - ..." per assertion; count test files instead.
 log "suite: tap"

@@ -14,13 +14,16 @@ SELECT * FROM elt.merge_dimension('dim_edge.dim_team1', 'dim_edge.stg_team', '{t
 SELECT * FROM elt.merge_dimension('dim_edge.dim_team2', 'dim_edge.stg_team', '{team}',
 	deletes => 'flag');
 DELETE FROM stg_team WHERE team IN ('blue', 'green');
--- Flagged once; the second run changes nothing.
+-- Flagged once; the second run changes nothing.  Two of three members is
+-- more than the default max_delete_share (0.5): the first run allows it;
+-- the second is let through with the default, the members it would flag
+-- being flagged already.
 SELECT * FROM elt.merge_dimension('dim_edge.dim_team1', 'dim_edge.stg_team', '{team}',
-	scd_type => 1, deletes => 'flag');
+	scd_type => 1, deletes => 'flag', max_delete_share => 1);
 SELECT * FROM elt.merge_dimension('dim_edge.dim_team1', 'dim_edge.stg_team', '{team}',
 	scd_type => 1, deletes => 'flag');
 SELECT * FROM elt.merge_dimension('dim_edge.dim_team2', 'dim_edge.stg_team', '{team}',
-	deletes => 'flag');
+	deletes => 'flag', max_delete_share => 0.67);
 SELECT * FROM elt.merge_dimension('dim_edge.dim_team2', 'dim_edge.stg_team', '{team}',
 	deletes => 'flag');
 SELECT team, coach, is_deleted FROM dim_team1 ORDER BY team;
@@ -123,14 +126,46 @@ SELECT * FROM elt.merge_dimension('dim_edge.dim_when1', 'dim_edge.stg_when', '{k
 CREATE TABLE stg_empty (LIKE stg_team);
 SELECT * FROM elt.merge_dimension('dim_edge.dim_team3', 'dim_edge.stg_team', '{team}');
 SELECT * FROM elt.merge_dimension('dim_edge.dim_team3', 'dim_edge.stg_empty', '{team}');
+-- An empty source would close or flag every member: refused (EL060) with
+-- the default max_delete_share, nothing written.
 SELECT * FROM elt.merge_dimension('dim_edge.dim_team3', 'dim_edge.stg_empty', '{team}',
 	deletes => 'close');
+SELECT * FROM elt.merge_dimension('dim_edge.dim_team1', 'dim_edge.stg_empty', '{team}',
+	scd_type => 1, deletes => 'flag');
+-- Under the share it goes through; over it, whatever the mode, refused with
+-- its own SQLSTATE.
+DO $$
+BEGIN
+	PERFORM elt.merge_dimension('dim_edge.dim_team3', 'dim_edge.stg_empty', '{team}',
+								deletes => 'close', max_delete_share => 0.99);
+EXCEPTION WHEN SQLSTATE 'EL060' THEN
+	RAISE NOTICE 'refused: %', SQLERRM;
+END $$;
+SELECT * FROM elt.merge_dimension('dim_edge.dim_team3',
+	$$SELECT * FROM dim_edge.stg_team WHERE team <> 'red'$$, '{team}',
+	deletes => 'close', max_delete_share => 0.34);
+SELECT * FROM elt.merge_dimension('dim_edge.dim_team3',
+	$$SELECT * FROM dim_edge.stg_team WHERE team = 'red'$$, '{team}',
+	deletes => 'close', max_delete_share => 0.34);
+-- Bad values.
+SELECT * FROM elt.merge_dimension('dim_edge.dim_team3', 'dim_edge.stg_empty', '{team}',
+	deletes => 'close', max_delete_share => NULL);
+SELECT * FROM elt.merge_dimension('dim_edge.dim_team3', 'dim_edge.stg_empty', '{team}',
+	deletes => 'close', max_delete_share => 1.5);
+SELECT * FROM elt.merge_dimension('dim_edge.dim_team3', 'dim_edge.stg_empty', '{team}',
+	deletes => 'close', max_delete_share => 'NaN');
 SELECT team3_key, team, coach, ts(valid_to) AS valid_to, is_current FROM dim_team3 ORDER BY team;
+SELECT team1_key, team, is_deleted FROM dim_team1 ORDER BY team;
+-- Said explicitly, it is done.
+SELECT * FROM elt.merge_dimension('dim_edge.dim_team3', 'dim_edge.stg_empty', '{team}',
+	deletes => 'close', max_delete_share => 1);
+SELECT team3_key, team, coach, ts(valid_to) AS valid_to, is_current FROM dim_team3 ORDER BY team;
+-- Nothing current is left to close: the guard has nothing to refuse.
 SELECT * FROM elt.merge_dimension('dim_edge.dim_team3', 'dim_edge.stg_empty', '{team}',
 	deletes => 'close');
 -- Flagged on a type 1 dimension.
 SELECT * FROM elt.merge_dimension('dim_edge.dim_team1', 'dim_edge.stg_empty', '{team}',
-	scd_type => 1, deletes => 'flag');
+	scd_type => 1, deletes => 'flag', max_delete_share => 1);
 SELECT team1_key, team, is_deleted FROM dim_team1 ORDER BY team;
 -- An empty first source creates the dimension with its unknown member.
 SELECT * FROM elt.merge_dimension('dim_edge.dim_team4', 'dim_edge.stg_empty', '{team}',

@@ -100,6 +100,16 @@ SELECT * FROM elt.merge_fact('fact_t.fact_order', 'fact_t.stg_order', '{order_id
 SELECT count(*) AS dup_rows FROM fact_order WHERE status = 'dup';
 DELETE FROM stg_order WHERE status = 'dup';
 
+-- A NULL as_of matches no version: the row gets the unknown member (-1),
+-- not the member's current or last version; a time before the member's
+-- first version still gets the first one.
+SELECT * FROM elt.merge_fact('fact_t.fact_asof',
+	$$SELECT * FROM (VALUES (1, 1, NULL::timestamptz), (2, 2, NULL), (3, 1, '2024-02-10 09:00'),
+						   (4, 1, '2023-01-01'), (5, NULL, NULL)) v (order_id, customer_id, ordered_at)$$,
+	'{order_id}', '[{"dimension": "fact_t.dim_customer", "on": {"customer_id": "customer_id"}, "as_of": "ordered_at"}]');
+SELECT f.order_id, f.customer_key, c.city
+  FROM fact_asof f JOIN dim_customer c USING (customer_key) ORDER BY f.order_id;
+
 -- Bad arguments and shapes.
 SELECT * FROM elt.merge_fact('fact_t.f', 'fact_t.stg_order', '{order_id}', '{"dimension": "x"}');
 SELECT * FROM elt.merge_fact('fact_t.f', 'fact_t.stg_order', '{order_id}', '[1]');

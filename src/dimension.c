@@ -32,10 +32,17 @@
  * full rebuild and an index probe into the current-row index when the
  * caller passes only the changed rows; keys with NULL parts (rare) are
  * matched null-safely in a second step that only runs when there are any.
- * Nothing here uses MERGE or volatile functions in DML, so the statements
- * also run on Citus.
+ * Nothing here uses MERGE or volatile functions in DML.  On Citus, where a
+ * dimension is a reference table, rows are found by surrogate key instead
+ * of tid, the work table is always wrapped in a subquery and the
+ * transaction's time is a constant (check_table_kind).
+ *
+ * The classifying pass (step 1) lives in dimension_classify.c; this file
+ * has the arguments, the checks, and the writes.
  */
 #include "postgres.h"
+
+#include <math.h>
 
 #include "access/heapam.h"
 #include "access/table.h"
@@ -45,6 +52,8 @@
 #include "datatype/timestamp.h"
 #include "executor/spi.h"
 #include "funcapi.h"
+#include "miscadmin.h"
+#include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/date.h"
 #include "utils/datetime.h"
@@ -54,24 +63,15 @@
 #include "utils/regproc.h"
 #include "utils/rel.h"
 
+#include "citus.h"
 #include "dimension.h"
+#include "dimension_merge.h"
+#include "pg_elt.h"
 #include "internal_sql.h"
 #include "build_progress.h"
 #include "model.h"
 
 PG_FUNCTION_INFO_V1(elt_merge_dimension);
-
-#define DELETES_IGNORE	0
-#define DELETES_CLOSE	1
-#define DELETES_FLAG	2
-
-/* Column names of the work table; source columns may not use the prefix. */
-#define WORK_PREFIX		"__elt_"
-#define WORK_EFF		"__elt_eff"
-#define WORK_SK			"__elt_sk"
-#define WORK_CLASS		"__elt_class"
-#define WORK_IN			"__elt_in"
-#define WORK_TID		"__elt_tid"
 
 /*
  * Free space left in each page of a dimension created here, so that
@@ -79,72 +79,6 @@ PG_FUNCTION_INFO_V1(elt_merge_dimension);
  * page, no new index entries).
  */
 #define DIMENSION_FILLFACTOR	90
-
-/* Largest surrogate key range the duplicate check keeps a bitmap for. */
-#define SEEN_MAX_BITS	(INT64CONST(1) << 30)
-
-/*
- * What the classifying pass decides for a row, and so what the merge writes
- * for it.  The work table keeps it in its class column as a "char": each
- * member's value is the letter stored, the CLASS_SQL_* literals are the same
- * letters for the statements that read the work table, and the counts of
- * the classes are arrays indexed by it.
- */
-typedef enum RowClass
-{
-	/* a source row without a current row of its natural key: a new member */
-	CLASS_NEW = 'n',
-	/* a versioned column differs (type 2): close the version, insert one */
-	CLASS_CHANGED = 'c',
-	/* only columns overwritten in place differ (type 0 or 1, type-1 columns) */
-	CLASS_OVERWRITE = 'u',
-	/* the source delivers an inferred member: complete it in place */
-	CLASS_INFERRED = 'i',
-	/* a change dated before the version it replaces: the merge is refused */
-	CLASS_BACKDATED = 'x',
-	/* nothing differs: counted, not written */
-	CLASS_UNCHANGED = '=',
-	/* a current row whose natural key is no longer in the source */
-	CLASS_DELETED = 'd',
-
-	/*
-	 * an inferred member missing from the source, which deletes leave
-	 * alone: facts point at it and the source has not delivered it yet
-	 */
-	CLASS_INFERRED_MISSING = 'o'
-} RowClass;
-
-/* The classes the statements on the work table name, as "char" literals. */
-#define CLASS_SQL_NEW		"'n'"
-#define CLASS_SQL_CHANGED	"'c'"
-#define CLASS_SQL_OVERWRITE	"'u'"
-#define CLASS_SQL_UNCHANGED	"'='"
-#define CLASS_SQL_DELETED	"'d'"
-
-typedef struct DimMerge
-{
-	ModelRelation target;
-	ModelSource source;
-	List	   *key;			/* natural key column names */
-	int			scd_type;
-	List	   *type1;			/* names of type-1 columns */
-	List	   *ignore;			/* names of columns not compared */
-	const char *effective;		/* SQL expression for the change time */
-	int			deletes;
-	char	   *sk;				/* surrogate key column name */
-	const char *qsk;			/* ... quoted */
-
-	List	   *attr2;			/* ModelColumn: compared, versioned (type 2) */
-	List	   *attr1;			/* ModelColumn: type-1 columns */
-	List	   *attrs;			/* names of every non-key source column */
-	List	   *names;			/* names of every source column */
-	List	   *tcolumns;		/* columns of the existing target */
-	bool		exists;
-	bool		has_deleted;
-	bool		has_inferred;
-	char	   *work;			/* work table name */
-	int64		sk_range;		/* surrogate keys in use (highest - lowest) */
-} DimMerge;
 
 /*
  * The surrogate key column's default name: the table name without a dim_
@@ -265,7 +199,8 @@ classify_columns(DimMerge *m)
 		m->attrs = lappend(m->attrs, col->name);
 		if (model_list_contains(m->type1, col->name))
 			m->attr1 = lappend(m->attr1, col);
-		else if (!model_list_contains(m->ignore, col->name))
+		else if (!model_list_contains(m->ignore, col->name) &&
+				 !(m->deleted_flag && strcmp(col->name, m->deleted_flag) == 0))
 			m->attr2 = lappend(m->attr2, col);
 	}
 }
@@ -386,653 +321,6 @@ check_target_shape(DimMerge *m)
 	}
 }
 
-/*
- * The join condition between the work rows (alias s) and the dimension rows
- * that may match them (alias t): current rows only for type 2, never the
- * unknown member.
- */
-static void
-append_candidate_rows(StringInfo buf, DimMerge *m)
-{
-	appendStringInfo(buf, "t.%s <> " MODEL_UNKNOWN_KEY, m->qsk);
-	if (m->scd_type == 2)
-		appendStringInfoString(buf, " AND t." MODEL_IS_CURRENT);
-}
-
-/*
- * One compared column in the classifying pass: where its source and
- * dimension values are in the row, and how to tell them apart.
- */
-typedef struct CompareColumn
-{
-	int			sattr;			/* source value (0-based position) */
-	int			tattr;			/* dimension value */
-	bool		versioned;		/* a change makes a new version (type 2) */
-	bool		typbyval;
-	int16		typlen;
-	bool		comparable;		/* equality operator, else compared as text */
-	Oid			collation;
-	FmgrInfo	proc;			/* equality function or output function */
-} CompareColumn;
-
-/*
- * The receiver of the classifying pass.  It sees every source row once (and,
- * when deletes are detected, every current row missing from the source),
- * classifies it, counts the classes, notes whether a current row was matched
- * twice (a duplicated natural key), and keeps only the rows that lead to a
- * write in the work table, the way CREATE TABLE AS stores a query's rows.
- * The unchanged rows, most of a full source, are counted and dropped.
- *
- * The incoming row is the work row (source columns, effective time,
- * surrogate key, tid) followed by what classifying needs: whether the
- * source side is present, the current row's flags and start, and its
- * compared columns.
- */
-typedef struct ClassifyReceiver
-{
-	DestReceiver pub;
-	DimMerge   *m;
-	Relation	work;
-	TupleTableSlot *wslot;
-	MemoryContext rowcxt;		/* what comparing one row allocates */
-	BulkInsertState bistate;
-	CommandId	cid;
-	bool		keep_missing;	/* store CLASS_DELETED rows (deletes handled) */
-	bool		keep_unchanged; /* store CLASS_UNCHANGED rows too */
-	int64	   *classes;
-	int64		nullkeys;		/* new rows with NULL key parts */
-	int64		undated;		/* new members and versions without a time */
-	int64		unreported;		/* rows not yet added to the build's progress */
-
-	/* Positions in the incoming row (-1: not selected). */
-	int			nwork;			/* work columns, the class excluded */
-	int			eff_attr;
-	int			sk_attr;
-	int			in_attr;
-	int			inferred_attr;
-	int			deleted_attr;
-	int			from_attr;
-	int		   *key_attrs;
-	int			nkeys;
-	CompareColumn *cols;
-	int			ncols;
-
-	uint64	   *seen;			/* matched surrogate keys, one bit each */
-	int64		seen_base;		/* surrogate key of bit 0 */
-	int64		seen_bits;
-	bool		duplicate;		/* a current row matched twice */
-	bool		unsure;			/* a key fell outside the bitmap */
-} ClassifyReceiver;
-
-/*
- * Whether two non-null values of a compared column differ, as IS DISTINCT
- * FROM with the type's equality operator decides (or the values' text when
- * the type has none).  Identical bytes are equal without calling it: that
- * is the common case of a full source, most of which did not change.
- */
-static bool
-values_differ(CompareColumn *c, Datum a, Datum b)
-{
-	if (datumIsEqual(a, b, c->typbyval, c->typlen))
-		return false;
-	if (c->comparable)
-		return !DatumGetBool(FunctionCall2Coll(&c->proc, c->collation, a, b));
-	return strcmp(OutputFunctionCall(&c->proc, a), OutputFunctionCall(&c->proc, b)) != 0;
-}
-
-/*
- * The class of one incoming row against its current dimension row (absent
- * when the surrogate key is NULL); for a current row without a source row
- * (full join only), CLASS_DELETED or CLASS_INFERRED_MISSING.
- */
-static RowClass
-classify_row(ClassifyReceiver *r, Datum *values, bool *isnull)
-{
-	DimMerge   *m = r->m;
-	bool		versioned = false;
-	bool		overwrite = false;
-
-	if (r->in_attr >= 0 && isnull[r->in_attr])
-		return r->inferred_attr >= 0 && !isnull[r->inferred_attr] &&
-			DatumGetBool(values[r->inferred_attr]) ? CLASS_INFERRED_MISSING : CLASS_DELETED;
-	if (isnull[r->sk_attr])
-		return CLASS_NEW;
-	if (r->inferred_attr >= 0 && !isnull[r->inferred_attr] &&
-		DatumGetBool(values[r->inferred_attr]))
-		return CLASS_INFERRED;
-	if (r->deleted_attr >= 0 && !isnull[r->deleted_attr] &&
-		DatumGetBool(values[r->deleted_attr]))
-	{
-		if (m->scd_type == 2)
-			versioned = true;
-		else
-			overwrite = true;
-	}
-
-	/* Versioned columns come first: once one differs, the class is known. */
-	for (int i = 0; i < r->ncols && !versioned; i++)
-	{
-		CompareColumn *c = &r->cols[i];
-		bool		sn = isnull[c->sattr];
-		bool		tn = isnull[c->tattr];
-
-		if (!c->versioned && overwrite)
-			break;				/* only overwritten columns remain */
-		if (sn != tn || (!sn && values_differ(c, values[c->sattr], values[c->tattr])))
-		{
-			if (c->versioned)
-				versioned = true;
-			else
-				overwrite = true;
-		}
-	}
-	if (versioned)
-	{
-		/* eff < valid_from; NULL when eff is NULL (then changed, refused later) */
-		if (!isnull[r->eff_attr] && !isnull[r->from_attr] &&
-			timestamp_cmp_internal(DatumGetTimestampTz(values[r->eff_attr]),
-								   DatumGetTimestampTz(values[r->from_attr])) < 0)
-			return CLASS_BACKDATED;
-		return CLASS_CHANGED;
-	}
-	return overwrite ? CLASS_OVERWRITE : CLASS_UNCHANGED;
-}
-
-static void
-classify_startup(DestReceiver *self, int operation, TupleDesc typeinfo)
-{
-	ClassifyReceiver *r = (ClassifyReceiver *) self;
-
-	if (RelationGetDescr(r->work)->natts != r->nwork + 1 || typeinfo->natts < r->nwork)
-		elog(ERROR, "classifying query does not match its work table");
-	r->wslot = table_slot_create(r->work, NULL);
-	r->rowcxt = AllocSetContextCreate(CurrentMemoryContext, "pg_elt classify row",
-									  ALLOCSET_DEFAULT_SIZES);
-	r->bistate = GetBulkInsertState();
-	r->cid = GetCurrentCommandId(true);
-}
-
-static bool
-classify_receive(TupleTableSlot *slot, DestReceiver *self)
-{
-	ClassifyReceiver *r = (ClassifyReceiver *) self;
-	Datum	   *values;
-	bool	   *isnull;
-	RowClass	cls;
-	MemoryContext oldcxt;
-
-	slot_getallattrs(slot);
-	values = slot->tts_values;
-	isnull = slot->tts_isnull;
-	/* Detoasted values and text forms, freed row by row. */
-	oldcxt = MemoryContextSwitchTo(r->rowcxt);
-	cls = classify_row(r, values, isnull);
-	MemoryContextSwitchTo(oldcxt);
-	MemoryContextReset(r->rowcxt);
-	r->classes[(unsigned char) cls]++;
-	/* progress is published in steps, not for every row of a large pass */
-	if (++r->unreported >= 4096)
-	{
-		build_progress_rows(r->unreported);
-		r->unreported = 0;
-	}
-	if (cls != CLASS_NEW && cls != CLASS_DELETED && cls != CLASS_INFERRED_MISSING)
-	{
-		int64		bit = DatumGetInt64(values[r->sk_attr]) - r->seen_base;
-
-		if (r->seen == NULL || bit < 0 || bit >= r->seen_bits)
-			r->unsure = true;
-		else if (r->seen[bit / 64] & (UINT64CONST(1) << (bit % 64)))
-			r->duplicate = true;
-		else
-			r->seen[bit / 64] |= UINT64CONST(1) << (bit % 64);
-	}
-	if ((cls == CLASS_UNCHANGED && !r->keep_unchanged) || cls == CLASS_INFERRED_MISSING ||
-		(cls == CLASS_DELETED && !r->keep_missing))
-		return true;
-	if (cls == CLASS_NEW)
-	{
-		for (int i = 0; i < r->nkeys; i++)
-		{
-			if (isnull[r->key_attrs[i]])
-			{
-				r->nullkeys++;
-				break;
-			}
-		}
-	}
-	if ((cls == CLASS_NEW || cls == CLASS_CHANGED) && isnull[r->eff_attr])
-		r->undated++;
-
-	ExecClearTuple(r->wslot);
-	memcpy(r->wslot->tts_values, values, sizeof(Datum) * r->nwork);
-	memcpy(r->wslot->tts_isnull, isnull, sizeof(bool) * r->nwork);
-	r->wslot->tts_values[r->nwork] = CharGetDatum((char) cls);
-	r->wslot->tts_isnull[r->nwork] = false;
-	ExecStoreVirtualTuple(r->wslot);
-	table_tuple_insert(r->work, r->wslot, r->cid, 0, r->bistate);
-	return true;
-}
-
-static void
-classify_shutdown(DestReceiver *self)
-{
-	ClassifyReceiver *r = (ClassifyReceiver *) self;
-
-	build_progress_rows(r->unreported);
-	r->unreported = 0;
-	FreeBulkInsertState(r->bistate);
-	table_finish_bulk_insert(r->work, 0);
-	ExecDropSingleTupleTableSlot(r->wslot);
-	MemoryContextDelete(r->rowcxt);
-}
-
-static void
-classify_destroy(DestReceiver *self)
-{
-}
-
-/*
- * The position of a name in a list of names (it is there).
- */
-static int
-name_position(List *names, const char *name)
-{
-	ListCell   *lc;
-
-	foreach(lc, names)
-	{
-		if (strcmp(lfirst(lc), name) == 0)
-			return foreach_current_index(lc);
-	}
-	elog(ERROR, "column \"%s\" not found", name);
-	return -1;					/* keep compiler quiet */
-}
-
-/*
- * Set up the comparison of the compared columns (type 2: versioned ones
- * first) and add the dimension's values to the classifying query's select
- * list; positions continue from *next.
- */
-static void
-add_compared_columns(DimMerge *m, ClassifyReceiver *r, StringInfo select, int *next)
-{
-	List	   *cols = NIL;
-	ListCell   *lc;
-
-	if (m->scd_type == 0)
-		cols = list_copy(m->attr1);
-	else
-		cols = list_concat(list_copy(m->attr2), m->attr1);
-	r->cols = palloc0(sizeof(CompareColumn) * Max(list_length(cols), 1));
-	r->ncols = list_length(cols);
-	foreach(lc, cols)
-	{
-		ModelColumn *col = lfirst(lc);
-		CompareColumn *c = &r->cols[foreach_current_index(lc)];
-		AttrNumber	attnum = get_attnum(m->target.relid, col->name);
-		Oid			typid;
-		int32		typmod;
-		Oid			collation;
-
-		if (attnum == InvalidAttrNumber)
-			elog(ERROR, "column \"%s\" of dimension %s not found", col->name, m->target.qualified);
-		get_atttypetypmodcoll(m->target.relid, attnum, &typid, &typmod, &collation);
-		if (typid != col->typid)
-			elog(ERROR, "column \"%s\" of dimension %s changed type", col->name, m->target.qualified);
-		c->sattr = name_position(m->names, col->name);
-		c->tattr = (*next)++;
-		c->versioned = m->scd_type == 2 && list_member_ptr(m->attr2, col);
-		get_typlenbyval(typid, &c->typlen, &c->typbyval);
-		c->comparable = col->comparable;
-		c->collation = OidIsValid(collation) ? collation : get_typcollation(typid);
-		if (c->comparable)
-			fmgr_info(get_opcode(lookup_type_cache(typid, TYPECACHE_EQ_OPR)->eq_opr), &c->proc);
-		else
-		{
-			Oid			outfunc;
-			bool		varlena;
-
-			getTypeOutputInfo(typid, &outfunc, &varlena);
-			fmgr_info(outfunc, &c->proc);
-		}
-		appendStringInfo(select, ", %s", model_column_ref("t", col->name));
-	}
-}
-
-/*
- * The bitmap of surrogate keys the classifying pass marks as matched: one
- * bit per key between the dimension's lowest and highest surrogate key
- * (identity keys are dense), so that a duplicated natural key is found
- * without grouping the source.  Returns false, leaving the check to a
- * GROUP BY of the source, when the keys are too sparse for a bitmap of a
- * reasonable size.
- */
-static bool
-alloc_seen_bitmap(DimMerge *m, ClassifyReceiver *r)
-{
-	StringInfoData sql;
-	bool		nmin,
-				nmax;
-	int64		lo,
-				hi;
-	uint64		range;
-
-	int64		size;
-	bool		nsize;
-
-	initStringInfo(&sql);
-	appendStringInfo(&sql, "SELECT min(%s), max(%s), pg_catalog.pg_relation_size(%s::pg_catalog.regclass) "
-					 "FROM %s WHERE %s <> " MODEL_UNKNOWN_KEY,
-					 m->qsk, m->qsk, quote_literal_cstr(m->target.qualified),
-					 m->target.qualified, m->qsk);
-	model_exec(sql.data, SPI_OK_SELECT);
-	lo = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &nmin));
-	hi = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &nmax));
-	size = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &nsize));
-	if (nmin || nmax)
-		return true;			/* no current rows: nothing can match */
-	range = (uint64) hi - (uint64) lo + 1;
-
-	/*
-	 * Keys burned by failed merges can leave a small dimension with a wide
-	 * key range: keep the bitmap (range / 8 bytes) under a quarter of the
-	 * table's size, or 1 MB, whichever is larger.
-	 */
-	if (range == 0 || range > SEEN_MAX_BITS ||
-		range > (uint64) Max(INT64CONST(1) << 23, nsize ? 0 : 2 * size))
-		return false;
-	m->sk_range = (int64) range;
-	r->seen_base = lo;
-	r->seen_bits = (int64) range;
-	r->seen = palloc_extended((range + 63) / 64 * sizeof(uint64),
-							  MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
-	return true;
-}
-
-/*
- * The classifying query: the work row (source columns, effective time,
- * surrogate key, tid) of each row of sfrom (alias s, the source's columns
- * plus its effective time, and with full an always-true presence column)
- * joined to the current rows by natural key.  With r, followed by what
- * classify_row() needs, its positions noted in r; without, followed by a
- * NULL class, to create the work table from.
- *
- * Without deletes the join is a LEFT JOIN from the source, so that a small
- * source probes the natural-key index and the cost stays proportional to
- * the rows passed; with deletes every current row has to be looked at
- * anyway, and one FULL JOIN finds the new, changed and missing rows in the
- * same hash join.  null_safe matches keys with NULL parts (only for the
- * few rows classify_null_keys() passes: such a join cannot be hashed).
- */
-static char *
-classify_query(DimMerge *m, const char *sfrom, bool full, bool null_safe,
-			   ClassifyReceiver *r)
-{
-	StringInfoData q;
-	int			next;
-
-	initStringInfo(&q);
-	appendStringInfoString(&q, "SELECT ");
-	model_append_names(&q, m->names, "s");
-	appendStringInfo(&q, ", s." WORK_EFF ", t.%s AS " WORK_SK ", t.%s AS " WORK_TID,
-					 m->qsk, full ? WORK_TID : "ctid");
-	if (r == NULL)
-		appendStringInfoString(&q, ", NULL::pg_catalog.\"char\" AS " WORK_CLASS);
-	else
-	{
-		r->nwork = list_length(m->names) + 3;
-		r->eff_attr = r->nwork - 3;
-		r->sk_attr = r->nwork - 2;
-		next = r->nwork;
-		r->in_attr = r->inferred_attr = r->deleted_attr = r->from_attr = -1;
-		if (full)
-		{
-			appendStringInfoString(&q, ", s." WORK_IN);
-			r->in_attr = next++;
-		}
-		if (m->has_inferred)
-		{
-			appendStringInfoString(&q, ", t." MODEL_IS_INFERRED);
-			r->inferred_attr = next++;
-		}
-		if (m->has_deleted)
-		{
-			appendStringInfoString(&q, ", t." MODEL_IS_DELETED);
-			r->deleted_attr = next++;
-		}
-		if (m->scd_type == 2)
-		{
-			appendStringInfoString(&q, ", t." MODEL_VALID_FROM);
-			r->from_attr = next++;
-		}
-		add_compared_columns(m, r, &q, &next);
-	}
-
-	appendStringInfo(&q, " FROM %s AS s", sfrom);
-	if (full)
-	{
-		appendStringInfo(&q, " FULL JOIN (SELECT t.ctid AS " WORK_TID ", * FROM %s AS t WHERE ",
-						 m->target.qualified);
-		append_candidate_rows(&q, m);
-		appendStringInfoString(&q, ") AS t ON ");
-		model_append_key_match(&q, m->key, "t", "s", null_safe);
-	}
-	else
-	{
-		appendStringInfo(&q, " LEFT JOIN %s AS t ON ", m->target.qualified);
-		model_append_key_match(&q, m->key, "t", "s", null_safe);
-		appendStringInfoString(&q, " AND ");
-		append_candidate_rows(&q, m);
-		if (null_safe)
-		{
-			appendStringInfoString(&q, " AND ");
-			model_append_any_null(&q, m->key, "t");
-		}
-	}
-	return q.data;
-}
-
-/*
- * Run the classifying query over sfrom (see classify_query) into the work
- * table, counting the classes into classes, the new rows with NULL key
- * parts into *nullkeys and the undated new members and versions into
- * *undated.  Returns whether a duplicated natural key may be among the rows
- * that matched a current row (always true when that could not be decided
- * here).
- */
-static bool
-classify_rows(DimMerge *m, const char *sfrom, bool full, bool null_safe,
-			  int64 classes[256], int64 *nullkeys, int64 *undated)
-{
-	ClassifyReceiver r;
-	char	   *query;
-	bool		bitmap;
-	ListCell   *lc;
-
-	memset(classes, 0, sizeof(int64) * 256);
-	memset(&r, 0, sizeof(r));
-	r.m = m;
-	query = classify_query(m, sfrom, full, null_safe, &r);
-	r.nkeys = list_length(m->key);
-	r.key_attrs = palloc(sizeof(int) * r.nkeys);
-	foreach(lc, m->key)
-		r.key_attrs[foreach_current_index(lc)] = name_position(m->names, lfirst(lc));
-
-	bitmap = !null_safe && alloc_seen_bitmap(m, &r);
-	r.pub.receiveSlot = classify_receive;
-	r.pub.rStartup = classify_startup;
-	r.pub.rShutdown = classify_shutdown;
-	r.pub.rDestroy = classify_destroy;
-	r.pub.mydest = DestNone;
-	r.work = table_open(RangeVarGetRelid(makeRangeVarFromNameList(stringToQualifiedNameList(m->work)),
-										 RowExclusiveLock, false),
-						NoLock);
-	r.keep_missing = full;
-	r.keep_unchanged = null_safe;	/* classify_null_keys matches deleted rows to them */
-	r.classes = classes;
-
-	(void) internal_sql_exec_caller_into(query, &r.pub);
-	table_close(r.work, NoLock);
-	if (r.seen)
-		pfree(r.seen);
-
-	*nullkeys = r.nullkeys;
-	*undated = r.undated;
-	return r.duplicate || r.unsure || !bitmap;
-}
-
-/*
- * Read the source exactly once, joined to the dimension's current rows by
- * natural key, classify each row and keep in the work table only the rows
- * that lead to a write (with the current rows missing from the source when
- * deletes are handled); see classify_rows for what it counts and returns.
- * Keys with NULL parts never match by equality: their source rows come out
- * new and their current rows deleted, and classify_null_keys() matches
- * them afterwards.
- *
- * The work rows carry the current row's tid besides its surrogate key: the
- * dimension is locked against other writers from before this pass
- * (model_lock_table), so the close finds each row by tid.
- */
-static bool
-classify_source(DimMerge *m, int64 classes[256], int64 *nullkeys, int64 *undated)
-{
-	bool		full = m->deletes != DELETES_IGNORE;
-	char	   *sfrom;
-
-	sfrom = psprintf("(SELECT src.*, %s::timestamptz AS " WORK_EFF "%s FROM %s AS src)",
-					 m->effective, full ? ", true AS " WORK_IN : "", m->source.from_item);
-	model_exec(psprintf("CREATE TEMP TABLE %s ON COMMIT DROP AS %s WITH NO DATA",
-						m->work, classify_query(m, sfrom, full, false, NULL)),
-			   SPI_OK_UTILITY);
-	return classify_rows(m, sfrom, full, false, classes, nullkeys, undated);
-}
-
-/*
- * Read the source once into the work table on the first call, when there
- * is no dimension yet to classify against: every row is new.
- */
-static void
-build_work_table(DimMerge *m)
-{
-	StringInfoData sql;
-
-	initStringInfo(&sql);
-	appendStringInfo(&sql, "CREATE TEMP TABLE %s ON COMMIT DROP AS SELECT ", m->work);
-	model_append_names(&sql, m->names, "s");
-	appendStringInfo(&sql,
-					 ", s." WORK_EFF ", NULL::bigint AS " WORK_SK ", " CLASS_SQL_NEW "::pg_catalog.\"char\" AS "
-					 WORK_CLASS " FROM (SELECT src.*, %s::timestamptz AS " WORK_EFF
-					 " FROM %s AS src) AS s",
-					 m->effective, m->source.from_item);
-	model_exec(sql.data, SPI_OK_UTILITY);
-	model_exec(psprintf("ANALYZE %s", m->work), SPI_OK_UTILITY);
-}
-
-/*
- * Match the new work rows whose natural key has NULL parts null-safely
- * (NULL matches NULL) and classify them again, with the classifier of the
- * first pass (counting into classes); a current row they match is not
- * missing from the source after all, so the unchanged ones are kept in the
- * work table until the missing rows they match are taken out.  Only runs
- * when there are such rows.
- */
-static void
-classify_null_keys(DimMerge *m, int64 classes[256])
-{
-	StringInfoData sql;
-	StringInfoData cond;
-	char	   *held = model_temp_name("null_keys");
-	int64		nullkeys;
-	int64		undated;
-
-	/* Take those rows out of the work table, and classify them back in. */
-	initStringInfo(&cond);
-	appendStringInfoString(&cond, WORK_CLASS " = " CLASS_SQL_NEW " AND ");
-	model_append_any_null(&cond, m->key, NULL);
-	initStringInfo(&sql);
-	appendStringInfo(&sql, "CREATE TEMP TABLE %s ON COMMIT DROP AS SELECT ", held);
-	model_append_names(&sql, m->names, NULL);
-	appendStringInfo(&sql, ", " WORK_EFF " FROM %s WHERE %s", m->work, cond.data);
-	model_exec(sql.data, SPI_OK_UTILITY);
-	model_exec(psprintf("DELETE FROM %s WHERE %s", m->work, cond.data), SPI_OK_DELETE);
-	(void) classify_rows(m, held, false, true, classes, &nullkeys, &undated);
-	model_drop_temp(held);
-
-	/*
-	 * A member with NULL key parts that comes back after its deletion was
-	 * closed starts no earlier than that close, as the INSERT does for the
-	 * other keys by equality (which never matches NULL parts).
-	 */
-	if (m->scd_type == 2)
-	{
-		resetStringInfo(&sql);
-		appendStringInfo(&sql, "UPDATE %s AS s SET " WORK_EFF " = x.last_to FROM (SELECT ",
-						 m->work);
-		model_append_names(&sql, m->key, NULL);
-		appendStringInfo(&sql, ", max(" MODEL_VALID_TO ") AS last_to FROM %s WHERE %s <> "
-						 MODEL_UNKNOWN_KEY " AND ", m->target.qualified, m->qsk);
-		model_append_any_null(&sql, m->key, NULL);
-		appendStringInfoString(&sql, " GROUP BY ");
-		model_append_names(&sql, m->key, NULL);
-		appendStringInfoString(&sql, ") AS x WHERE s." WORK_CLASS " = " CLASS_SQL_NEW " AND ");
-		model_append_any_null(&sql, m->key, "s");
-		appendStringInfoString(&sql, " AND ");
-		model_append_key_match(&sql, m->key, "x", "s", true);
-		appendStringInfoString(&sql, " AND x.last_to > s." WORK_EFF);
-		model_exec(sql.data, SPI_OK_UPDATE);
-	}
-
-	if (m->deletes != DELETES_IGNORE)
-	{
-		resetStringInfo(&sql);
-		appendStringInfo(&sql, "DELETE FROM %s AS d WHERE d." WORK_CLASS " = " CLASS_SQL_DELETED
-						 " AND d." WORK_SK " IN (SELECT s." WORK_SK " FROM %s AS s WHERE s."
-						 WORK_CLASS " <> " CLASS_SQL_DELETED
-						 " AND s." WORK_SK " IS NOT NULL)",
-						 m->work, m->work);
-		model_exec(sql.data, SPI_OK_DELETE);
-	}
-	model_exec(psprintf("DELETE FROM %s WHERE " WORK_CLASS " = " CLASS_SQL_UNCHANGED, m->work), SPI_OK_DELETE);
-}
-
-/*
- * Count the work rows by class (adding to counts); returns the number of
- * new rows with NULL key parts, and sets *undated to the number of new
- * members and new versions without an effective time.
- */
-static int64
-count_classes(DimMerge *m, int64 counts[256], int64 *undated)
-{
-	StringInfoData sql;
-	int64		nullkeys = 0;
-
-	*undated = 0;
-	initStringInfo(&sql);
-	appendStringInfo(&sql, "SELECT " WORK_CLASS ", count(*), count(*) FILTER (WHERE "
-					 WORK_CLASS " = " CLASS_SQL_NEW " AND ");
-	model_append_any_null(&sql, m->key, NULL);
-	appendStringInfo(&sql, "), count(*) FILTER (WHERE " WORK_CLASS " IN (" CLASS_SQL_NEW ", "
-					 CLASS_SQL_CHANGED ") AND "
-					 WORK_EFF " IS NULL) FROM %s GROUP BY 1", m->work);
-	model_exec(sql.data, SPI_OK_SELECT);
-	for (uint64 i = 0; i < SPI_processed; i++)
-	{
-		bool		isnull;
-		char		cls = DatumGetChar(SPI_getbinval(SPI_tuptable->vals[i],
-													 SPI_tuptable->tupdesc, 1, &isnull));
-		int64		n = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i],
-												   SPI_tuptable->tupdesc, 2, &isnull));
-
-		counts[(unsigned char) cls] += n;
-		nullkeys += DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i],
-												SPI_tuptable->tupdesc, 3, &isnull));
-		*undated += DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i],
-												SPI_tuptable->tupdesc, 4, &isnull));
-	}
-	return nullkeys;
-}
 
 /*
  * Refuse a type 2 merge in which a new member or a new version has no
@@ -1085,6 +373,178 @@ check_undated(DimMerge *m, int64 undated)
 							  (unsigned long) undated,
 							  keynames.data, values.data, (long long) undated),
 			 errhint("Give every row an effective time, or pass an expression such as coalesce(updated_at, now()) as effective_at.")));
+}
+
+/*
+ * Check the watermark and deleted_flag arguments against the source: the
+ * watermark an ordered column, the flag a boolean one.
+ */
+static void
+check_incremental_columns(DimMerge *m)
+{
+	if (m->watermark)
+	{
+		ModelColumn *col = model_find_column(m->source.columns, m->watermark);
+
+		if (col == NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_COLUMN),
+					 errmsg("watermark column \"%s\" is not a column of the source", m->watermark),
+					 errhint("Name a column that grows with each load, such as updated_at or _elt_batch_id.")));
+		if (!OidIsValid(lookup_type_cache(col->typid, TYPECACHE_GT_OPR)->gt_opr))
+			ereport(ERROR,
+					(errcode(ERRCODE_DATATYPE_MISMATCH),
+					 errmsg("watermark column \"%s\" has type %s, which has no ordering",
+							m->watermark, col->typname)));
+		if (model_list_contains(m->key, m->watermark))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("the watermark cannot be a natural key column")));
+	}
+	if (m->deleted_flag)
+	{
+		ModelColumn *col = model_find_column(m->source.columns, m->deleted_flag);
+
+		if (col == NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_COLUMN),
+					 errmsg("deleted_flag column \"%s\" is not a column of the source",
+							m->deleted_flag)));
+		if (col->typid != BOOLOID)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATATYPE_MISMATCH),
+					 errmsg("deleted_flag column \"%s\" must be boolean, not %s",
+							m->deleted_flag, col->typname)));
+		if (model_list_contains(m->key, m->deleted_flag) ||
+			model_list_contains(m->type1, m->deleted_flag))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("deleted_flag column \"%s\" cannot be in the natural key or the type-1 columns",
+							m->deleted_flag)));
+	}
+}
+
+/*
+ * Read only the source rows newer than the dimension's highest watermark
+ * value (all of them while it has none), so that a merge costs what the
+ * new rows cost.  The highest value is found through an index on the
+ * watermark column, created here the first time when the caller may (on
+ * a dimension created by merge_dimension, create_indexes makes it).
+ */
+static void
+apply_watermark(DimMerge *m)
+{
+	ModelColumn *col = model_find_column(m->source.columns, m->watermark);
+	AttrNumber	attnum = get_attnum(m->target.relid, m->watermark);
+	const char *qwm = quote_identifier(m->watermark);
+	char	   *last;
+
+	if (model_query_int64(psprintf("SELECT count(*) FROM pg_catalog.pg_index WHERE indrelid = %u"
+								   " AND indkey[0] = %d AND indpred IS NULL",
+								   m->target.relid, (int) attnum)) == 0 &&
+		pg_class_ownercheck(m->target.relid, GetUserId()))
+		model_exec(psprintf("CREATE INDEX ON %s (%s)", m->target.qualified, qwm), SPI_OK_UTILITY);
+	last = model_query_text(psprintf("SELECT max(%s)::pg_catalog.text FROM %s WHERE %s <> "
+									 MODEL_UNKNOWN_KEY,
+									 qwm, m->target.qualified, m->qsk));
+	if (last == NULL)
+		return;
+	m->source.from_item = psprintf("(SELECT * FROM %s AS wsrc WHERE wsrc.%s > %s::%s)",
+								   m->source.from_item, qwm, quote_literal_cstr(last),
+								   col->typname);
+}
+
+/*
+ * The transaction's start time (now()) as a timestamptz literal in UTC, for
+ * the statements that would otherwise call now() inside a CASE or
+ * GREATEST: Citus refuses non-immutable functions there, and a constant
+ * runs the same on plain PostgreSQL.
+ */
+static char *
+transaction_time_literal(void)
+{
+	TimestampTz now = GetCurrentTransactionStartTimestamp();
+	struct pg_tm tm;
+	fsec_t		fsec;
+	char		buf[MAXDATELEN + 1];
+
+	if (timestamp2tm(now, NULL, &tm, &fsec, NULL, NULL) != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
+				 errmsg("timestamp out of range")));
+	EncodeDateTime(&tm, fsec, true, 0, NULL, USE_ISO_DATES, buf);
+	return psprintf("%s::pg_catalog.timestamptz", quote_literal_cstr(buf));
+}
+
+/*
+ * What kind of table an existing dimension is.  On Citus, a reference
+ * table (or a Citus local table) is merged with statements Citus routes:
+ * rows found by surrogate key instead of tid, the work table always
+ * wrapped in a subquery.  A distributed dimension is refused: its members
+ * would be spread over the shards by one column, while a type 2 merge
+ * classifies each natural key against its current version, the surrogate
+ * key must be unique over all of them, the unknown member (-1) must be
+ * found by every fact row whatever its shard, and merge_fact looks members
+ * up by natural key from facts distributed by another column.  A
+ * reference table keeps all of that true on every node.
+ */
+static void
+check_table_kind(DimMerge *m)
+{
+	EltTableKind kind = elt_table_kind(m->target.relid);
+
+	if (kind == ELT_TABLE_DISTRIBUTED)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("dimension %s is a distributed table", m->target.qualified),
+				 errdetail("merge_dimension builds dimensions as reference tables on Citus: every node needs every member, the unknown member and unique surrogate keys."),
+				 errhint("Make it a reference table: SELECT undistribute_table(%s); SELECT create_reference_table(%s);",
+						 quote_literal_cstr(m->target.qualified),
+						 quote_literal_cstr(m->target.qualified))));
+	m->citus = kind != ELT_TABLE_LOCAL;
+}
+
+/*
+ * Refuse deletes that would end (or flag) more than max_delete_share of
+ * the dimension's current members: a source that is empty or cut short by
+ * mistake would otherwise close every member it lacks.  current is the
+ * number of current members the classifying pass saw (the unknown member
+ * excluded); with deletes => 'flag' the members flagged already are not
+ * counted again.  Runs before anything is written.
+ */
+static void
+check_delete_share(DimMerge *m, int64 deleted, int64 current)
+{
+	const char *mode = m->deletes == DELETES_CLOSE ? "close" : "flag";
+
+	if (deleted == 0 || current == 0 || (double) deleted <= m->max_delete_share * (double) current)
+		return;
+	if (m->deletes == DELETES_FLAG && m->has_deleted)
+	{
+		/* only the members not flagged yet are changed by this merge */
+		model_exec(psprintf("SELECT count(*) FROM %s AS t WHERE t.%s IN (SELECT s." WORK_SK
+							" FROM %s AS s WHERE s." WORK_CLASS " = " CLASS_SQL_DELETED
+							") AND NOT t." MODEL_IS_DELETED,
+							m->target.qualified, m->qsk, m->work), SPI_OK_SELECT);
+		{
+			bool		isnull;
+
+			deleted = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
+												  SPI_tuptable->tupdesc, 1, &isnull));
+		}
+		if (deleted == 0 || (double) deleted <= m->max_delete_share * (double) current)
+			return;
+	}
+	ereport(ERROR,
+			(errcode(ERRCODE_ELT_MODEL_GUARD),
+			 errmsg("merge into %s would %s %lld of its %lld current members",
+					m->target.qualified, mode, (long long) deleted, (long long) current),
+			 errdetail("With deletes => '%s', every current member missing from the source is %s; "
+					   "more than max_delete_share (%g) of them are missing.",
+					   mode, m->deletes == DELETES_CLOSE ? "closed" : "flagged",
+					   m->max_delete_share),
+			 errhint("Check that the source is complete. To %s that many members, pass a larger max_delete_share (1 allows all).",
+					 mode)));
 }
 
 /*
@@ -1160,6 +620,10 @@ create_indexes(DimMerge *m)
 		appendStringInfo(&sql, ") NULLS NOT DISTINCT WHERE %s <> " MODEL_UNKNOWN_KEY, m->qsk);
 	}
 	model_exec(sql.data, SPI_OK_UTILITY);
+	/* the next merge's watermark is the highest value: an index finds it */
+	if (m->watermark)
+		model_exec(psprintf("CREATE INDEX ON %s (%s)", m->target.qualified,
+							quote_identifier(m->watermark)), SPI_OK_UTILITY);
 }
 
 /*
@@ -1210,9 +674,9 @@ flag_deletes(DimMerge *m)
 	StringInfoData sql;
 
 	initStringInfo(&sql);
-	appendStringInfo(&sql, "UPDATE %s AS t SET " MODEL_IS_DELETED " = true FROM %s AS s"
-					 " WHERE s." WORK_CLASS " = " CLASS_SQL_DELETED " AND t.%s = s." WORK_SK
-					 " AND NOT t." MODEL_IS_DELETED,
+	appendStringInfo(&sql, "UPDATE %s AS t SET " MODEL_IS_DELETED " = true FROM (SELECT "
+					 WORK_SK " FROM %s WHERE " WORK_CLASS " = " CLASS_SQL_DELETED ") AS s"
+					 " WHERE t.%s = s." WORK_SK " AND NOT t." MODEL_IS_DELETED,
 					 m->target.qualified, m->work, m->qsk);
 	return model_exec(sql.data, SPI_OK_UPDATE);
 }
@@ -1230,21 +694,38 @@ close_versions(DimMerge *m, bool changed, bool deleted, int64 nrows)
 {
 	StringInfoData sql;
 
+	const char *which = changed && deleted ? "IN (" CLASS_SQL_CHANGED ", " CLASS_SQL_DELETED ")" :
+		deleted ? "= " CLASS_SQL_DELETED : "= " CLASS_SQL_CHANGED;
+
+	/*
+	 * A member missing from the source is closed now; one the source flags
+	 * deleted (deleted_flag) at the flagged row's effective time.
+	 */
+	const char *gone = m->deleted_flag ?
+		psprintf("GREATEST(COALESCE(s." WORK_EFF ", %s), t." MODEL_VALID_FROM ")", m->now) :
+		psprintf("GREATEST(%s, t." MODEL_VALID_FROM ")", m->now);
+
 	initStringInfo(&sql);
 	appendStringInfo(&sql, "UPDATE %s AS t SET " MODEL_VALID_TO " = ", m->target.qualified);
 	if (changed && deleted)
-		appendStringInfoString(&sql, "CASE WHEN s." WORK_CLASS " = " CLASS_SQL_DELETED
-							   " THEN GREATEST(now(), t."
-							   MODEL_VALID_FROM ") ELSE s." WORK_EFF " END");
+		appendStringInfo(&sql, "CASE WHEN s." WORK_CLASS " = " CLASS_SQL_DELETED
+						 " THEN %s ELSE s." WORK_EFF " END", gone);
 	else if (deleted)
-		appendStringInfoString(&sql, "GREATEST(now(), t." MODEL_VALID_FROM ")");
+		appendStringInfoString(&sql, gone);
 	else
 		appendStringInfoString(&sql, "s." WORK_EFF);
+	if (m->citus)
+	{
+		/* Citus: by surrogate key, the work table wrapped in a subquery */
+		appendStringInfo(&sql, ", " MODEL_IS_CURRENT " = false FROM (SELECT " WORK_SK ", "
+						 WORK_CLASS ", " WORK_EFF " FROM %s WHERE " WORK_CLASS " %s) AS s"
+						 " WHERE t.%s = s." WORK_SK,
+						 m->work, which, m->qsk);
+		return model_exec(sql.data, SPI_OK_UPDATE);
+	}
 	appendStringInfo(&sql, ", " MODEL_IS_CURRENT " = false FROM %s AS s WHERE s." WORK_CLASS " %s"
 					 " AND t.ctid = s." WORK_TID,
-					 m->work,
-					 changed && deleted ? "IN (" CLASS_SQL_CHANGED ", " CLASS_SQL_DELETED ")" :
-					 deleted ? "= " CLASS_SQL_DELETED : "= " CLASS_SQL_CHANGED);
+					 m->work, which);
 
 	/*
 	 * When the rows to close are a small part of the dimension, fetch each
@@ -1268,8 +749,10 @@ overwrite_history(DimMerge *m, bool null_keys)
 	initStringInfo(&sql);
 	appendStringInfo(&sql, "UPDATE %s AS t SET ", m->target.qualified);
 	model_append_set(&sql, names, "s");
-	appendStringInfo(&sql, " FROM %s AS s WHERE s." WORK_CLASS " IN (" CLASS_SQL_CHANGED ", "
-					 CLASS_SQL_OVERWRITE ") AND ", m->work);
+	appendStringInfoString(&sql, " FROM (SELECT ");
+	model_append_names(&sql, list_concat(list_copy(m->key), names), NULL);
+	appendStringInfo(&sql, " FROM %s WHERE " WORK_CLASS " IN (" CLASS_SQL_CHANGED ", "
+					 CLASS_SQL_OVERWRITE ")) AS s WHERE ", m->work);
 	if (null_keys)
 	{
 		model_append_any_null(&sql, m->key, "s");
@@ -1297,8 +780,10 @@ overwrite_rows(DimMerge *m, RowClass cls, List *names, const char *extra)
 	model_append_set(&sql, names, "s");
 	if (extra)
 		appendStringInfo(&sql, "%s%s", names ? ", " : "", extra);
-	appendStringInfo(&sql, " FROM %s AS s WHERE s." WORK_CLASS " = '%c' AND t.%s = s." WORK_SK,
-					 m->work, (char) cls, m->qsk);
+	appendStringInfoString(&sql, " FROM (SELECT ");
+	model_append_names(&sql, names, NULL);
+	appendStringInfo(&sql, "%s" WORK_SK " FROM %s WHERE " WORK_CLASS " = '%c') AS s WHERE t.%s = s." WORK_SK,
+					 names ? ", " : "", m->work, (char) cls, m->qsk);
 	return model_exec(sql.data, SPI_OK_UPDATE);
 }
 
@@ -1399,6 +884,7 @@ elt_merge_dimension(PG_FUNCTION_ARGS)
 	int64		classes[256];
 	int64		nullkeys;
 	int64		undated;
+	int64		current = 0;
 	int			nestlevel;
 	char	   *target_arg;
 	char	   *source_arg;
@@ -1440,6 +926,38 @@ elt_merge_dimension(PG_FUNCTION_ARGS)
 				 errhint("Use deletes => 'flag' to mark deleted members of a type %d dimension.",
 						 m.scd_type)));
 
+	if (PG_NARGS() > 9)
+	{
+		if (PG_ARGISNULL(9))
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("argument \"max_delete_share\" must not be null")));
+		m.max_delete_share = PG_GETARG_FLOAT8(9);
+		if (isnan(m.max_delete_share) || m.max_delete_share < 0 || m.max_delete_share > 1)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("max_delete_share must be between 0 and 1, not %g", m.max_delete_share),
+					 errhint("It is the share of current members that deletes may close or flag; 1 allows all.")));
+	}
+	else
+		m.max_delete_share = 0.5;
+	if (PG_NARGS() > 10 && !PG_ARGISNULL(10))
+		m.watermark = text_to_cstring(PG_GETARG_TEXT_PP(10));
+	if (PG_NARGS() > 11 && !PG_ARGISNULL(11))
+		m.deleted_flag = text_to_cstring(PG_GETARG_TEXT_PP(11));
+	if (m.deleted_flag && m.deletes == DELETES_IGNORE)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("deleted_flag needs deletes => 'close' or 'flag'"),
+				 errhint("Say what a flagged member becomes: deletes => 'close' ends its version (type 2), 'flag' sets is_deleted.")));
+	if (m.watermark && m.deletes != DELETES_IGNORE && m.deleted_flag == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("deletes => '%s' with a watermark needs deleted_flag",
+						m.deletes == DELETES_CLOSE ? "close" : "flag"),
+				 errdetail("A source read from a watermark holds only the newer rows: a member missing from it is not deleted."),
+				 errhint("Name the source's boolean column that marks deleted members as deleted_flag.")));
+
 	SPI_connect();
 	nestlevel = model_settings_push();
 
@@ -1461,11 +979,14 @@ elt_merge_dimension(PG_FUNCTION_ARGS)
 	if (m.exists)
 	{
 		model_check_table(&m.target);
+		check_table_kind(&m);
 		model_lock_table(&m.target);
 	}
+	m.now = transaction_time_literal();
 
 	model_open_source(&m.source, source_arg);
 	classify_columns(&m);
+	check_incremental_columns(&m);
 	if (m.attr2 == NIL && m.attr1 == NIL && m.ignore == NIL && m.scd_type != 0)
 		ereport(NOTICE,
 				(errmsg("the source of %s has no attribute columns besides the natural key",
@@ -1489,6 +1010,8 @@ elt_merge_dimension(PG_FUNCTION_ARGS)
 	{
 		check_target_shape(&m);
 		model_claim_dimension(&m.target, m.sk, linitial(m.key));
+		if (m.watermark)
+			apply_watermark(&m);
 	}
 
 	/* Read and classify the source, and check it before any write. */
@@ -1503,6 +1026,10 @@ elt_merge_dimension(PG_FUNCTION_ARGS)
 
 		if (classify_source(&m, classes, &nullkeys, &undated))
 			model_check_duplicates(m.source.from_item, m.key, "natural key", m.target.qualified);
+		/* every current row came out of the pass once: matched, or missing */
+		current = -classes[CLASS_NEW];
+		for (int i = 0; i < 256; i++)
+			current += classes[i];
 		fresh = psprintf("(SELECT * FROM %s WHERE " WORK_CLASS " = " CLASS_SQL_NEW ")", m.work);
 		model_check_duplicates(fresh, m.key, "natural key", m.target.qualified);
 		if (nullkeys > 0)
@@ -1534,6 +1061,9 @@ elt_merge_dimension(PG_FUNCTION_ARGS)
 				 errdetail("%lld source rows have an effective time earlier than the valid_from of their current version.",
 						   (long long) classes[CLASS_BACKDATED]),
 				 errhint("Check the effective_at expression; history cannot be rewritten backwards.")));
+
+	if (m.exists && m.deletes != DELETES_IGNORE && m.deleted_flag == NULL)
+		check_delete_share(&m, classes[CLASS_DELETED], current);
 
 	created = !m.exists;
 	if (created)

@@ -56,6 +56,7 @@
 #include "incremental.h"
 #include "link_header.h"
 #include "load.h"
+#include "normalize.h"
 #include "options.h"
 #include "paging.h"
 #include "records.h"
@@ -1172,6 +1173,8 @@ extract_run(Extract *ex, const ExtractCall *call)
 	batch_record_success(ex, cursor_after);
 	if (ex->cursor_field)
 		stream_save_cursor(ex, cursor_after);
+	/* typed tables, when the stream asks for them on each extract */
+	normalize_after_extract(ex->stream_id);
 }
 
 /*

@@ -9,7 +9,7 @@
  * LEFT JOINs on plain equality in one INSERT ... SELECT (hash joins on a big
  * build), with a correlated fallback that only runs for the rare rows the
  * join misses (a time before the member's first version, a member since
- * closed).  Members missing from a dimension are handled before the load,
+ * closed).  A row whose as_of is NULL gets the unknown member.  Members missing from a dimension are handled before the load,
  * by late_arriving: inferred (inserted, flagged is_inferred, completed in
  * place by the next merge_dimension), the unknown member -1, or an error.
  * Rows whose natural key is NULL get the unknown member.
@@ -362,8 +362,10 @@ handle_late_arriving(List *dims, const char *from_item, StringInfo inferred)
 /*
  * The surrogate key expression of one dimension reference (alias d<n>):
  * the joined row, else a fallback version for type 2 (the latest that
- * started before as_of, else the first; the current one for a NULL as_of;
- * the latest without as_of), else the unknown member.
+ * started before as_of, else the first; the latest without as_of), else the
+ * unknown member.  A NULL as_of value matches no version: its row gets the
+ * unknown member, as a NULL natural key does, rather than a version picked
+ * by a guess.
  */
 static void
 append_key_expression(StringInfo buf, FactDim *d)
@@ -376,19 +378,19 @@ append_key_expression(StringInfo buf, FactDim *d)
 		appendStringInfo(buf, ", (SELECT x.%s FROM %s AS x WHERE ",
 						 quote_identifier(d->sk), d->rel.qualified);
 		append_dim_match(buf, d, "x");
-		appendStringInfoString(buf, " ORDER BY ");
 		if (d->as_of)
 		{
 			char	   *asof = model_column_ref("s", d->as_of);
 
-			appendStringInfo(buf, "(%s IS NULL AND x." MODEL_IS_CURRENT ") DESC,"
+			/* no time, no version: the unknown member */
+			appendStringInfo(buf, " AND %s IS NOT NULL ORDER BY"
 							 " (x." MODEL_VALID_FROM " <= %s) DESC NULLS LAST,"
 							 " CASE WHEN x." MODEL_VALID_FROM " <= %s THEN x." MODEL_VALID_FROM
 							 " END DESC NULLS LAST, x." MODEL_VALID_FROM " LIMIT 1)",
 							 asof, asof, asof);
 		}
 		else
-			appendStringInfoString(buf, "x." MODEL_VALID_FROM " DESC LIMIT 1)");
+			appendStringInfoString(buf, " ORDER BY x." MODEL_VALID_FROM " DESC LIMIT 1)");
 	}
 	appendStringInfo(buf, ", " MODEL_UNKNOWN_KEY ") AS %s", quote_identifier(d->key_name));
 }

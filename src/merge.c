@@ -16,8 +16,18 @@
  * For merge and delete+insert the source is read once into a temporary work
  * table, so that both statements see the same rows even while the source is
  * being loaded, and a duplicated or NULL key is refused before the target is
- * written.  A first build into a new table is a single INSERT ... SELECT,
- * with the key's primary key built afterwards.
+ * written.  The work table is only ever read inside a subquery
+ * (FROM (SELECT ...), IN (SELECT ...)), which PostgreSQL flattens into the
+ * same join and which Citus accepts next to a distributed or reference
+ * target, where it refuses a temporary table joined directly.  The insert
+ * of the new keys of a merge is an anti-join against the target.  A merge
+ * into a Citus target with a unique index on the key is instead one
+ * INSERT ... ON CONFLICT DO UPDATE, which Citus repartitions by key; without
+ * such an index (a correlated NOT EXISTS against a Citus target is refused)
+ * the keys of the work table already in the target are read first, in a
+ * pushed-down query, and the anti-join is against those.  A first build
+ * into a new table is a single INSERT ... SELECT, with the key's primary key
+ * built afterwards.
  */
 #include "postgres.h"
 
@@ -28,6 +38,8 @@
 
 #include "merge.h"
 #include "build_progress.h"
+#include "citus.h"
+#include "internal_sql.h"
 #include "model.h"
 
 PG_FUNCTION_INFO_V1(elt_merge);
@@ -91,6 +103,7 @@ merge_load_begin(MergeLoad *inc, const char *target)
 		return;
 	model_check_table(&inc->target);
 	model_lock_table(&inc->target);
+	inc->citus = elt_table_kind(inc->target.relid) != ELT_TABLE_LOCAL;
 
 	if (inc->watermark)
 	{
@@ -412,6 +425,81 @@ check_merge_keys(MergeLoad *inc, const char *work)
 }
 
 /*
+ * Whether the target has a unique index on exactly the unique key (plain
+ * columns, no predicate, not deferred): an ON CONFLICT arbiter for it.
+ */
+static bool
+has_key_index(MergeLoad *inc)
+{
+	Oid			types[2] = {OIDOID, TEXTARRAYOID};
+	Datum		values[2];
+	Datum	   *names = palloc(sizeof(Datum) * list_length(inc->unique_key));
+	ListCell   *lc;
+
+	foreach(lc, inc->unique_key)
+		names[foreach_current_index(lc)] = CStringGetTextDatum(lfirst(lc));
+	values[0] = ObjectIdGetDatum(inc->target.relid);
+	values[1] = PointerGetDatum(construct_array(names, list_length(inc->unique_key),
+												TEXTOID, -1, false, TYPALIGN_INT));
+	internal_sql_exec("SELECT FROM pg_catalog.pg_index i "
+					  "WHERE i.indrelid = $1 AND i.indisunique AND i.indimmediate "
+					  "AND i.indisvalid AND i.indpred IS NULL AND i.indexprs IS NULL "
+					  "AND i.indnatts = pg_catalog.cardinality($2) "
+					  "AND i.indnkeyatts = pg_catalog.cardinality($2) "
+					  "AND (SELECT pg_catalog.array_agg(a.attname::pg_catalog.text "
+					  "                                 ORDER BY a.attname::pg_catalog.text) "
+					  "     FROM pg_catalog.pg_attribute a "
+					  "     WHERE a.attrelid = i.indrelid AND a.attnum = ANY (i.indkey)) "
+					  "  = (SELECT pg_catalog.array_agg(k ORDER BY k) FROM pg_catalog.unnest($2) AS k) "
+					  "LIMIT 1",
+					  2, types, values, NULL, true, SPI_OK_SELECT);
+	return SPI_processed > 0;
+}
+
+/*
+ * A merge into a Citus target with a unique index on the key: one
+ * INSERT ... ON CONFLICT DO UPDATE of the changed rows, which Citus
+ * repartitions by the key so that each shard only sees its own rows (an
+ * UPDATE ... FROM and an anti-join would send the whole work table to every
+ * shard).  Rows are told apart by xmax: 0 for an inserted row.
+ */
+static void
+merge_upsert(MergeLoad *inc, const char *work, List *names, List *nonkey,
+			 ModelCounts *counts)
+{
+	StringInfoData sql;
+	int64		inserted;
+	int64		updated;
+
+	build_progress_phase("upsert");
+	initStringInfo(&sql);
+	appendStringInfo(&sql, "WITH u AS (INSERT INTO %s AS t (", inc->target.qualified);
+	model_append_names(&sql, names, NULL);
+	appendStringInfoString(&sql, ") SELECT ");
+	model_append_names(&sql, names, "s");
+	appendStringInfo(&sql, " FROM %s AS s ON CONFLICT (", work);
+	model_append_names(&sql, inc->unique_key, NULL);
+	if (nonkey)
+	{
+		appendStringInfoString(&sql, ") DO UPDATE SET ");
+		model_append_set(&sql, model_column_names(nonkey), "excluded");
+		appendStringInfoString(&sql, " WHERE ");
+		model_append_distinct(&sql, nonkey, "t", "excluded");
+	}
+	else
+		appendStringInfoString(&sql, ") DO NOTHING");
+	appendStringInfoString(&sql, " RETURNING (t.xmax = 0) AS inserted) "
+						   "SELECT pg_catalog.count(*) FILTER (WHERE inserted), "
+						   "pg_catalog.count(*) FILTER (WHERE NOT inserted) FROM u");
+	model_exec(sql.data, SPI_OK_SELECT);
+	inserted = internal_sql_int64(0, 1, 0);
+	updated = internal_sql_int64(0, 2, 0);
+	counts->inserted += inserted;
+	counts->updated += updated;
+	build_progress_rows(inserted + updated);
+}
+
+/*
  * Load a source (a FROM item, already restricted to the watermark) into
  * the target with the chosen strategy, creating the target on the first
  * call.  columns are the source's columns.
@@ -496,13 +584,21 @@ merge_load_write(MergeLoad *inc, const char *from_item, List *columns,
 	if (inc->strategy == STRATEGY_MERGE)
 	{
 		check_merge_keys(inc, work);
+		if (inc->citus && has_key_index(inc))
+		{
+			merge_upsert(inc, work, names, nonkey, counts);
+			model_drop_temp(work);
+			return;
+		}
 		if (nonkey)
 		{
 			build_progress_phase("update");
 			resetStringInfo(&sql);
 			appendStringInfo(&sql, "UPDATE %s AS t SET ", inc->target.qualified);
 			model_append_set(&sql, model_column_names(nonkey), "s");
-			appendStringInfo(&sql, " FROM %s AS s WHERE ", work);
+			appendStringInfoString(&sql, " FROM (SELECT ");
+			model_append_names(&sql, names, "w");
+			appendStringInfo(&sql, " FROM %s AS w) AS s WHERE ", work);
 			model_append_key_match(&sql, inc->unique_key, "t", "s", false);
 			appendStringInfoString(&sql, " AND ");
 			model_append_distinct(&sql, nonkey, "t", "s");
@@ -513,21 +609,39 @@ merge_load_write(MergeLoad *inc, const char *from_item, List *columns,
 	{
 		build_progress_phase("delete");
 		resetStringInfo(&sql);
-		appendStringInfo(&sql, "DELETE FROM %s AS t WHERE EXISTS (SELECT FROM %s AS s WHERE ",
-						 inc->target.qualified, work);
-		model_append_key_match(&sql, inc->unique_key, "t", "s", false);
-		appendStringInfoChar(&sql, ')');
+		appendStringInfo(&sql, "DELETE FROM %s AS t WHERE (", inc->target.qualified);
+		model_append_names(&sql, inc->unique_key, "t");
+		appendStringInfoString(&sql, ") IN (SELECT ");
+		model_append_names(&sql, inc->unique_key, "s");
+		appendStringInfo(&sql, " FROM %s AS s)", work);
 		counts->deleted += model_exec(sql.data, SPI_OK_DELETE);
 	}
 
 	build_progress_phase("insert");
 	resetStringInfo(&sql);
+	if (inc->strategy == STRATEGY_MERGE && inc->citus)
+	{
+		/* the work table's keys already in the target, read on the shards */
+		appendStringInfoString(&sql, "WITH e AS MATERIALIZED (SELECT ");
+		model_append_names(&sql, inc->unique_key, "t");
+		appendStringInfo(&sql, " FROM %s AS t WHERE (", inc->target.qualified);
+		model_append_names(&sql, inc->unique_key, "t");
+		appendStringInfoString(&sql, ") IN (SELECT ");
+		model_append_names(&sql, inc->unique_key, "w");
+		appendStringInfo(&sql, " FROM %s AS w)) ", work);
+	}
 	appendStringInfo(&sql, "INSERT INTO %s (", inc->target.qualified);
 	model_append_names(&sql, names, NULL);
 	appendStringInfoString(&sql, ") SELECT ");
 	model_append_names(&sql, names, "s");
 	appendStringInfo(&sql, " FROM %s AS s", work);
-	if (inc->strategy == STRATEGY_MERGE)
+	if (inc->strategy == STRATEGY_MERGE && inc->citus)
+	{
+		appendStringInfoString(&sql, " WHERE NOT EXISTS (SELECT FROM e WHERE ");
+		model_append_key_match(&sql, inc->unique_key, "e", "s", false);
+		appendStringInfoChar(&sql, ')');
+	}
+	else if (inc->strategy == STRATEGY_MERGE)
 	{
 		appendStringInfo(&sql, " WHERE NOT EXISTS (SELECT FROM %s AS t WHERE ",
 						 inc->target.qualified);

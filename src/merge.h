@@ -37,6 +37,7 @@ typedef struct MergeLoad
 
 	/* set by merge_load_begin / merge_load_write */
 	bool		existed;
+	bool		citus;			/* the target is a Citus table */
 	char	   *watermark_filter;	/* condition on alias src, or NULL */
 	StringInfoData detail;		/* JSON members for elt.model_run.detail */
 } MergeLoad;

@@ -182,7 +182,8 @@ model_resolve_relation(ModelRelation *rel, const char *name, bool missing_ok)
 		if (!missing_ok)
 			ereport(ERROR,
 					(errcode(ERRCODE_UNDEFINED_TABLE),
-					 errmsg("relation %s does not exist", name)));
+					 errmsg("relation \"%s\" does not exist",
+							rv->schemaname ? psprintf("%s.%s", rv->schemaname, rv->relname) : rv->relname)));
 		rel->nspid = RangeVarGetCreationNamespace(rv);
 		rel->relname = pstrdup(rv->relname);
 	}
@@ -214,11 +215,11 @@ model_check_table(ModelRelation *rel)
 	if (IsCatalogNamespace(rel->nspid) || IsToastNamespace(rel->nspid))
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-				 errmsg("%s is a system catalog", rel->qualified)));
+				 errmsg("\"%s.%s\" is a system catalog", rel->nspname, rel->relname)));
 	if (kind != RELKIND_RELATION && kind != RELKIND_PARTITIONED_TABLE)
 		ereport(ERROR,
 				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
-				 errmsg("%s is not a table", rel->qualified)));
+				 errmsg("\"%s.%s\" is not a table", rel->nspname, rel->relname)));
 }
 
 /*

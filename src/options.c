@@ -178,6 +178,25 @@ const OptionTable stream_csv_table = {
 	csv_defs, lengthof(csv_defs)
 };
 
+/* Options of elt.normalize and of a stream's normalization on extract. */
+static void check_normalize_contracts(const OptionValues *ov, const OptionDef *def,
+									  const char *value);
+
+#define NORMALIZE_CONTRACTS "evolve|freeze|discard_value|discard_row"
+
+static const OptionDef normalize_defs[] = {
+	{"table", OPT_TEXT, OPT_ALL_KINDS},
+	{"contract", OPT_CHOICE, OPT_ALL_KINDS, 0, "evolve", 0, 0, NORMALIZE_CONTRACTS},
+	{"contracts", OPT_OBJECT, OPT_ALL_KINDS, 0, NULL, 0, 0, NULL, NULL,
+	check_normalize_contracts},
+	{"on_extract", OPT_BOOL, OPT_ALL_KINDS, 0, "false"},
+};
+
+const OptionTable normalize_options_table = {
+	"normalize", OPT_STYLE_OPTION, NULL, NULL, NULL,
+	normalize_defs, lengthof(normalize_defs)
+};
+
 /* Options of a pipeline (elt.create_pipeline). */
 static const OptionDef pipeline_defs[] = {
 	{"retries", OPT_INT, OPT_ALL_KINDS, 0, "0", 0, 1000},
@@ -1027,7 +1046,7 @@ check_api_key_header(const OptionValues *ov, const OptionDef *def, const char *v
 		!options_regex_match(name, "^[!#$%&'*+.^_`|~0-9A-Za-z-]+$", false))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("invalid header name %s", quote_literal_cstr(name))));
+				 errmsg("invalid header name \"%s\"", name)));
 }
 
 /*
@@ -1166,6 +1185,43 @@ check_csv_columns(const OptionValues *ov, const OptionDef *def, const char *valu
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("%s setting \"header\": false needs \"columns\"", ov->what),
 				 errhint("Name the columns, e.g. \"columns\": [\"id\", \"name\"].")));
+}
+
+/*
+ * Each table named in "contracts" gets one of the contracts "contract"
+ * takes: a typo must not leave a table evolving that was meant frozen.
+ */
+static void
+check_normalize_contracts(const OptionValues *ov, const OptionDef *def, const char *value)
+{
+	JsonbValue *v = options_get_value(ov, "contracts");
+	List	   *keys = NIL;
+	List	   *values = NIL;
+	ListCell   *lk;
+	ListCell   *lv;
+
+	if (v == NULL || v->type != jbvBinary)
+		return;
+	options_object_pairs(v->val.binary.data, &keys, &values);
+	forboth(lk, keys, lv, values)
+	{
+		char	   *table = lfirst(lk);
+		JsonbValue *c = lfirst(lv);
+		char	   *text = c->type == jbvString ?
+			pnstrdup(c->val.string.val, c->val.string.len) : NULL;
+
+		if (table[0] == '\0')
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("%s option \"contracts\" names a table with an empty name", ov->what)));
+		if (text == NULL ||
+			!options_regex_match(text, "^(" NORMALIZE_CONTRACTS ")$", false))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("%s option \"contracts\" gives table \"%s\" an unknown contract",
+							ov->what, table),
+					 errhint("A contract is one of evolve, freeze, discard_value, discard_row.")));
+	}
 }
 
 /* ------------------------------------------------------------ getters */

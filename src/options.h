@@ -115,6 +115,7 @@ extern const OptionTable stream_incremental_table;
 extern const OptionTable pipeline_options_table;
 extern const OptionTable fact_dimension_table;
 extern const OptionTable stream_csv_table;
+extern const OptionTable normalize_options_table;
 
 /* Check obj (an object) against table; ov then reads it. */
 extern void options_parse(OptionValues *ov, const OptionTable *table,

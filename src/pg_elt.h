@@ -7,7 +7,7 @@
 
 #include "postgres.h"
 
-#define PG_ELT_VERSION "0.1.0"
+#define PG_ELT_VERSION "0.2.0"
 
 /*
  * pg_elt's own SQLSTATEs, class "EL", for failures PostgreSQL has no code
@@ -24,6 +24,7 @@
 #define ERRCODE_ELT_RUN_FAILED				MAKE_SQLSTATE('E','L','0','5','0')
 #define ERRCODE_ELT_RUN_CANCELLED			MAKE_SQLSTATE('E','L','0','5','1')
 #define ERRCODE_ELT_CHECK_FAILED			MAKE_SQLSTATE('E','L','0','5','2')
+#define ERRCODE_ELT_MODEL_GUARD				MAKE_SQLSTATE('E','L','0','6','0')
 
 /* GUCs (pg_elt.c) */
 extern char *elt_database;

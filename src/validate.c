@@ -25,6 +25,7 @@ PG_FUNCTION_INFO_V1(elt_validate_source);
 PG_FUNCTION_INFO_V1(elt_validate_stream);
 PG_FUNCTION_INFO_V1(elt_check_pipeline_options);
 PG_FUNCTION_INFO_V1(elt_validate_format_options);
+PG_FUNCTION_INFO_V1(elt_validate_normalize_options);
 
 /* A token as RFC 9110 defines header names. */
 #define HEADER_NAME_RE	"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$"
@@ -51,9 +52,9 @@ arg_jsonb(FunctionCallInfo fcinfo, int n)
  * A value for a message: quoted as a literal, or NULL.
  */
 static char *
-literal_or_null(const char *s)
+quoted_or_null(const char *s)
 {
-	return s ? quote_literal_cstr(s) : "NULL";
+	return s ? psprintf("\"%s\"", s) : "NULL";
 }
 
 /*
@@ -67,7 +68,7 @@ check_name(const char *name, const char *what)
 		options_regex_match(name, "[[:cntrl:]]", false))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_NAME),
-				 errmsg("invalid %s name %s", what, literal_or_null(name)),
+				 errmsg("invalid %s name %s", what, quoted_or_null(name)),
 				 errdetail("A %s name is a non-empty string without dots or control characters.",
 						   what)));
 }
@@ -97,7 +98,7 @@ check_headers(Jsonb *headers)
 			if (!options_regex_match(key, HEADER_NAME_RE, false))
 				ereport(ERROR,
 						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-						 errmsg("invalid header name %s", quote_literal_cstr(key))));
+						 errmsg("invalid header name \"%s\"", key)));
 		}
 		else if (tok == WJB_VALUE &&
 				 (v.type != jbvString ||
@@ -113,8 +114,8 @@ check_headers(Jsonb *headers)
  * elt._validate_source(name, base_url, headers, auth, options): raise an
  * error for anything wrong in a source definition.
  */
-Datum
-elt_validate_source(PG_FUNCTION_ARGS)
+static Datum
+validate_source_body(PG_FUNCTION_ARGS)
 {
 	char	   *name = arg_text(fcinfo, 0);
 	char	   *base_url = arg_text(fcinfo, 1);
@@ -128,7 +129,7 @@ elt_validate_source(PG_FUNCTION_ARGS)
 		options_regex_match(base_url, "[[:space:]]", false))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("invalid base URL %s", literal_or_null(base_url)),
+				 errmsg("invalid base URL %s", quoted_or_null(base_url)),
 				 errdetail("A base URL is an absolute http:// or https:// URL.")));
 	secrets_check_url_template(base_url, "base URL");
 	check_headers(arg_jsonb(fcinfo, 2));
@@ -259,18 +260,18 @@ check_target(const char *target)
 	if (parts == NULL || n > 2)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_NAME),
-				 errmsg("invalid target table name %s", quote_literal_cstr(target)),
+				 errmsg("invalid target table name \"%s\"", target),
 				 errhint("Write schema.table, quoting names as in SQL: \"My Schema\".\"My Table\".")));
 	if (n < 2)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_NAME),
-				 errmsg("target table name %s must be schema-qualified", quote_literal_cstr(target)),
+				 errmsg("target table name \"%s\" must be schema-qualified", target),
 				 errhint("Write schema.table, for example staging.orders.")));
 	if (VARSIZE_ANY_EXHDR(DatumGetPointer(elems[0])) > NAMEDATALEN - 1 ||
 		VARSIZE_ANY_EXHDR(DatumGetPointer(elems[1])) > NAMEDATALEN - 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_NAME_TOO_LONG),
-				 errmsg("target table name %s is too long", quote_literal_cstr(target)),
+				 errmsg("target table name \"%s\" is too long", target),
 				 errdetail("Schema and table names are limited to 63 bytes each.")));
 }
 
@@ -311,7 +312,7 @@ check_request(FunctionCallInfo fcinfo, const char *path, Jsonb *params,
 		strcmp(method, "PUT") != 0 && strcmp(method, "PATCH") != 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("unknown method %s", quote_literal_cstr(method)),
+				 errmsg("unknown method \"%s\"", method),
 				 errhint("Known methods: GET, POST, PUT, PATCH.")));
 	if (body != NULL && options_jsonb_is_null(body))
 		body = NULL;
@@ -370,8 +371,8 @@ check_request(FunctionCallInfo fcinfo, const char *path, Jsonb *params,
  * incremental, primary_key, target, format): raise an error for anything
  * wrong in a stream definition.
  */
-Datum
-elt_validate_stream(PG_FUNCTION_ARGS)
+static Datum
+validate_stream_body(PG_FUNCTION_ARGS)
 {
 	char	   *name = arg_text(fcinfo, 0);
 	char	   *path = arg_text(fcinfo, 1);
@@ -389,7 +390,7 @@ elt_validate_stream(PG_FUNCTION_ARGS)
 		options_regex_match(path, "^[a-z][a-z0-9+.-]*:", true))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("invalid stream path %s", literal_or_null(path)),
+				 errmsg("invalid stream path %s", quoted_or_null(path)),
 				 errdetail("A stream path is appended to the source's base URL, e.g. '/users'.")));
 	check_params(arg_jsonb(fcinfo, 2));
 
@@ -397,7 +398,7 @@ elt_validate_stream(PG_FUNCTION_ARGS)
 						   strcmp(format, "csv") != 0))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("unknown format %s", literal_or_null(format)),
+				 errmsg("unknown format %s", quoted_or_null(format)),
 				 errhint("Known formats: json, ndjson, csv.")));
 	json = strcmp(format, "json") == 0;
 	if (records == NULL)
@@ -446,8 +447,8 @@ elt_validate_stream(PG_FUNCTION_ARGS)
  * stream's bodies are written.  Only CSV has some; JSON and NDJSON take
  * none, so a setting there is a mistake worth saying.
  */
-Datum
-elt_validate_format_options(PG_FUNCTION_ARGS)
+static Datum
+validate_format_options_body(PG_FUNCTION_ARGS)
 {
 	char	   *format = arg_text(fcinfo, 0);
 	Jsonb	   *options = arg_jsonb(fcinfo, 1);
@@ -471,8 +472,8 @@ elt_validate_format_options(PG_FUNCTION_ARGS)
  * elt._check_pipeline_options(options): raise an error naming the first
  * invalid pipeline option.
  */
-Datum
-elt_check_pipeline_options(PG_FUNCTION_ARGS)
+static Datum
+check_pipeline_options_body(PG_FUNCTION_ARGS)
 {
 	Jsonb	   *options = arg_jsonb(fcinfo, 0);
 	OptionValues ov;
@@ -483,4 +484,71 @@ elt_check_pipeline_options(PG_FUNCTION_ARGS)
 				 errmsg("pipeline options must be a JSON object")));
 	options_parse(&ov, &pipeline_options_table, &options->root, 0);
 	PG_RETURN_VOID();
+}
+
+/*
+ * The validators are called only by pg_elt's own SQL (elt.create_source and
+ * the others, the triggers on the definition tables).  What they refuse is
+ * what the user wrote, so their errors carry no CONTEXT lines naming those
+ * internal callers (an ERROR unwinds error_context_stack itself).
+ */
+static Datum
+without_caller_context(Datum (*body) (PG_FUNCTION_ARGS), FunctionCallInfo fcinfo)
+{
+	ErrorContextCallback *saved = error_context_stack;
+	Datum		result;
+
+	error_context_stack = NULL;
+	result = body(fcinfo);
+	error_context_stack = saved;
+	return result;
+}
+
+Datum
+elt_validate_source(PG_FUNCTION_ARGS)
+{
+	return without_caller_context(validate_source_body, fcinfo);
+}
+
+Datum
+elt_validate_stream(PG_FUNCTION_ARGS)
+{
+	return without_caller_context(validate_stream_body, fcinfo);
+}
+
+Datum
+elt_validate_format_options(PG_FUNCTION_ARGS)
+{
+	return without_caller_context(validate_format_options_body, fcinfo);
+}
+
+Datum
+elt_check_pipeline_options(PG_FUNCTION_ARGS)
+{
+	return without_caller_context(check_pipeline_options_body, fcinfo);
+}
+
+/*
+ * elt._validate_normalize_options(options): raise an error for anything
+ * wrong in the options of elt.normalize (and of a stream's normalization
+ * on each extract), by their option table.
+ */
+static Datum
+validate_normalize_options_body(PG_FUNCTION_ARGS)
+{
+	Jsonb	   *options = arg_jsonb(fcinfo, 0);
+	OptionValues ov;
+
+	if (options == NULL || !JB_ROOT_IS_OBJECT(options))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("normalize options must be a JSON object")));
+	options_parse(&ov, &normalize_options_table, &options->root, 0);
+	PG_RETURN_VOID();
+}
+
+Datum
+elt_validate_normalize_options(PG_FUNCTION_ARGS)
+{
+	return without_caller_context(validate_normalize_options_body, fcinfo);
 }

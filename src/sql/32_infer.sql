@@ -68,12 +68,12 @@ BEGIN
 		parts := NULL;
 	END;
 	IF parts IS NULL OR cardinality(parts) > 2 THEN
-		RAISE EXCEPTION 'invalid view name %', quote_literal(view_name)
+		RAISE EXCEPTION 'invalid view name "%"', view_name
 			USING ERRCODE = 'invalid_name',
 				  HINT = 'Write schema.view, quoting names as in SQL: "My Schema"."My View".';
 	END IF;
 	IF EXISTS (SELECT 1 FROM unnest(parts) p WHERE octet_length(p) > 63) THEN
-		RAISE EXCEPTION 'view name % is too long', quote_literal(view_name)
+		RAISE EXCEPTION 'view name "%" is too long', view_name
 			USING ERRCODE = 'name_too_long',
 				  DETAIL = 'Schema and view names are limited to 63 bytes each.';
 	END IF;

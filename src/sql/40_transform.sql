@@ -42,6 +42,9 @@ CREATE FUNCTION elt.merge_dimension(
 	effective_at text DEFAULT NULL,
 	deletes text DEFAULT 'ignore',
 	surrogate_key text DEFAULT NULL,
+	max_delete_share float8 DEFAULT 0.5,
+	watermark text DEFAULT NULL,
+	deleted_flag text DEFAULT NULL,
 	OUT inserted bigint,
 	OUT updated bigint,
 	OUT closed bigint,
@@ -49,7 +52,7 @@ CREATE FUNCTION elt.merge_dimension(
 RETURNS record
 AS 'MODULE_PATHNAME', 'elt_merge_dimension'
 LANGUAGE C VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE;
-COMMENT ON FUNCTION elt.merge_dimension(text, text, text[], int, text[], text[], text, text, text) IS
+COMMENT ON FUNCTION elt.merge_dimension(text, text, text[], int, text[], text[], text, text, text, float8, text, text) IS
 'Merge a relation or SELECT into a slowly changing dimension (type 0, 1 or 2), creating it on the first call';
 
 CREATE FUNCTION elt.create_date_dimension(target text, start_date date, end_date date)

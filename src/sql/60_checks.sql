@@ -138,8 +138,10 @@ BEGIN
 
 	CASE t
 	WHEN 'not_null' THEN
-		EXECUTE format('SELECT count(*), (SELECT jsonb_agg(s.k) FROM (SELECT %1$s AS k FROM %2$s '
-					   'WHERE %3$s IS NULL LIMIT 10) s) FROM %2$s WHERE %3$s IS NULL',
+		-- two uncorrelated subqueries (Citus runs each on the shards)
+		EXECUTE format('SELECT (SELECT count(*) FROM %2$s WHERE %3$s IS NULL), '
+					   '(SELECT jsonb_agg(s.k) FROM (SELECT %1$s AS k FROM %2$s '
+					   'WHERE %3$s IS NULL LIMIT 10) s)',
 					   keyexpr, rel, qcol)
 		INTO n, smp;
 		det := format('%s rows where %s is null', n, col);
@@ -238,8 +240,9 @@ BEGIN
 			RAISE EXCEPTION 'test "expression" needs args {"where": "condition that failing rows meet"}'
 				USING ERRCODE = 'invalid_parameter_value';
 		END IF;
-		EXECUTE format('SELECT count(*), (SELECT jsonb_agg(s.k) FROM (SELECT %1$s AS k FROM %2$s '
-					   'WHERE (%3$s) LIMIT 10) s) FROM %2$s WHERE (%3$s)',
+		EXECUTE format('SELECT (SELECT count(*) FROM %2$s WHERE (%3$s)), '
+					   '(SELECT jsonb_agg(s.k) FROM (SELECT %1$s AS k FROM %2$s '
+					   'WHERE (%3$s) LIMIT 10) s)',
 					   keyexpr, rel, a->>'where')
 		INTO n, smp;
 		det := format('%s rows where %s', n, a->>'where');

@@ -1,28 +1,38 @@
 #!/bin/bash
 # Benchmark of the dimensional models, side by side with their baselines:
 #
-#  1. type 2 merge of a 1,000,000-row source into a 1,000,000-row dimension
-#     (10% changed, 1% new, 1% deleted, deletes closed) with
-#     elt.merge_dimension, against dbt's snapshot SQL for the same change
-#     (check strategy, invalidate_hard_deletes: the staging table of
-#     insertions, updates and deletes, then UPDATE ... FROM on dbt_scd_id and
-#     INSERT ... SELECT, as dbt-postgres' snapshot macros generate them);
+#  1. type 2 merge of an N-row source into an N-row dimension (10% changed,
+#     1% new, 1% deleted, deletes closed), N = 3,000,000 and 1,000,000
+#     (TRANSFORM_LARGE, TRANSFORM_SMALL), with elt.merge_dimension, against
+#     the hand-written merge (hand_merge.sql: full join + IS DISTINCT FROM)
+#     and dbt's snapshot SQL for the same change (check strategy,
+#     invalidate_hard_deletes: the staging table of insertions, updates and
+#     deletes, then UPDATE ... FROM on dbt_scd_id and INSERT ... SELECT, as
+#     dbt-postgres' snapshot macros generate them); on the bench server and
+#     on a second one with default settings (TRANSFORM_DEFAULT_SERVER=off
+#     skips it); with Citus installed, the 1,000,000-row merge into a
+#     reference dimension on a coordinator and two workers against the same
+#     merge into a local dimension (section 4, printed before 2 and 3);
 #  2. the same merge when only the 10,000 changed rows are passed, into a
 #     1,000,000-row and a 5,000,000-row dimension (the time should not grow
 #     with the dimension);
+#  2b. the watermark path: 10,000 new staging records merged with
+#     watermark => '_elt_batch_id' into 1,000,000- and 5,000,000-row
+#     dimensions (the time should not grow with the dimension);
 #  3. a 5,000,000-row fact build with three dimension lookups, one of them
 #     as-of on the type 2 dimension, with elt.merge_fact, against a plain
 #     INSERT ... SELECT joining the same dimensions on current rows only.
 #
 # Both sides use the same kind of tables, are vacuumed and analyzed before
 # they are timed, start from a checkpoint, and run with the same settings;
-# the first comparison runs TRANSFORM_ROUNDS times (default 3) and compares
-# medians.  Data is generated in SQL.
+# the first comparison runs TRANSFORM_ROUNDS times (default 3), rotating
+# the order of the sides every round, and compares medians, with the lowest
+# and highest per-round ratio.  Data is generated in SQL.
 # Run by "make bench" (scripts/run_bench.sh sets PGHOST, PGPORT, ...).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 sqldir="$here/transform"
-export PGOPTIONS="${PGOPTIONS:-} -c work_mem=64MB -c maintenance_work_mem=256MB -c timezone=UTC"
+export PGOPTIONS="${PGOPTIONS:-} -c work_mem=64MB -c maintenance_work_mem=256MB -c timezone=UTC -c client_min_messages=warning"
 
 q() {
 	psql -X -q -v ON_ERROR_STOP=1 -At "$@"
@@ -44,13 +54,9 @@ ratio() {
 	awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'
 }
 
-echo "transform benchmark (work_mem=64MB on both sides)"
-echo "generating data..."
-q -f "$sqldir/setup.sql" >/dev/null
-
 # settle: before each timed side, write everything out (CHECKPOINT, then
-# the kernel's dirty pages), so that neither side pays for the other's
-# writes and both start with the same full-page-write state.
+# the kernel's dirty pages), so that no side pays for another's writes and
+# all start with the same full-page-write state.
 settle() {
 	q -c "CHECKPOINT"
 	sync
@@ -60,32 +66,190 @@ median() {
 	printf '%s\n' "$@" | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'
 }
 
-echo
-echo "1. type 2 merge, 1,000,000-row source into a 1,000,000-row dimension"
-echo "   (100,000 changed, 10,000 new, 10,000 deleted; deletes closed)"
+# spread A... / B...: the lowest and highest per-round ratio A[i] / B[i]
+spread() {
+	local n=$(($# / 2)) i lo="" hi=""
+	local -a v=("$@")
+	for ((i = 0; i < n; i++)); do
+		local r
+		r=$(ratio "${v[$i]}" "${v[$((i + n))]}")
+		lo=$(awk -v a="$r" -v b="${lo:-$r}" 'BEGIN { print (a < b ? a : b) }')
+		hi=$(awk -v a="$r" -v b="${hi:-$r}" 'BEGIN { print (a > b ? a : b) }')
+	done
+	echo "$lo-$hi"
+}
+
+settings() {
+	q -c "SELECT format('   server: shared_buffers %s, work_mem %s, max_wal_size %s, wal_compression %s, synchronous_commit %s', current_setting('shared_buffers'), current_setting('work_mem'), current_setting('max_wal_size'), current_setting('wal_compression'), current_setting('synchronous_commit'))"
+}
+
+# scd2_compare N: the type 2 merge of an N-row source into an N-row
+# dimension (10% changed, 1% new, 1% deleted; deletes closed) by pg_elt,
+# by the hand-written merge and by dbt's snapshot SQL, the three sides
+# alternated (their order rotates every round), each after a checkpoint.
+# Sets SCD2_OURS to pg_elt's median.
+scd2_compare() {
+	local n="$1" round
+	local -a ours_all=() hand_all=() dbt_all=()
+	echo
+	echo "1. type 2 merge, $n-row source into a $n-row dimension"
+	echo "   (10% changed, 1% new, 1% deleted; deletes closed)"
+	settings
+	q -v n="$n" -f "$sqldir/setup.sql" >/dev/null
+	for round in $(seq 1 "$rounds"); do
+		echo "  round $round of $rounds"
+		q -c "DROP TABLE IF EXISTS bench.dim_user, bench.dbt_user_snapshot, bench.hand_user"
+		q -c "SELECT elt.merge_dimension('bench.dim_user', 'bench.user_v1', '{id}', effective_at => 'updated_at')" >/dev/null
+		q -f "$sqldir/dbt_snapshot_create.sql" >/dev/null
+		q -f "$sqldir/hand_create.sql" >/dev/null
+		q -c "VACUUM ANALYZE bench.dim_user" -c "VACUUM ANALYZE bench.dbt_user_snapshot" \
+			-c "VACUUM ANALYZE bench.hand_user" -c "VACUUM ANALYZE bench.user_v2"
+		local order
+		case $((round % 3)) in
+		1) order="ours hand dbt" ;;
+		2) order="hand dbt ours" ;;
+		0) order="dbt ours hand" ;;
+		esac
+		for side in $order; do
+			settle
+			case $side in
+			ours)
+				timed "pg_elt merge_dimension" -c \
+					"SELECT format('inserted %s, updated %s, closed %s, unchanged %s', inserted, updated, closed, unchanged) FROM elt.merge_dimension('bench.dim_user', 'bench.user_v2', '{id}', effective_at => 'updated_at', deletes => 'close')"
+				ours_all+=("$T")
+				;;
+			hand)
+				timed "hand-written merge (full join)" -f "$sqldir/hand_merge.sql"
+				hand_all+=("$T")
+				;;
+			dbt)
+				timed "dbt snapshot SQL (check, hard deletes)" -f "$sqldir/dbt_snapshot_merge.sql"
+				dbt_all+=("$T")
+				;;
+			esac
+		done
+		q -f "$sqldir/check_same.sql"
+	done
+	local ours hand dbt
+	ours=$(median "${ours_all[@]}")
+	hand=$(median "${hand_all[@]}")
+	dbt=$(median "${dbt_all[@]}")
+	echo "  median of $rounds rounds: pg_elt $ours s, hand-written $hand s, dbt $dbt s"
+	echo "  ratio pg_elt / hand-written: $(ratio "$ours" "$hand") (rounds $(spread "${ours_all[@]}" "${hand_all[@]}"))   (goal: at most 0.6)"
+	echo "  ratio pg_elt / dbt: $(ratio "$ours" "$dbt") (rounds $(spread "${ours_all[@]}" "${dbt_all[@]}"))   (goal: at most 0.3)"
+	SCD2_OURS=$ours
+	SCD2_HAND=$hand
+	SCD2_DBT=$dbt
+}
+
+echo "transform benchmark (work_mem=64MB on both sides)"
 rounds=${TRANSFORM_ROUNDS:-3}
-ours_all=()
-dbt_all=()
-for round in $(seq 1 "$rounds"); do
-	echo "  round $round of $rounds"
-	q -c "DROP TABLE IF EXISTS bench.dim_user, bench.dbt_user_snapshot"
-	timed "initial build, pg_elt (not compared)" -c \
-		"SELECT format('inserted %s', inserted) FROM elt.merge_dimension('bench.dim_user', 'bench.user_v1', '{id}', effective_at => 'updated_at')"
-	timed "initial build, dbt snapshot (not compared)" -f "$sqldir/dbt_snapshot_create.sql"
-	q -c "VACUUM ANALYZE bench.dim_user" -c "VACUUM ANALYZE bench.dbt_user_snapshot" -c "VACUUM ANALYZE bench.user_v2"
-	settle
-	timed "pg_elt merge_dimension" -c \
-		"SELECT format('inserted %s, updated %s, closed %s, unchanged %s', inserted, updated, closed, unchanged) FROM elt.merge_dimension('bench.dim_user', 'bench.user_v2', '{id}', effective_at => 'updated_at', deletes => 'close')"
-	ours_all+=("$T")
-	settle
-	timed "dbt snapshot SQL (check, hard deletes)" -f "$sqldir/dbt_snapshot_merge.sql"
-	dbt_all+=("$T")
-	q -f "$sqldir/check_same.sql"
-done
-ours=$(median "${ours_all[@]}")
-dbt=$(median "${dbt_all[@]}")
-echo "  median of $rounds rounds: pg_elt $ours s, dbt $dbt s"
-echo "  ratio pg_elt / dbt: $(ratio "$ours" "$dbt")   (goal: at most 0.35)"
+small=${TRANSFORM_SMALL:-1000000}
+large=${TRANSFORM_LARGE:-3000000}
+scd2_compare "$large"
+large_ours=$SCD2_OURS large_hand=$SCD2_HAND large_dbt=$SCD2_DBT
+scd2_compare "$small"
+echo
+echo "  growth $small -> $large rows ($((large / small))x): pg_elt $(ratio "$large_ours" "$SCD2_OURS"), hand-written $(ratio "$large_hand" "$SCD2_HAND"), dbt $(ratio "$large_dbt" "$SCD2_DBT")   (goal for pg_elt: at most 3.3)"
+
+root="$(cd "$here/../.." && pwd)"
+
+# The same comparison on a second server with initdb's default settings
+# (shared_buffers 128MB; max_wal_size kept at 8GB so that no checkpoint
+# falls inside a timed statement), when run by make bench.
+if [ -n "${BENCH_DIR:-}" ] && [ "${TRANSFORM_DEFAULT_SERVER:-on}" = on ]; then
+	(
+		. "$root/scripts/common.sh"
+		. "$root/scripts/cluster.sh"
+		CLUSTER_EXTRA_CONF="max_wal_size = 8GB"
+		start_cluster "$BENCH_DIR/pg_default"
+		trap stop_cluster EXIT
+		q -c "CREATE EXTENSION pg_elt"
+		echo
+		echo "The same on a server with default settings:"
+		scd2_compare "$large"
+		large_ours=$SCD2_OURS large_hand=$SCD2_HAND large_dbt=$SCD2_DBT
+		scd2_compare "$small"
+		echo
+		echo "  growth $small -> $large rows ($((large / small))x): pg_elt $(ratio "$large_ours" "$SCD2_OURS"), hand-written $(ratio "$large_hand" "$SCD2_HAND"), dbt $(ratio "$large_dbt" "$SCD2_DBT")   (goal for pg_elt: at most 3.3)"
+	)
+fi
+
+# With Citus installed: the type 2 merge (1,000,000 rows, 10% changed) into
+# a reference dimension on a coordinator with two workers, against the same
+# merge into a local dimension on the same coordinator, alternated.
+citus_lib="$(pg_config --pkglibdir 2>/dev/null || true)/citus.so"
+if [ -n "${BENCH_DIR:-}" ] && [ -e "$citus_lib" ]; then
+	(
+		. "$root/scripts/common.sh"
+		. "$root/scripts/cluster.sh"
+		export PGOPTIONS="$PGOPTIONS -c client_min_messages=warning"
+		ports=()
+		for node in coordinator worker1 worker2; do
+			CLUSTER_EXTRA_CONF="shared_preload_libraries = 'citus,pg_elt'
+max_wal_size = 8GB"
+			start_cluster "$BENCH_DIR/citus_$node"
+			ports+=("$PGPORT")
+			q -c "CREATE EXTENSION citus"
+		done
+		trap 'for node in coordinator worker1 worker2; do "$PG_BINDIR/pg_ctl" -D "$BENCH_DIR/citus_$node/data" -m fast -w stop >/dev/null 2>&1 || true; done' EXIT
+		export PGHOST="$BENCH_DIR/citus_coordinator" PGPORT="${ports[0]}"
+		q -c "SELECT citus_set_coordinator_host('127.0.0.1', ${ports[0]})" \
+			-c "SELECT citus_add_node('127.0.0.1', ${ports[1]})" \
+			-c "SELECT citus_add_node('127.0.0.1', ${ports[2]})" \
+			-c "CREATE EXTENSION pg_elt" >/dev/null
+		echo
+		echo "4. type 2 merge, 1,000,000 rows (10% changed, 1% new, 1% deleted; deletes closed):"
+		echo "   Citus reference dimension (coordinator and two workers) vs a local dimension"
+		settings
+		q -v n=1000000 -f "$sqldir/setup.sql" >/dev/null
+		ref_all=()
+		local_all=()
+		for round in $(seq 1 "$rounds"); do
+			q -c "DROP TABLE IF EXISTS bench.dim_user, bench.dim_user_ref"
+			q -c "SELECT elt.merge_dimension('bench.dim_user', 'bench.user_v1', '{id}', effective_at => 'updated_at')" \
+				-c "SELECT elt.merge_dimension('bench.dim_user_ref', 'bench.user_v1', '{id}', effective_at => 'updated_at', surrogate_key => 'user_key')" \
+				-c "SELECT create_reference_table('bench.dim_user_ref')" \
+				-c "SELECT truncate_local_data_after_distributing_table('bench.dim_user_ref')" >/dev/null
+			q -c "VACUUM ANALYZE bench.dim_user" -c "VACUUM ANALYZE bench.dim_user_ref" -c "VACUUM ANALYZE bench.user_v2"
+			if [ $((round % 2)) -eq 1 ]; then order="ref local"; else order="local ref"; fi
+			for side in $order; do
+				settle
+				if [ "$side" = ref ]; then
+					timed "pg_elt, reference dimension" -c \
+						"SELECT format('inserted %s, closed %s', inserted, closed) FROM elt.merge_dimension('bench.dim_user_ref', 'bench.user_v2', '{id}', effective_at => 'updated_at', deletes => 'close', surrogate_key => 'user_key')"
+					ref_all+=("$T")
+				else
+					timed "pg_elt, local dimension" -c \
+						"SELECT format('inserted %s, closed %s', inserted, closed) FROM elt.merge_dimension('bench.dim_user', 'bench.user_v2', '{id}', effective_at => 'updated_at', deletes => 'close')"
+					local_all+=("$T")
+				fi
+			done
+			q -c "SELECT format('  same rows on both: %s', CASE WHEN NOT EXISTS ((SELECT id, name, email, city, segment, score, updated_at, valid_from, valid_to <> 'infinity' FROM bench.dim_user EXCEPT ALL SELECT id, name, email, city, segment, score, updated_at, valid_from, valid_to <> 'infinity' FROM bench.dim_user_ref) UNION ALL (SELECT id, name, email, city, segment, score, updated_at, valid_from, valid_to <> 'infinity' FROM bench.dim_user_ref EXCEPT ALL SELECT id, name, email, city, segment, score, updated_at, valid_from, valid_to <> 'infinity' FROM bench.dim_user)) THEN 'yes' ELSE 'NO' END)"
+		done
+		ref=$(median "${ref_all[@]}")
+		loc=$(median "${local_all[@]}")
+		echo "  median of $rounds rounds: reference $ref s, local $loc s"
+		echo "  ratio reference / local: $(ratio "$ref" "$loc") (rounds $(spread "${ref_all[@]}" "${local_all[@]}"))"
+	)
+else
+	echo
+	echo "4. Citus reference dimension: skipped (Citus is not installed)"
+fi
+
+# TRANSFORM_SCD2_ONLY=on stops here (sections 1 and 4 only).
+if [ "${TRANSFORM_SCD2_ONLY:-off}" = on ]; then
+	q -c "DROP SCHEMA bench CASCADE" >/dev/null 2>&1 || true
+	exit 0
+fi
+
+# Sections 2 and 3 use the 1,000,000-row dimension.
+if [ "$small" -ne 1000000 ]; then
+	q -v n=1000000 -f "$sqldir/setup.sql" >/dev/null
+fi
+q -c "DROP TABLE IF EXISTS bench.dim_user, bench.dbt_user_snapshot, bench.hand_user"
+q -c "SELECT elt.merge_dimension('bench.dim_user', 'bench.user_v1', '{id}', effective_at => 'updated_at')" >/dev/null
+q -c "SELECT elt.merge_dimension('bench.dim_user', 'bench.user_v2', '{id}', effective_at => 'updated_at', deletes => 'close')" >/dev/null
 
 echo
 echo "2. the same merge with only the 10,000 changed rows passed"
@@ -102,6 +266,32 @@ for round in 1 2; do
 	big=$T
 done
 echo "  ratio 5M / 1M: $(ratio "$big" "$small")   (goal: flat, about 1)"
+
+echo
+echo "2b. the watermark path: 10,000 new records of a staging table (9,000 changed"
+echo "    members, 1,000 new) merged with watermark => '_elt_batch_id' into a"
+echo "    1,000,000-row and a 5,000,000-row dimension, alternated"
+q -f "$sqldir/setup_watermark.sql" >/dev/null
+for size in 1m 5m; do
+	timed "initial build of the $size dimension (not compared)" -c \
+		"SELECT format('inserted %s', inserted) FROM elt.merge_dimension('bench.dim_wm_$size', 'bench.stg_$size', '{id}', effective_at => 'updated_at', ignore_columns => '{_elt_batch_id}', watermark => '_elt_batch_id')"
+	q -c "VACUUM ANALYZE bench.dim_wm_$size"
+done
+wm_small=()
+wm_big=()
+for round in $(seq 1 "$rounds"); do
+	q -v b=$((round + 1)) -f "$sqldir/watermark_batch.sql" >/dev/null
+	if [ $((round % 2)) -eq 1 ]; then order="1m 5m"; else order="5m 1m"; fi
+	for size in $order; do
+		settle
+		timed "round $round, into the $size dimension" -c \
+			"SELECT format('inserted %s, closed %s, unchanged %s', inserted, closed, unchanged) FROM elt.merge_dimension('bench.dim_wm_$size', 'bench.stg_$size', '{id}', effective_at => 'updated_at', ignore_columns => '{_elt_batch_id}', watermark => '_elt_batch_id')"
+		if [ "$size" = 1m ]; then wm_small+=("$T"); else wm_big+=("$T"); fi
+	done
+done
+echo "  median of $rounds rounds: 1M $(median "${wm_small[@]}") s, 5M $(median "${wm_big[@]}") s"
+echo "  ratio 5M / 1M: $(ratio "$(median "${wm_big[@]}")" "$(median "${wm_small[@]}")") (rounds $(spread "${wm_big[@]}" "${wm_small[@]}"))   (goal: at most 1.2)"
+q -c "DROP TABLE bench.stg_1m, bench.stg_5m, bench.dim_wm_1m, bench.dim_wm_5m"
 
 echo
 echo "3. 5,000,000-row fact build, three dimension lookups (one as-of on type 2)"

@@ -27,7 +27,7 @@ my $s = $node->background_psql('postgres', on_error_stop => 0);
 my $pid = $s->query_safe('SELECT pg_backend_pid()');
 $s->query_safe('CREATE EXTENSION pg_elt');
 is($s->query_safe('SELECT pg_backend_pid()'), $pid, 'the session survives CREATE EXTENSION');
-is($s->query_safe("SELECT extversion FROM pg_extension WHERE extname = 'pg_elt'"), '0.1.0',
+is($s->query_safe("SELECT extversion FROM pg_extension WHERE extname = 'pg_elt'"), '0.2.0',
 	'the extension is created');
 is($s->query_safe('SELECT elt.scheduler_pid() IS NULL'), 't', 'scheduler_pid() is NULL');
 

@@ -16,3 +16,18 @@ SELECT format('  same current rows on both sides: %s (%s current rows, %s versio
 	   (SELECT count(*) FROM bench.dim_user WHERE is_current AND user_key <> -1),
 	   (SELECT count(*) FROM bench.dim_user WHERE user_key <> -1),
 	   (SELECT count(*) FROM bench.dbt_user_snapshot));
+-- ... and the hand-written merge too.
+SELECT format('  same current rows as the hand-written merge: %s',
+	   CASE WHEN NOT EXISTS (
+			(SELECT id, name, email, city, segment, score, updated_at, valid_from FROM bench.dim_user
+			  WHERE is_current AND user_key <> -1
+			 EXCEPT
+			 SELECT id, name, email, city, segment, score, updated_at, valid_from FROM bench.hand_user
+			  WHERE is_current)
+			UNION ALL
+			(SELECT id, name, email, city, segment, score, updated_at, valid_from FROM bench.hand_user
+			  WHERE is_current
+			 EXCEPT
+			 SELECT id, name, email, city, segment, score, updated_at, valid_from FROM bench.dim_user
+			  WHERE is_current AND user_key <> -1))
+			THEN 'yes' ELSE 'NO' END);

@@ -1,5 +1,5 @@
--- Data for the transform benchmark: a 1,000,000-row user source (v1) and
--- its next state (v2): 10% changed, 1% new, 1% deleted.
+-- Data for the transform benchmark: an :n-row user source (v1, psql -v n=)
+-- and its next state (v2): 10% changed, 1% new, 1% deleted.
 DROP SCHEMA IF EXISTS bench CASCADE;
 CREATE SCHEMA bench;
 
@@ -11,7 +11,7 @@ SELECT g AS id,
 	   'seg' || (g % 10) AS segment,
 	   g % 1000 AS score,
 	   timestamptz '2024-01-01' + g * interval '1 second' AS updated_at
-  FROM generate_series(1, 1000000) AS g;
+  FROM generate_series(1, :n) AS g;
 
 CREATE TABLE bench.user_v2 AS
 SELECT id, name, email,
@@ -23,4 +23,4 @@ SELECT id, name, email,
 UNION ALL
 SELECT g, 'user ' || g, 'u' || g || '@example.com', 'Bergen', 'seg' || (g % 10), g % 1000,
 	   timestamptz '2024-02-01'
-  FROM generate_series(1000001, 1010000) AS g;
+  FROM generate_series(:n + 1, :n + :n / 100) AS g;

@@ -1,0 +1,15 @@
+-- pg_elt 0.1.0 to 0.2.0: the hand-written part of the upgrade script.
+--
+-- What replaying the current src/sql/*.sql over 0.1.0's objects cannot do
+-- goes here, in order, before the replay (scripts/build_upgrade.py):
+--   - new tables, columns, indexes, constraints, policies, types, sequences
+--     (and pg_extension_config_dump for a new table);
+--   - ALTER TABLE for a changed column, default or row-level security;
+--   - DROP FUNCTION / DROP VIEW for a function whose return type or
+--     argument names change, or that is removed, and for a view whose
+--     columns change (re-created by the replay that follows).
+-- test/t/095_upgrade.pl compares the upgraded catalog with a fresh install
+-- and names what is missing.  See docs/architecture.md, "Upgrades".
+
+-- elt.normalize: its catalog tables, indexes and policies.
+-- new part: 34_normalize.sql
