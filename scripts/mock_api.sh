@@ -1,5 +1,6 @@
 # Starts the bundled mock API on a loopback port and exports MOCK_API_PORT
-# and MOCK_API_PID.  Sourced.
+# and MOCK_API_PID.  Sourced.  MOCK_API_CACHE_MB sizes its cache of built
+# pages (256 MB).
 
 # start_mock_api DIR [PORT]: a free port unless PORT is given (falling back
 # to a free one when PORT is taken).  The server is stopped when the calling
@@ -12,10 +13,12 @@ start_mock_api() {
 		rm -f "$dir/mock_api.port" "$dir/mock_api.pid"
 		if [ "${MOCK_API_DETACH:-0}" = 1 ]; then
 			setsid python3 test/mock_api/server.py --host 127.0.0.1 --port "$port" \
+				--cache-mb "${MOCK_API_CACHE_MB:-256}" \
 				--port-file "$dir/mock_api.port" --pid-file "$dir/mock_api.pid" \
 				</dev/null >"$dir/mock_api.log" 2>&1 &
 		else
 			python3 test/mock_api/server.py --host 127.0.0.1 --port "$port" \
+				--cache-mb "${MOCK_API_CACHE_MB:-256}" \
 				--port-file "$dir/mock_api.port" >"$dir/mock_api.log" 2>&1 &
 		fi
 		MOCK_API_PID=$!

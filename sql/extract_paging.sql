@@ -146,6 +146,68 @@ SELECT elt.create_stream('pq', 'token_max', '/quirks/token', params => '{"total"
 						 pagination => '{"type": "next_request", "path": "$.meta.next_token", "param": "token", "max_pages": 1}');
 SELECT pages, records FROM elt.extract('pq.token_max');
 
+-- next_request with "body": the token set at a key of the request body of
+-- a POST search (the keys above the last must be in the body)
+SELECT elt.create_stream('pq', 'token_body', '/quirks/token_search', method => 'POST',
+						 body => '{"query": "lamp", "limit": 10, "total": 25, "page": {"token": null}}',
+						 records => '$.items',
+						 pagination => '{"type": "next_request", "path": "$.meta.next_token", "body": "page.token"}');
+SELECT pages, records FROM elt.extract('pq.token_body');
+SELECT count(DISTINCT _elt_record #>> '{login,uuid}') FROM staging.pq_token_body;
+SELECT * FROM pg_temp.last_batch('pq.token_body');
+-- the last key is created when the body lacks it
+SELECT elt.create_stream('pq', 'token_body_top', '/quirks/token_search', method => 'POST',
+						 body => '{"query": "lamp", "limit": 10, "total": 25, "page": {}}',
+						 records => '$.items',
+						 pagination => '{"type": "next_request", "path": "$.meta.next_token", "body": "page.token", "max_pages": 2}');
+SELECT pages, records FROM elt.extract('pq.token_body_top');
+-- the API refuses the token elsewhere (here as a parameter): the batch
+-- fails with the API's error and loads nothing
+SELECT elt.create_stream('pq', 'token_body_wrong', '/quirks/token_search', method => 'POST',
+						 body => '{"query": "lamp", "limit": 10, "total": 25, "page": {}}',
+						 records => '$.items',
+						 pagination => '{"type": "next_request", "path": "$.meta.next_token", "param": "token"}');
+SELECT pg_temp.try($$SELECT * FROM elt.extract('pq.token_body_wrong')$$);
+SELECT * FROM pg_temp.last_batch('pq.token_body_wrong');
+SELECT to_regclass('staging.pq_token_body_wrong') IS NULL AS nothing_loaded;
+-- a body key the API does not read: it answers the first page again, and
+-- the repeated token fails the batch, nothing loaded
+SELECT elt.create_stream('pq', 'token_body_ignored', '/quirks/token_search', method => 'POST',
+						 body => '{"query": "lamp", "limit": 10, "total": 25, "page": {}}',
+						 records => '$.items',
+						 pagination => '{"type": "next_request", "path": "$.meta.next_token", "body": "cursor"}');
+SELECT pg_temp.try($$SELECT * FROM elt.extract('pq.token_body_ignored')$$);
+SELECT * FROM pg_temp.last_batch('pq.token_body_ignored');
+SELECT to_regclass('staging.pq_token_body_ignored') IS NULL AS nothing_loaded;
+-- a body key is checked against the body when the stream is written
+SELECT pg_temp.try($$SELECT elt.create_stream('pq', 'bad', '/quirks/token_search',
+	pagination => '{"type": "next_request", "path": "$.next", "body": "page.token"}')$$);
+SELECT pg_temp.try($$SELECT elt.create_stream('pq', 'bad', '/quirks/token_search', method => 'POST',
+	body => '{"query": "lamp"}',
+	pagination => '{"type": "next_request", "path": "$.next", "body": "page.token"}')$$);
+SELECT pg_temp.try($$SELECT elt.create_stream('pq', 'bad', '/quirks/token_search', method => 'POST',
+	body => '{"query": "lamp", "page": "first"}',
+	pagination => '{"type": "next_request", "path": "$.next", "body": "page.token"}')$$);
+SELECT pg_temp.try($$SELECT elt.create_stream('pq', 'bad', '/quirks/token_search', method => 'POST',
+	body => '[{"page": {}}]',
+	pagination => '{"type": "next_request", "path": "$.next", "body": "page.token"}')$$);
+SELECT pg_temp.try($$SELECT elt.create_stream('pq', 'bad', '/quirks/token_search', method => 'POST',
+	body => '{"page": {}}',
+	pagination => '{"type": "next_request", "path": "$.next", "body": "page..token"}')$$);
+SELECT pg_temp.try($$SELECT elt.create_stream('pq', 'bad', '/quirks/token_search', method => 'POST',
+	body => '{"page": {}}',
+	pagination => '{"type": "next_request", "path": "$.next", "body": ""}')$$);
+SELECT pg_temp.try($$SELECT elt.create_stream('pq', 'bad', '/quirks/token_search', method => 'POST',
+	body => '{"page": {}}',
+	pagination => '{"type": "next_request", "path": "$.next", "body": "page.token", "param": "token"}')$$);
+SELECT pg_temp.try($$SELECT elt.create_stream('pq', 'bad', '/quirks/token_search', method => 'POST',
+	body => '{"page": {}}',
+	pagination => '{"type": "next_request", "path": "$.next", "body": 7}')$$);
+-- the same check for the keys of "in": "body" paging
+SELECT pg_temp.try($$SELECT elt.create_stream('pq', 'bad', '/graphql', method => 'POST',
+	body => '{"query": "q"}',
+	pagination => '{"type": "cursor", "cursor_path": "$.c", "param": "variables.after", "in": "body"}')$$);
+
 -- settings are checked when the stream is written
 SELECT pg_temp.try($$SELECT elt.create_stream('pq', 'bad', '/quirks/token',
 	pagination => '{"type": "next_request", "path": "$.next", "param": "t", "header": "X-T"}')$$);

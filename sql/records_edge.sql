@@ -89,4 +89,50 @@ SELECT pg_temp.bytes_stream('empty', '');
 SELECT pages, records FROM elt.extract('re.empty');
 SELECT stream, status, records, error_code FROM elt.batch WHERE stream LIKE 're.%' ORDER BY batch_id;
 
+-- Records are parsed into jsonb by pg_elt's own parser, which must give
+-- what jsonb_in gives: the same text, the same value and the same size,
+-- for duplicate keys (the last kept), key order, numbers (normalized as
+-- numeric reads them, whole numbers past int64), escapes (surrogate
+-- pairs, \/, control characters), white space and nesting.
+CREATE TEMP TABLE docs (d text);
+INSERT INTO docs VALUES
+	('{"a": 1, "b": 2, "a": 3}'), ('{"a": 1, "a": {"x": 1}, "a": [2]}'),
+	('{"bb": 1, "a": 2, "": 3, "ccc": 4, "ab": 5, "aa": 6, "b": 7}'),
+	('-0'), ('0'), ('-0.0'), ('1.50'), ('1e5'), ('1E-3'), ('1.0e+2'), ('0.000001'), ('-1.5E2'),
+	('123456789012345678'), ('1234567890123456789'), ('-9223372036854775808'),
+	('99999999999999999999999999999999999999.000'), ('1e-400'),
+	('"\u00e9\ud83d\ude00\n\t\"\\\/\b\f\r"'), ('"\u0041\u00DF"'), ('"é ✓ 😀"'),
+	('{"k\u00e9": 1, "ké": 2}'), ('true'), ('false'), ('null'), ('"x"'),
+	('[]'), ('{}'), ('[[], {}, "", [[[]]]]'), (E' \t\r\n{ "x" : [ 1 , 2 ] , "y" :{ }}\n'),
+	('[1, "a", true, false, null, {"n": [1.25, -3]}]'),
+	(repeat('[', 63) || '1' || repeat(']', 63)), (repeat('[', 200) || repeat(']', 200)),
+	(repeat('{"a": ', 100) || '1' || repeat('}', 100)),
+	('{' || (SELECT string_agg(format('"k%s": %s', i % 40, i), ', ') FROM generate_series(1, 100) i) || '}');
+CREATE TEMP TABLE parsed AS
+	SELECT d, r, d::jsonb AS j FROM docs, LATERAL elt.split_records('[' || d || ']') r;
+SELECT count(*) AS documents,
+	   count(*) FILTER (WHERE r::text = j::text) AS same_text,
+	   count(*) FILTER (WHERE r = j) AS same_value,
+	   count(*) FILTER (WHERE pg_column_size(r) = pg_column_size(j)) AS same_size
+  FROM parsed;
+SELECT d FROM parsed WHERE r::text IS DISTINCT FROM j::text OR pg_column_size(r) <> pg_column_size(j);
+-- and refuses what jsonb_in refuses, with its error (the last ones are
+-- refused by the splitter, before any parse)
+CREATE TEMP TABLE bad_docs (d text);
+INSERT INTO bad_docs VALUES ('"\u0000"'), ('{"\u0000": 1}'), ('"\ud800"'), ('"\udc00x"'),
+	('"\ud800\u0041"'), ('"\x"'), ('"\u12"'), ('01'), ('1.'), ('.5'), ('-'), ('1e'), ('+1'),
+	('truex'), ('nul'), ('[1,]'), ('{"a" 1}'), ('{"a": 1,}'), (E'"a\tb"'), ('1 2'), ('NaN'),
+	('Infinity'), ('[1]x'), ('"abc');
+SELECT d, pg_temp.try(format('SELECT elt.split_records(%L)', '[' || d || ']')) AS split,
+	   pg_temp.try(format('SELECT %L::jsonb', d)) AS jsonb_in
+  FROM bad_docs;
+-- every kind of record, through a stream
+SELECT pg_temp.bytes_stream('mixed', convert_to(
+	'{"r": [' || (SELECT string_agg(d, ', ') FROM docs) || ']}', 'UTF8'));
+SELECT elt.alter_stream('re.mixed', records => '$.r');
+SELECT pages, records FROM elt.extract('re.mixed');
+SELECT count(*) FILTER (WHERE _elt_record::text = d::jsonb::text) AS same_text
+  FROM (SELECT _elt_record, row_number() OVER () AS n FROM staging.re_mixed) s
+  JOIN (SELECT d, row_number() OVER () AS n FROM docs) t USING (n);
+
 SELECT elt.drop_source('re', cascade => true);

@@ -209,6 +209,8 @@ add_page(Extract *ex)
 				  (ex->kind == PAGING_NEXT_REQUEST && ex->cursor_param)) && seq > 0)
 			fanout_add_paging(&u, &body, ex->kind == PAGING_CURSOR && ex->paging_in_body,
 							  ex->cursor_param, ex->next_ref, false);
+		else if (ex->kind == PAGING_NEXT_REQUEST && ex->next_body && seq > 0)
+			body = fanout_body_set(body, ex->next_body, ex->next_ref, false);
 		if (ex->inc_param && ex->cursor_sent)
 			url_add_value_param(&u, ex->inc_param, ex->cursor_sent);
 	}

@@ -149,6 +149,7 @@ extract_load_definition(Extract *ex, const char *name)
 	ex->paging_in_body = options_has_key(&ov, "in") &&
 		strcmp(options_get_text(&ov, "in"), "body") == 0;
 	ex->next_header = options_get_text(&ov, "header");
+	ex->next_body = options_get_text(&ov, "body");
 
 	if (incremental && !options_jsonb_is_null(incremental))
 	{

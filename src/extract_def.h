@@ -93,6 +93,7 @@ typedef struct Extract
 	char	   *cursor_param;
 	RecordPath *next_path;
 	char	   *next_header;	/* next_request: header to send the value in */
+	char	   *next_body;		/* next_request: body key to set it at */
 	char	   *origin;			/* of the base URL, for next links */
 	RecordPath *cursor_field;	/* incremental */
 	char	   *inc_param;

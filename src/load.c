@@ -60,6 +60,7 @@
 #include "internal_sql.h"
 #include "load.h"
 #include "pg_elt.h"
+#include "records.h"
 
 /* As COPY FROM: flush after this many tuples or bytes of records. */
 #define MAX_BUFFERED_TUPLES		1000
@@ -434,7 +435,6 @@ load_record(LoadState *ls, const char *json, size_t len)
 {
 	MemoryContext old = MemoryContextSwitchTo(ls->batchcxt);
 	TupleTableSlot *slot;
-	char	   *conv;
 	Datum		value;
 	int			i;
 
@@ -447,9 +447,8 @@ load_record(LoadState *ls, const char *json, size_t len)
 		MemoryContextSwitchTo(ls->batchcxt);
 	}
 
-	/* a body is UTF-8: check it, and convert to the database's encoding */
-	conv = pg_any_to_server(json, len, PG_UTF8);
-	value = DirectFunctionCall1(jsonb_in, CStringGetDatum(conv));
+	/* checked as UTF-8, converted, parsed as jsonb_in would */
+	value = JsonbPGetDatum(records_jsonb(json, len, true));
 
 	if (ls->routed)
 	{

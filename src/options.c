@@ -139,6 +139,8 @@ static const OptionDef pagination_defs[] = {
 	{"param", OPT_TEXT, KIND(PAGEK_NEXT_REQUEST)},
 	{"header", OPT_TEXT, KIND(PAGEK_NEXT_REQUEST), 0, NULL, 0, 0, NULL, NULL,
 	check_next_request_target},
+	{"body", OPT_TEXT, KIND(PAGEK_NEXT_REQUEST), 0, NULL, 0, 0, NULL, NULL,
+	check_next_request_target},
 };
 
 const OptionTable stream_pagination_table = {
@@ -1125,17 +1127,32 @@ check_one_total(const OptionValues *ov, const OptionDef *def, const char *value)
 }
 
 /*
- * next_request paging sends the next value as a query parameter or as a
- * header: exactly one of the two.
+ * next_request paging sends the next value as a query parameter, as a
+ * header or at a key of the request body: exactly one of the three.  A
+ * body key is a dotted path of non-empty keys ("page.cursor").
  */
 static void
 check_next_request_target(const OptionValues *ov, const OptionDef *def, const char *value)
 {
-	check_header_name(ov, def, value);
-	if (options_has_key(ov, "param") == options_has_key(ov, "header"))
+	int			n = 0;
+
+	if (strcmp(def->name, "header") == 0)
+		check_header_name(ov, def, value);
+	else if (value != NULL &&
+			 (value[0] == '\0' || value[0] == '.' || value[strlen(value) - 1] == '.' ||
+			  strstr(value, "..") != NULL))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("%s needs exactly one of the settings \"param\" and \"header\"", ov->what),
+				 errmsg("%s setting \"body\" is not a key path: \"%s\"", ov->what, value),
+				 errhint("Name the body's key, or a dotted path to a nested key (\"page.cursor\").")));
+	n += options_has_key(ov, "param") ? 1 : 0;
+	n += options_has_key(ov, "header") ? 1 : 0;
+	n += options_has_key(ov, "body") ? 1 : 0;
+	if (n != 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s needs exactly one of the settings \"param\", \"header\" and \"body\"",
+						ov->what),
 				 errdetail("They say where the value found at \"path\" is sent in the next request.")));
 }
 

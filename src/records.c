@@ -30,6 +30,15 @@
 /* Longest literal (number, true, false, null) outside records. */
 #define MAX_LITERAL			1024
 
+/*
+ * The bytes the hot loop of a record stops at: inside a string, a quote or
+ * a backslash; outside, a quote or a bracket.
+ */
+static const bool rec_string_byte[256] = {['"'] = true, ['\\'] = true};
+static const bool rec_struct_byte[256] = {
+	['"'] = true, ['{'] = true, ['['] = true, ['}'] = true, [']'] = true
+};
+
 typedef enum JsonState
 {
 	J_VALUE,					/* expecting a value */
@@ -815,14 +824,23 @@ json_feed(RecordSplitter *s, const char *buf, size_t len)
 
 					while (i < len)
 					{
-						c = buf[i++];
 						if (instr)
 						{
 							if (esc)
+							{
 								esc = false;
-							else if (c == '\\')
+								i++;
+								continue;
+							}
+							/* skip to the next quote or backslash */
+							while (i < len && !rec_string_byte[(unsigned char) buf[i]])
+								i++;
+							if (i >= len)
+								break;
+							c = buf[i++];
+							if (c == '\\')
 								esc = true;
-							else if (c == '"')
+							else
 							{
 								instr = false;
 								if (d == 0)
@@ -833,17 +851,20 @@ json_feed(RecordSplitter *s, const char *buf, size_t len)
 							}
 							continue;
 						}
+						/* skip to the next quote or bracket */
+						while (i < len && !rec_struct_byte[(unsigned char) buf[i]])
+							i++;
+						if (i >= len)
+							break;
+						c = buf[i++];
 						if (c == '"')
 							instr = true;
 						else if (c == '{' || c == '[')
 							d++;
-						else if (c == '}' || c == ']')
+						else if (--d == 0)
 						{
-							if (--d == 0)
-							{
-								ended = true;
-								break;
-							}
+							ended = true;
+							break;
 						}
 					}
 					s->rec_depth = d;

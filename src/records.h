@@ -86,6 +86,13 @@ extern void records_finish(RecordSplitter *s, const char *buf, size_t len);
 /* Captured scalar (strings unescaped), or NULL when absent or JSON null. */
 extern const char *records_captured(RecordSplitter *s, int capture);
 
+/*
+ * The jsonb of a record (NUL-terminated JSON text), exactly as jsonb_in
+ * would make it (records_jsonb.c).  from_body: the text is a body's UTF-8,
+ * checked and converted first; else it is in the database's encoding.
+ */
+extern Jsonb *records_jsonb(const char *json, size_t len, bool from_body);
+
 /* Records emitted since the last reset. */
 extern int64 records_emitted(RecordSplitter *s);
 

@@ -52,7 +52,7 @@ split_collect(void *arg, const char *rec, size_t len, int64 offset)
 	Datum		value;
 	bool		isnull = false;
 
-	value = DirectFunctionCall1(jsonb_in, CStringGetDatum(rec));
+	value = JsonbPGetDatum(records_jsonb(rec, len, false));
 	tuplestore_putvalues(st->store, st->desc, &value, &isnull);
 }
 

@@ -291,6 +291,43 @@ check_placeholders(List *names, const char *what, bool fanout)
 }
 
 /*
+ * A paging value set in the body at a dotted key path: the body is an
+ * object, and the keys above the last exist in it and hold objects (else
+ * the value could not be set, and every request would be the first).
+ */
+static void
+check_body_key(Jsonb *body, const char *dotted, const char *setting)
+{
+	JsonbContainer *c = &body->root;
+	char	   *copy = pstrdup(dotted);
+	char	   *key = copy;
+	char	   *dot;
+
+	if (!JB_ROOT_IS_OBJECT(body))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("pagination setting \"%s\" sets the body's key \"%s\", but the body is not a JSON object",
+						setting, dotted)));
+	while ((dot = strchr(key, '.')) != NULL)
+	{
+		JsonbValue *v;
+
+		*dot = '\0';
+		v = getKeyJsonValueFromContainer(c, key, strlen(key), NULL);
+		if (v == NULL || v->type != jbvBinary || !JsonContainerIsObject(v->val.binary.data))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("pagination setting \"%s\" sets the body's key \"%s\", but the body has no object at \"%s\"",
+							setting, dotted, copy),
+					 errhint("The keys above the last must be in the body, each an object: the last is set.")));
+		c = v->val.binary.data;
+		*dot = '.';
+		key = dot + 1;
+	}
+	pfree(copy);
+}
+
+/*
  * The request settings of a stream: method, body, headers, the fan-out
  * query and the placeholders they fill, and paging values sent in the
  * body (which needs one).
@@ -364,6 +401,24 @@ check_request(FunctionCallInfo fcinfo, const char *path, Jsonb *params,
 				 errmsg("%s pagination with \"in\": \"body\" needs a body",
 						options_kind_name(pagination)),
 				 errhint("Give the stream a body (and method POST), in which the paging value is set.")));
+	if (in && strcmp(in, "body") == 0)
+	{
+		const char *keys[] = {"param", "size_param", "offset_param", "limit_param"};
+
+		for (int i = 0; i < lengthof(keys); i++)
+			if (options_get_text(pagination, keys[i]) != NULL)
+				check_body_key(body, options_get_text(pagination, keys[i]), "in");
+	}
+	if (strcmp(options_kind_name(pagination), "next_request") == 0 &&
+		options_has_key(pagination, "body"))
+	{
+		if (body == NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("next_request pagination with \"body\" needs a body"),
+					 errhint("Give the stream a body (and method POST), in which the next value is set.")));
+		check_body_key(body, options_get_text(pagination, "body"), "body");
+	}
 }
 
 /*

@@ -2,13 +2,15 @@
 # Export benchmark: 1,000,000 fact rows exported as CSV to s3rver (an
 # S3-compatible store on loopback, started here and stopped after) by
 # elt.export(), against COPY (query) TO a local file on the same server and
-# data; both alternated, after a CHECKPOINT, median of the rounds.  Then
+# data; both alternated, after a CHECKPOINT, median of the rounds
+# (test/bench/lib/compare.sh).  Then
 # the backend's memory growth during one export (peak VmHWM and RssAnon
 # against the idle sizes, the table read once before in the same backend so
 # that shared buffers it maps do not count as growth).
 # Environment: PGHOST/PGPORT/PGDATABASE/PGUSER, BENCH_DIR.
 # EXPORT_BENCH_ROWS and EXPORT_BENCH_ROUNDS shrink it for a quick try.
 set -euo pipefail
+. "$(dirname "$0")/lib/compare.sh"
 N=${EXPORT_BENCH_ROWS:-1000000}
 ROUNDS=${EXPORT_BENCH_ROUNDS:-3}
 PART=${EXPORT_BENCH_PART_SIZE:-8388608}
@@ -60,37 +62,21 @@ opts="{\"endpoint\": \"http://127.0.0.1:$port\", \"access_key_id\": \"{{secret:b
 sql -c "COPY ($query) TO '$BENCH_DIR/fact.csv' (FORMAT csv, HEADER)"
 sql -c "SELECT rows FROM elt.export('$query', 's3://bench/fact.csv', 'csv', '$opts')" >/dev/null
 
-copy_times=()
-export_times=()
-bytes=0
-for round in $(seq 1 "$ROUNDS"); do
-	sql -c "CHECKPOINT"
-	t0=$(now)
-	sql -c "COPY ($query) TO '$BENCH_DIR/fact.csv' (FORMAT csv, HEADER)"
-	t1=$(now)
-	copy_times+=("$(secs "$t0" "$t1")")
-	sql -c "CHECKPOINT"
-	t0=$(now)
+copy_side() { sql -c "COPY ($query) TO '$BENCH_DIR/fact.csv' (FORMAT csv, HEADER)" >/dev/null; }
+export_side() {
+	local r rows bytes
 	r=$(sql -c "SELECT rows || ' ' || bytes FROM elt.export('$query', 's3://bench/fact.csv', 'csv', '$opts')")
-	t1=$(now)
-	export_times+=("$(secs "$t0" "$t1")")
 	read -r rows bytes <<<"$r"
-	[ "$rows" = "$N" ] || { echo "exported $rows rows, not $N" >&2; exit 1; }
-done
+	[ "$rows" = "$N" ] || { echo "exported $rows rows, not $N" >&2; return 1; }
+	echo "$bytes" >"$BENCH_DIR/export.bytes"
+}
+echo
+bench_settings "s3rver on loopback, same machine; $N rows, part_size $PART bytes, CSV with header"
+BENCH_ROUNDS=$ROUNDS bench_compare "elt.export() to s3rver (multipart) against COPY (query) TO a local file" \
+	: export_side copy_side 1.5
 cmp -s "$BENCH_DIR/fact.csv" "$data/bench/fact.csv._S3rver_object" ||
 	{ echo "the exported object differs from COPY's file" >&2; exit 1; }
-copy_med=$(printf '%s\n' "${copy_times[@]}" | median)
-export_med=$(printf '%s\n' "${export_times[@]}" | median)
-
-echo
-echo "settings: $N rows, $ROUNDS rounds, part_size $PART bytes, CSV with header, s3rver on loopback"
-printf '%-52s %8s %10s %7s\n' "" "MB" "median s" "ratio"
-printf '%-52s %8.1f %10.3f %7s\n' "COPY (query) TO a local file" "$(echo "$bytes / 1048576" | bc -l)" "$copy_med" "1.00x"
-printf '%-52s %8.1f %10.3f %6.2fx\n' "elt.export() to s3rver (multipart)" "$(echo "$bytes / 1048576" | bc -l)" \
-	"$export_med" "$(echo "$export_med / $copy_med" | bc -l)"
-echo "rounds COPY: ${copy_times[*]}"
-echo "rounds export: ${export_times[*]}"
-echo "(aim: export at most 1.5x the time of COPY)"
+printf '%.1f MB exported\n' "$(echo "$(cat "$BENCH_DIR/export.bytes") / 1048576" | bc -l)"
 # what s3rver itself spends on joining the parts (CompleteMultipartUpload),
 # from its log: server time the export waits for
 complete_ms=$(sed 's/\x1b\[[0-9;]*m//g' "$BENCH_DIR/s3rver.log" |

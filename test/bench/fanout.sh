@@ -7,6 +7,7 @@
 # Environment: PGHOST/PGPORT/PGDATABASE/PGUSER, MOCK_API_PORT, BENCH_DIR.
 # FANOUT_BENCH_CHILDREN, FANOUT_BENCH_ROUNDS shrink it for a quick try.
 set -euo pipefail
+. "$(dirname "$0")/lib/compare.sh"
 base="http://127.0.0.1:$MOCK_API_PORT"
 N=${FANOUT_BENCH_CHILDREN:-2000}
 R=${FANOUT_BENCH_ROUNDS:-3}
@@ -30,40 +31,30 @@ SELECT elt.create_stream(s, 'orders', '/users/{id}/orders',
   FROM unnest(ARRAY['bench_fan_c$CONC', 'bench_fan_c1']) s;
 SQL
 
-# one extract: its elapsed seconds, after checking every child was loaded once
+# one extract: its elapsed seconds (the batch's), after checking every
+# child was loaded once
 run_side() {
-	local src="$1"
-	sql -c "CHECKPOINT" >/dev/null
-	sql <<SQL
+	local src="$1" t
+	t=$(sql <<SQL
 SELECT CASE WHEN records = $N AND pages = $N THEN extract(epoch FROM elapsed)::text
 			ELSE 'pages ' || pages || ', records ' || records || ', expected $N' END
   FROM elt.extract('$src.orders');
 SQL
+)
+	case "$t" in
+	pages*) echo "fan-out benchmark: $src loaded $t" >&2; return 1 ;;
+	esac
+	echo "$t"
 }
-median() {
-	sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
-}
+conc_side() { run_side "bench_fan_c$CONC"; }
+serial_side() { run_side bench_fan_c1; }
 
 # warm up: connections, the plan of the for_each query
-FANOUT_WARM=$(sql -c "SELECT count(*) FROM elt.extract('bench_fan_c$CONC.orders')")
-: >"$BENCH_DIR/fanout_conc"
-: >"$BENCH_DIR/fanout_serial"
-for round in $(seq 1 "$R"); do
-	if [ $((round % 2)) -eq 1 ]; then order="conc serial"; else order="serial conc"; fi
-	for side in $order; do
-		if [ "$side" = conc ]; then
-			t=$(run_side "bench_fan_c$CONC")
-			out="$BENCH_DIR/fanout_conc"
-		else
-			t=$(run_side bench_fan_c1)
-			out="$BENCH_DIR/fanout_serial"
-		fi
-		case "$t" in
-		pages*) echo "fan-out benchmark: $side side loaded $t" >&2; exit 1 ;;
-		esac
-		echo "$t" >>"$out"
-	done
-done
+conc_side >/dev/null
+bench_settings "mock API on loopback, same machine"
+BENCH_ROUNDS=$R bench_compare \
+	"fan-out: $N children, $DELAY_MS ms latency each, one record each: for_each at concurrency $CONC against concurrency 1 (one after another)" \
+	: conc_side serial_side 0.10
 # every child loaded once per extract
 dups=$(sql -c "SELECT count(*) FROM (SELECT _elt_batch_id, _elt_parent FROM bench_fan.bench_fan_c$CONC
 				GROUP BY 1, 2 HAVING count(*) <> 1) d")
@@ -71,11 +62,5 @@ if [ "$dups" != 0 ]; then
 	echo "fan-out benchmark: $dups children loaded other than once" >&2
 	exit 1
 fi
-conc=$(median <"$BENCH_DIR/fanout_conc")
-serial=$(median <"$BENCH_DIR/fanout_serial")
-printf 'fan-out: %d children, %d ms latency each, one record each; median of %d rounds, alternated, CHECKPOINT before each\n' \
-	"$N" "$DELAY_MS" "$R"
-printf '%-44s %10s %12s\n' "" "seconds" "requests/s"
-printf '%-44s %10.3f %12.0f\n' "for_each, concurrency $CONC" "$conc" "$(echo "$N / $conc" | bc -l)"
-printf '%-44s %10.3f %12.0f\n' "for_each, concurrency 1 (one after another)" "$serial" "$(echo "$N / $serial" | bc -l)"
-printf 'ratio (concurrent time / serial time): %.3fx   (aim: at most 0.10x)\n' "$(echo "$conc / $serial" | bc -l)"
+printf 'requests/s: concurrency %d %.0f, concurrency 1 %.0f\n' "$CONC" \
+	"$(echo "$N / $BENCH_PGELT" | bc -l)" "$(echo "$N / $BENCH_BASELINE" | bc -l)"

@@ -1,9 +1,12 @@
 #!/bin/bash
 # 1,000 sequential GETs of a small JSON document from the mock API:
 # elt.http_get in one statement against curl fetching the same 1,000 URLs in
-# one invocation (one connection, reused).  Prints both rates and the ratio.
-# Then the cost of a secret in a header, per request.
+# one invocation (one connection, reused), both timed by the wall clock of
+# their client.  Then the cost of a secret in a header, per request.  Both
+# comparisons alternate the sides, after a CHECKPOINT, medians of the
+# rounds (test/bench/lib/compare.sh).
 set -euo pipefail
+. "$(dirname "$0")/lib/compare.sh"
 N=${HTTP_BENCH_REQUESTS:-1000}
 base="http://127.0.0.1:$MOCK_API_PORT"
 
@@ -17,45 +20,30 @@ for i in $(seq 1 "$N"); do
 	printf 'url = "%s/small/%d"\noutput = "/dev/null"\n' "$base" "$i" >>"$cfg"
 done
 
-best_curl=999999
-best_pg=999999
-for round in 1 2 3; do
-	t0=$(date +%s.%N)
-	curl -s -K "$cfg"
-	t1=$(date +%s.%N)
-	c=$(echo "$t1 - $t0" | bc -l)
-
-	p=$(psql -qAtX -c "
-		SELECT extract(epoch FROM clock_timestamp() - t0)
-		  FROM (SELECT clock_timestamp() AS t0) s,
-			   LATERAL (SELECT count(*) AS ok
-						  FROM generate_series(1, $N) i,
+curl_side() { curl -s -K "$cfg"; }
+pg_side() {
+	local ok
+	ok=$(psql -qAtX -c "SELECT count(*) FROM generate_series(1, $N) i,
 							   LATERAL elt.http_get('$base/small/' || i) r
-						 WHERE r.status = 200) c
-		 WHERE c.ok = $N")
-	if [ -z "$p" ]; then
-		echo "elt.http_get did not answer $N times with status 200" >&2
-		exit 1
-	fi
-	best_curl=$(echo "if ($c < $best_curl) $c else $best_curl" | bc -l)
-	best_pg=$(echo "if ($p < $best_pg) $p else $best_pg" | bc -l)
-done
-
-curl_rate=$(echo "$N / $best_curl" | bc -l)
-pg_rate=$(echo "$N / $best_pg" | bc -l)
-printf '%-44s %10s %12s\n' "1,000 sequential GETs (best of 3)" "seconds" "requests/s"
-printf '%-44s %10.3f %12.0f\n' "curl, one invocation, connection reused" "$best_curl" "$curl_rate"
-printf '%-44s %10.3f %12.0f\n' "elt.http_get, one statement" "$best_pg" "$pg_rate"
-printf 'ratio (pg_elt rate / curl rate): %.2fx   (aim: at least 0.80x)\n' "$(echo "$pg_rate / $curl_rate" | bc -l)"
+						 WHERE r.status = 200")
+	[ "$ok" = "$N" ] || { echo "elt.http_get answered $ok of $N times with status 200" >&2; return 1; }
+}
+bench_settings "mock API on loopback, same machine"
+bench_compare "$N sequential GETs: elt.http_get in one statement against curl, one invocation, connection reused" \
+	: pg_side curl_side 1.25
+printf 'requests/s: curl %.0f, elt.http_get %.0f (aim: time at most 1.25x curl, i.e. at least 0.80x its rate)\n' \
+	"$(echo "$N / $BENCH_BASELINE" | bc -l)" "$(echo "$N / $BENCH_PGELT" | bc -l)"
 
 # The cost of a secret per request: the same 1,000 GETs with an
 # Authorization header whose value is a secret reference (looked up and
 # decrypted in C for each request) and with the same header written out;
 # same server and mock API, sides alternated, median of the rounds.
-R=${HTTP_BENCH_ROUNDS:-5}
 psql -qAtX -c "SELECT elt.set_secret('bench_token', 'bench-token-0123456789abcdef')" >/dev/null
+# timed inside the server, where a secret's cost is (a few microseconds
+# per request: a client's start-up would drown it)
 timed_gets() {
-	psql -qAtX -c "
+	local t
+	t=$(psql -qAtX -c "
 		SELECT extract(epoch FROM clock_timestamp() - t0)
 		  FROM (SELECT clock_timestamp() AS t0) s,
 			   LATERAL (SELECT count(*) AS ok
@@ -63,37 +51,17 @@ timed_gets() {
 							   LATERAL elt.http_get('$base/small/' || i,
 									'{\"Authorization\": \"Bearer $1\"}') r
 						 WHERE r.status = 200) c
-		 WHERE c.ok = $N"
+		 WHERE c.ok = $N")
+	[ -n "$t" ] || { echo "elt.http_get did not answer $N times with status 200" >&2; return 1; }
+	echo "$t"
 }
-median() {
-	sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
-}
-timed_gets '{{secret:bench_token}}' >/dev/null
-: >"$BENCH_DIR/secret_times"
-: >"$BENCH_DIR/plain_times"
-for round in $(seq 1 "$R"); do
-	if [ $((round % 2)) -eq 1 ]; then order="secret plain"; else order="plain secret"; fi
-	for side in $order; do
-		if [ "$side" = secret ]; then
-			t=$(timed_gets '{{secret:bench_token}}')
-		else
-			t=$(timed_gets 'bench-token-0123456789abcdef')
-		fi
-		if [ -z "$t" ]; then
-			echo "elt.http_get did not answer $N times with status 200 ($side)" >&2
-			exit 1
-		fi
-		echo "$t" >>"$BENCH_DIR/${side}_times"
-	done
-done
-psql -qAtX -c "SELECT elt.drop_secret('bench_token')" >/dev/null
-med_secret=$(median <"$BENCH_DIR/secret_times")
-med_plain=$(median <"$BENCH_DIR/plain_times")
+secret_side() { timed_gets '{{secret:bench_token}}'; }
+plain_side() { timed_gets 'bench-token-0123456789abcdef'; }
+secret_side >/dev/null
 echo
-printf 'settings: %s GETs per side, %s rounds alternated, keys from %s\n' "$N" "$R" \
-	"$(psql -qAtX -c "SELECT CASE WHEN current_setting('pg_elt.secret_key_command') <> '' THEN 'pg_elt.secret_key_command' ELSE 'pg_elt.secret_key_file' END")"
-printf '%-44s %10s %12s\n' "1,000 GETs with a header (median of $R)" "seconds" "requests/s"
-printf '%-44s %10.3f %12.0f\n' "header value written out" "$med_plain" "$(echo "$N / $med_plain" | bc -l)"
-printf '%-44s %10.3f %12.0f\n' "header value {{secret:NAME}}, decrypted" "$med_secret" "$(echo "$N / $med_secret" | bc -l)"
-printf 'ratio (secret rate / plain rate): %.2fx   cost per request: %.1f us\n' \
-	"$(echo "$med_plain / $med_secret" | bc -l)" "$(echo "($med_secret - $med_plain) * 1000000 / $N" | bc -l)"
+echo "keys from $(psql -qAtX -c "SELECT CASE WHEN current_setting('pg_elt.secret_key_command') <> '' THEN 'pg_elt.secret_key_command' ELSE 'pg_elt.secret_key_file' END")"
+BENCH_ROUNDS=${HTTP_BENCH_ROUNDS:-5} bench_compare \
+	"$N GETs with an Authorization header: the value a {{secret:NAME}} reference (decrypted per request) against written out" \
+	: secret_side plain_side
+psql -qAtX -c "SELECT elt.drop_secret('bench_token')" >/dev/null
+printf 'cost of the secret per request: %.1f us\n' "$(echo "($BENCH_PGELT - $BENCH_BASELINE) * 1000000 / $N" | bc -l)"

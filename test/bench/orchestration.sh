@@ -17,6 +17,8 @@ LOAD_WORKERS=${LOAD_WORKERS:-4}
 DIAMOND_RUNS=${DIAMOND_RUNS:-3}
 
 . test/bench/lib/load_report.sh
+. test/bench/lib/compare.sh
+bench_settings "load reports, not comparisons: runs against their schedule"
 q() { PGOPTIONS="-c client_min_messages=warning" psql -qAtX -v ON_ERROR_STOP=1 "$@"; }
 
 q -c "DROP SCHEMA IF EXISTS bench_orch CASCADE" -c "CREATE SCHEMA bench_orch" >/dev/null 2>&1

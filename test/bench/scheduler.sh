@@ -15,6 +15,8 @@ LOAD_PIPELINES=${LOAD_PIPELINES:-100}
 LOAD_SECONDS=${LOAD_SECONDS:-60}
 
 . test/bench/lib/load_report.sh
+. test/bench/lib/compare.sh
+bench_settings "load reports, not comparisons: runs against their schedule"
 q() { PGOPTIONS="-c client_min_messages=warning" psql -qAtX -v ON_ERROR_STOP=1 "$@"; }
 
 set_workers() {

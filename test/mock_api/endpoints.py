@@ -802,6 +802,43 @@ class PagingQuirkEndpoints:
             b",".join(r[0] for r in recs), jbytes(nxt))
         return Resp(200, body)
 
+    def h_quirks_token_search(self, req):
+        """POST /quirks/token_search {"query": q, "limit": n, "total": t,
+        "page": {"token": tok}}: a search paged by a token the client sends
+        back in the body (absent or null on the first request).  A token
+        in the query string or an X-Page-Token header, a malformed token or
+        one this search did not hand out is refused (400)."""
+        doc = self._json_body(req)
+        if "token" in req.params or "x-page-token" in req.headers:
+            raise HTTPError(400, "token sent in the wrong place", via="body")
+        seed, seedb, _ = req.dataset()
+        try:
+            per = int(doc.get("limit", DEFAULT_PAGE_SIZE))
+            total = int(doc.get("total", 25))
+        except (TypeError, ValueError):
+            raise HTTPError(400, "limit and total must be integers")
+        if per < 1 or per > MAX_PAGE_SIZE or total < 0:
+            raise HTTPError(400, "limit or total out of range")
+        q = str(doc.get("query", ""))
+        page = doc.get("page")
+        if not isinstance(page, dict):
+            raise HTTPError(400, "the body's page must be an object")
+        tok = page.get("token")
+        start = 0
+        if tok is not None:
+            cur = un_b64_cursor(tok) if isinstance(tok, str) else None
+            if (not isinstance(cur, dict) or not isinstance(cur.get("s"), int)
+                    or cur.get("q") != q or not 0 < cur["s"] < total):
+                raise HTTPError(400, "invalid token", value=tok)
+            start = cur["s"]
+        req.gate(start // per + 1)
+        end = min(start + per, total)
+        recs = users(seedb, start, end) if start < total else []
+        nxt = b64_cursor({"v": 1, "s": end, "q": q}) if end < total else None
+        body = b'{"items":[%s],"meta":{"next_token":%s}}' % (
+            b",".join(r[0] for r in recs), jbytes(nxt))
+        return Resp(200, body)
+
     def h_quirks_bytes(self, req):
         """A body of exactly the bytes asked for (urlsafe base64 in b64),
         for bodies no well-behaved endpoint sends: empty, a lone byte

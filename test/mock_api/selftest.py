@@ -886,6 +886,36 @@ def quirks_token_in_param_or_header():
 
 
 @test
+def quirks_token_in_body():
+    h = {"Content-Type": "application/json"}
+
+    def search(tok, query="lamp", **kw):
+        body = {"query": query, "limit": 10, "total": 25, "page": {"token": tok}}
+        return post("/quirks/token_search" + kw.get("qs", ""),
+                    json.dumps(body), dict(h, **kw.get("headers", {})))
+
+    seen = []
+    tok = None
+    while True:
+        r = search(tok)
+        assert r.status == 200, r.body
+        d = r.json()
+        seen += d["items"]
+        tok = d["meta"]["next_token"]
+        if tok is None:
+            break
+    assert len(seen) == 25 and len({u["login"]["uuid"] for u in seen}) == 25
+    tok = search(None).json()["meta"]["next_token"]
+    assert search(tok).status == 200
+    assert search("bad").status == 400
+    assert search(tok, query="other").status == 400
+    assert search(tok, qs="?token=" + tok).status == 400
+    assert search(tok, headers={"X-Page-Token": tok}).status == 400
+    assert post("/quirks/token_search", '{"query": "lamp"}', h).status == 400
+    assert get("/quirks/token_search").status == 405
+
+
+@test
 def quirks_bytes_as_asked():
     for raw in (b"", b"\xef\xbb\xbf", b"\xff[1]", b"a;b\r\n1;2"):
         q = base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")

@@ -167,6 +167,8 @@ class App(Faults, UserEndpoints, OrderEndpoints, AuthEndpoints,
             "/quirks/split_links": (self.h_quirks_split_links,
                                     ("GET", "HEAD"), True),
             "/quirks/token": (self.h_quirks_token, ("GET", "HEAD"), True),
+            "/quirks/token_search": (self.h_quirks_token_search, ("POST",),
+                                     True),
             "/quirks/bytes": (self.h_quirks_bytes, ("GET", "HEAD"), True),
         })
 

@@ -80,18 +80,27 @@ SELECT elt.add_step('nightly', 'checks',
 SELECT elt.run_pipeline('nightly');
 });
 
-# Every table of the extension (the ones pg_dump keeps), row by row.
-my $data_sql = q{
-SELECT string_agg(format('%s %s', c.relname, (SELECT x FROM pg_temp.digest(c.oid::regclass) x)),
-                  E'\n' ORDER BY c.relname)
+# Every table of the extension (the ones pg_dump keeps), row by row, over
+# the columns the previous version had: an upgrade may add tables and
+# columns, never lose a row or change a value.
+$node->safe_psql('postgres', q{
+CREATE TABLE public.upgrade_columns AS
+SELECT c.relname, a.attname, a.attnum
   FROM pg_extension e, unnest(e.extconfig) AS t(oid) JOIN pg_class c ON c.oid = t.oid
+  JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
  WHERE e.extname = 'pg_elt' AND c.relkind = 'r'
+});
+my $data_sql = q{
+SELECT string_agg(format('%s %s', u.relname, (SELECT x FROM pg_temp.digest(u.relname, u.cols) x)),
+                  E'\n' ORDER BY u.relname)
+  FROM (SELECT relname, string_agg(quote_ident(attname), ', ' ORDER BY attnum) AS cols
+          FROM public.upgrade_columns GROUP BY relname) u
 };
 my $digest_fn = q{
-CREATE FUNCTION pg_temp.digest(r regclass) RETURNS text LANGUAGE plpgsql AS $$
+CREATE FUNCTION pg_temp.digest(r name, cols text) RETURNS text LANGUAGE plpgsql AS $$
 DECLARE d text;
 BEGIN
-	EXECUTE format('SELECT count(*) || '' rows '' || coalesce(md5(string_agg(t::text, E''\n'' ORDER BY t::text)), '''') FROM %s t', r) INTO d;
+	EXECUTE format('SELECT count(*) || '' rows '' || coalesce(md5(string_agg(t::text, E''\n'' ORDER BY t::text)), '''') FROM (SELECT %s FROM elt.%I) t', cols, r) INTO d;
 	RETURN d;
 END $$;
 };
