@@ -20,6 +20,7 @@
 #include "chaining.h"
 #include "internal_sql.h"
 
+
 /*
  * Queue the runs that follow the succeeded run run_id.  Runs inside the
  * caller's transaction, as superuser with internal_sql's scope.  A
@@ -32,7 +33,13 @@ chaining_queue_after(int64 run_id)
 	Oid			types[1] = {INT8OID};
 	Datum		values[1] = {Int64GetDatum(run_id)};
 
-	internal_sql_exec("INSERT INTO elt.run (pipeline_id, pipeline, owner, trigger, status, "
+	internal_sql_exec("WITH u AS MATERIALIZED ("
+					  "  SELECT u.run_id, u.interval_start, u.interval_end, up.name, up.owner "
+					  "  FROM elt.run u JOIN elt.pipeline up "
+					  "  ON up.pipeline_id OPERATOR(pg_catalog.=) u.pipeline_id "
+					  "  WHERE u.run_id OPERATOR(pg_catalog.=) $1 "
+					  "  AND u.status OPERATOR(pg_catalog.=) 'succeeded') "
+					  "INSERT INTO elt.run (pipeline_id, pipeline, owner, trigger, status, "
 					  "interval_start, interval_end, triggered_by, finished_at, error) "
 					  "SELECT d.pipeline_id, d.name, d.owner, 'after', "
 					  "CASE WHEN a.run_id IS NULL OR d.options OPERATOR(pg_catalog.->>) 'overlap' "
@@ -43,17 +50,15 @@ chaining_queue_after(int64 run_id)
 					  "CASE WHEN a.run_id IS NULL OR d.options OPERATOR(pg_catalog.->>) 'overlap' "
 					  "  OPERATOR(pg_catalog.=) 'queue' THEN NULL "
 					  "  ELSE pg_catalog.format('run %s was still in progress', a.run_id) END "
-					  "FROM elt.run u "
-					  "JOIN elt.pipeline up ON up.pipeline_id OPERATOR(pg_catalog.=) u.pipeline_id "
+					  "FROM u "
 					  "JOIN elt.pipeline d "
-					  "  ON (d.options OPERATOR(pg_catalog.->) 'after') OPERATOR(pg_catalog.?) up.name "
-					  "  AND pg_catalog.pg_has_role(d.owner, up.owner, 'USAGE') "
+					  "  ON (d.options OPERATOR(pg_catalog.->) 'after') OPERATOR(pg_catalog.?) u.name "
+					  "  AND pg_catalog.pg_has_role(d.owner, u.owner, 'USAGE') "
 					  "LEFT JOIN LATERAL (SELECT pg_catalog.max(x.run_id) AS run_id FROM elt.run x "
 					  "  WHERE x.pipeline_id OPERATOR(pg_catalog.=) d.pipeline_id "
 					  "  AND x.status OPERATOR(pg_catalog.=) ANY ('{queued,running}'::pg_catalog.text[])) a "
 					  "  ON true "
-					  "WHERE u.run_id OPERATOR(pg_catalog.=) $1 "
-					  "AND u.status OPERATOR(pg_catalog.=) 'succeeded' AND NOT d.paused "
+					  "WHERE NOT d.paused "
 					  "AND NOT EXISTS (SELECT 1 FROM elt.run t "
 					  "  WHERE t.triggered_by OPERATOR(pg_catalog.=) u.run_id "
 					  "  AND t.pipeline_id OPERATOR(pg_catalog.=) d.pipeline_id) "

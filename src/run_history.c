@@ -27,6 +27,10 @@
 #include "run_history.h"
 #include "shmem.h"
 
+/* Kept plans of the statements that end every run */
+static InternalSqlPlan finish_run_plan;
+static InternalSqlPlan finish_steps_plan;
+
 static TimestampTz last_prune = 0;
 
 /*
@@ -68,7 +72,7 @@ run_history_finish(int64 run_id, const char *status, const char *error,
 	values[1] = CStringGetTextDatum(status);
 	values[2] = error ? CStringGetTextDatum(error) : (Datum) 0;
 	values[3] = CStringGetTextDatum(from_status);
-	internal_sql_exec("UPDATE elt.run r SET status = $2, "
+	internal_sql_exec_plan(&finish_run_plan, InvalidOid, "UPDATE elt.run r SET status = $2, "
 					  "finished_at = pg_catalog.clock_timestamp(), error = $3 "
 					  "FROM elt.pipeline p "
 					  "WHERE r.run_id OPERATOR(pg_catalog.=) $1 "
@@ -82,7 +86,7 @@ run_history_finish(int64 run_id, const char *status, const char *error,
 		char	   *channel = internal_sql_text(0, 2);
 
 		/* an attempt cut short with its run (crash, restart) ends with it */
-		internal_sql_exec("UPDATE elt.step_run SET status = $2, "
+		internal_sql_exec_plan(&finish_steps_plan, InvalidOid, "UPDATE elt.step_run SET status = $2, "
 						  "finished_at = pg_catalog.clock_timestamp(), error = $3 "
 						  "WHERE run_id OPERATOR(pg_catalog.=) $1 "
 						  "AND status OPERATOR(pg_catalog.=) 'running'",
@@ -116,7 +120,24 @@ run_history_fail_lost(List *stopped, bool server_restarted)
 		ids[i] = internal_sql_int64(i, 1, 0);
 	for (i = 0; i < n; i++)
 	{
-		if (!run_slot_is_live(ids[i], MyDatabaseId))
+		Oid			types[1] = {INT8OID};
+		Datum		values[1] = {Int64GetDatum(ids[i])};
+
+		if (run_slot_is_live(ids[i], MyDatabaseId))
+			continue;
+
+		/*
+		 * Most often the run ended after the list was read: look again
+		 * with a fresh snapshot before waiting on the row of a run that
+		 * its worker is ending right now.  A worker takes its slot before
+		 * its run becomes 'running', so a run still 'running' now whose
+		 * slot is gone now has lost its worker (or has just ended, which
+		 * the finish sees and leaves alone).
+		 */
+		internal_sql_exec("SELECT 1 FROM elt.run WHERE run_id OPERATOR(pg_catalog.=) $1 "
+						  "AND status OPERATOR(pg_catalog.=) 'running'",
+						  1, types, values, NULL, false, SPI_OK_SELECT);
+		if (SPI_processed == 1 && !run_slot_is_live(ids[i], MyDatabaseId))
 			run_history_finish(ids[i], "failed",
 							   server_restarted ?
 							   "the server restarted while the run was in progress" :

@@ -30,7 +30,12 @@
 #include "catalog/pg_authid.h"
 #include "catalog/pg_type.h"
 #include "commands/dbcommands.h"
-#include "commands/discard.h"
+#include "catalog/namespace.h"
+#include "commands/async.h"
+#include "commands/prepare.h"
+#include "commands/sequence.h"
+#include "storage/lock.h"
+#include "utils/portal.h"
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "miscadmin.h"
@@ -67,6 +72,8 @@
 /* Longest wait between two attempts of a step */
 #define MAX_BACKOFF_MS (3600 * 1000L)
 #define RESULT_ERROR_LEN 2000
+/* A worker ending a run looks at this many queued runs for its next one */
+#define NEXT_RUN_CANDIDATES 8
 
 /* Shared with the session that waits for a manual run */
 typedef struct RunResult
@@ -106,6 +113,17 @@ typedef struct RunDef
 	StepDef    *steps;
 } RunDef;
 
+/* A queued run this worker has taken (queued -> running) */
+typedef struct TakenRun
+{
+	int64		run_id;			/* 0: none */
+	int64		pipeline_id;
+	TimestampTz scheduled_at;	/* 0: none */
+	bool		loaded;			/* def is read (at the end of the last run) */
+	bool		found;			/* and the pipeline still exists */
+	RunDef		def;
+} TakenRun;
+
 /* Saved identity while the worker writes history as superuser */
 /* What admin_begin changed: internal_sql.c's scope. */
 typedef InternalSqlScope AdminState;
@@ -116,6 +134,22 @@ static volatile sig_atomic_t step_timed_out = false;
 static RunResult *run_result = NULL;
 /* Where a run worker allocates between transactions; reset at each run */
 static MemoryContext worker_cxt = NULL;
+
+/* Kept plans of the statements executed for every run */
+static InternalSqlPlan take_pipeline_plan;
+static InternalSqlPlan take_run_plan;
+static InternalSqlPlan next_run_plan;
+static InternalSqlPlan lock_run_plan;
+static InternalSqlPlan pipeline_queued_plan;
+
+/* The session was reset since the last run (reset_session_state) */
+static bool session_is_reset = false;
+static void reset_session_state(void);
+static void worker_admin_begin_reset(AdminState *st, bool sync, bool reset);
+static InternalSqlPlan definition_plan;
+static InternalSqlPlan steps_plan;
+static InternalSqlPlan step_start_plan;
+static InternalSqlPlan step_end_plan;
 
 static void record_step_output(RunDef *run, StepDef *step, int attempt,
 							   const char *status, const char *error, int64 rows,
@@ -166,8 +200,17 @@ step_timeout_handler(void)
 static void
 worker_admin_begin(AdminState *st, bool sync)
 {
+	worker_admin_begin_reset(st, sync, false);
+}
+
+/* The same, resetting the session first (reset_session_state) if asked */
+static void
+worker_admin_begin_reset(AdminState *st, bool sync, bool reset)
+{
 	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
+	if (reset)
+		reset_session_state();
 	HOLD_CANCEL_INTERRUPTS();
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
@@ -201,7 +244,7 @@ load_definition(RunDef *run, MemoryContext cxt)
 	MemoryContext old;
 	int			i;
 
-	internal_sql_exec("SELECT name, options FROM elt.pipeline "
+	internal_sql_exec_plan(&definition_plan, InvalidOid, "SELECT name, options FROM elt.pipeline "
 					  "WHERE pipeline_id OPERATOR(pg_catalog.=) $1",
 					  1, types, values, NULL, false, SPI_OK_SELECT);
 	if (SPI_processed != 1)
@@ -224,7 +267,7 @@ load_definition(RunDef *run, MemoryContext cxt)
 	}
 	MemoryContextSwitchTo(old);
 
-	internal_sql_exec("SELECT name, command, depends_on, retries, "
+	internal_sql_exec_plan(&steps_plan, InvalidOid, "SELECT name, command, depends_on, retries, "
 					  "(EXTRACT(epoch FROM timeout) OPERATOR(pg_catalog.*) 1000)::pg_catalog.int8 "
 					  "FROM elt.step WHERE pipeline_id OPERATOR(pg_catalog.=) $1 "
 					  "ORDER BY position, name",
@@ -299,12 +342,12 @@ record_step_output(RunDef *run, StepDef *step, int attempt, const char *status,
 	/* the start is durable, so a crash cannot erase an attempt */
 	worker_admin_begin(&st, start);
 	if (start)
-		internal_sql_exec("INSERT INTO elt.step_run (run_id, step, attempt, status, started_at, error) "
+		internal_sql_exec_plan(&step_start_plan, InvalidOid, "INSERT INTO elt.step_run (run_id, step, attempt, status, started_at, error) "
 						  "VALUES ($1, $2, $3, $4, CASE WHEN $4 OPERATOR(pg_catalog.=) 'running' "
 						  "THEN pg_catalog.clock_timestamp() END, $5)",
 						  5, types, values, nulls, false, SPI_OK_INSERT);
 	else
-		internal_sql_exec("UPDATE elt.step_run SET status = $4, "
+		internal_sql_exec_plan(&step_end_plan, InvalidOid, "UPDATE elt.step_run SET status = $4, "
 						  "finished_at = pg_catalog.clock_timestamp(), error = $5, rows = $6, "
 						  "messages = $7::pg_catalog.jsonb, result = $8 "
 						  "WHERE run_id OPERATOR(pg_catalog.=) $1 AND step OPERATOR(pg_catalog.=) $2 "
@@ -756,17 +799,138 @@ set_result(bool claimed, bool finished, const char *status, const char *error)
 }
 
 /*
- * Execute one run: take it (queued -> running, or create the manual run),
- * execute its steps and end it.
+ * Take a queued run for this worker: queued -> running, with a run slot for
+ * it, in the current history transaction.  A worker between two runs moves
+ * the slot of the run it ends to the next one.  Returns false when the run
+ * is no longer queued (cancelled, or taken by another worker) or a queued
+ * run of the same pipeline executes in another worker right now (two
+ * workers may pick runs of one pipeline at the same moment: the run slots
+ * decide).  With pipeline_id 0 it is read from the run.
+ */
+static bool
+take_queued_run(TakenRun *taken, int64 run_id, int64 pipeline_id)
+{
+	Oid			types[2] = {INT8OID, INT4OID};
+	Datum		values[2] = {Int64GetDatum(run_id), Int32GetDatum(MyProcPid)};
+	bool		isnull;
+
+	if (pipeline_id == 0)
+	{
+		internal_sql_exec_plan(&take_pipeline_plan, InvalidOid, "SELECT pipeline_id FROM elt.run WHERE run_id OPERATOR(pg_catalog.=) $1",
+						  1, types, values, NULL, false, SPI_OK_SELECT);
+		if (SPI_processed != 1)
+			return false;
+		pipeline_id = internal_sql_int64(0, 1, 0);
+	}
+	if (!run_slot_take_queued(run_id, pipeline_id))
+		return false;
+	internal_sql_exec_plan(&take_run_plan, InvalidOid, "UPDATE elt.run SET status = 'running', "
+					  "started_at = greatest(pg_catalog.clock_timestamp(), scheduled_at), pid = $2 "
+					  "WHERE run_id OPERATOR(pg_catalog.=) $1 "
+					  "AND status OPERATOR(pg_catalog.=) 'queued' "
+					  "RETURNING scheduled_at",
+					  2, types, values, NULL, false, SPI_OK_UPDATE_RETURNING);
+	if (SPI_processed != 1)
+	{
+		run_slot_undo_take();
+		return false;
+	}
+	taken->run_id = run_id;
+	taken->pipeline_id = pipeline_id;
+	taken->scheduled_at = DatumGetTimestampTz(internal_sql_datum(0, 1, &isnull));
+	if (isnull)
+		taken->scheduled_at = 0;
+	return true;
+}
+
+/*
+ * At the end of a run, in the transaction that ends it: take the next run
+ * at once when the oldest queued run that may start is one of this
+ * worker's owner, in the launcher's order (scheduler.c), so that a burst
+ * of short runs does not wait for a launcher pass between two runs.  The
+ * launcher still starts everything else: runs of other owners, and runs
+ * while a worker is free.  Workers that end runs at the same moment do
+ * not queue up on the same run: each skips the runs another one is
+ * taking, and the run slots keep them from taking two runs of one
+ * pipeline.  Returns false when no run was taken.
+ */
+static bool
+take_next_run(TakenRun *taken, Oid owner)
+{
+	int64		run_ids[NEXT_RUN_CANDIDATES];
+	int64		pipeline_ids[NEXT_RUN_CANDIDATES];
+	Oid			owners[NEXT_RUN_CANDIDATES];
+	int			n;
+	int			i;
+
+	/*
+	 * The oldest queued runs that may start, from the index of active runs;
+	 * the pipelines of the first few only are looked at (a paused
+	 * pipeline's runs stay queued), whatever the planner thinks of them.
+	 * When the oldest are all paused ones, the launcher starts the next.
+	 */
+	internal_sql_exec_plan(&next_run_plan, InvalidOid,
+						   "SELECT s.run_id, s.pipeline_id, s.owner FROM "
+						   "(SELECT r.run_id, r.pipeline_id, "
+						   " (SELECT p.owner::pg_catalog.oid FROM elt.pipeline p "
+						   "  WHERE p.pipeline_id OPERATOR(pg_catalog.=) r.pipeline_id AND NOT p.paused) AS owner "
+						   " FROM (SELECT q.run_id, q.pipeline_id FROM elt.run q "
+						   "       WHERE q.status OPERATOR(pg_catalog.=) 'queued' "
+						   "       AND q.pipeline_id OPERATOR(pg_catalog.<>) ALL "
+						   "       (SELECT a.pipeline_id FROM elt.run a WHERE a.status OPERATOR(pg_catalog.=) 'running') "
+						   "       ORDER BY coalesce(q.scheduled_at, q.queued_at), q.run_id "
+						   "       LIMIT " CppAsString2(NEXT_RUN_CANDIDATES) ") r) s "
+						   "WHERE s.owner IS NOT NULL",
+						   0, NULL, NULL, NULL, false, SPI_OK_SELECT);
+	n = (int) SPI_processed;
+	for (i = 0; i < n; i++)
+	{
+		run_ids[i] = internal_sql_int64(i, 1, 0);
+		pipeline_ids[i] = internal_sql_int64(i, 2, 0);
+		owners[i] = internal_sql_oid(i, 3);
+	}
+	for (i = 0; i < n; i++)
+	{
+		Oid			types[1] = {INT8OID};
+		Datum		values[1] = {Int64GetDatum(run_ids[i])};
+
+		/* the oldest run is another owner's: the launcher starts it */
+		if (owners[i] != owner)
+			return false;
+		/* another worker is taking this one: the next, rather than wait */
+		internal_sql_exec_plan(&lock_run_plan, InvalidOid,
+							   "SELECT 1 FROM elt.run WHERE run_id OPERATOR(pg_catalog.=) $1 "
+							   "AND status OPERATOR(pg_catalog.=) 'queued' FOR UPDATE SKIP LOCKED",
+							   1, types, values, NULL, false, SPI_OK_SELECT);
+		if (SPI_processed != 1)
+			continue;
+		/* the launcher fails the runs of an owner who may no longer log in */
+		if (workers_run_owner_problem(owner) != NULL)
+			return false;
+		if (take_queued_run(taken, run_ids[i], pipeline_ids[i]))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * Execute one run: take it (queued -> running, or create the manual run;
+ * a run taken already at the end of the previous one is in *taken),
+ * execute its steps and end it.  A lasting worker may take its next run in
+ * the transaction that ends this one: then *taken holds it on return, its
+ * definition read into nextcxt.
  */
 static void
-run_once(RunWorkerArgs *args, MemoryContext runcxt)
+run_once(RunWorkerArgs *args, TakenRun *taken, MemoryContext runcxt,
+		 MemoryContext nextcxt)
 {
 	RunDef		run;
 	AdminState	st;
 	const char *status;
 	char	   *error;
 	bool		ok;
+	volatile bool next_taken = false;
+	volatile bool wake = true;
 
 	memset(&run, 0, sizeof(run));
 	run.run_id = args->run_id;
@@ -778,28 +942,24 @@ run_once(RunWorkerArgs *args, MemoryContext runcxt)
 	 * of the run) flushes it, and a claim lost in a crash before that has
 	 * executed nothing, so the run is simply still queued.
 	 */
+	if (taken->loaded)
+	{
+		/* taken and read in the transaction that ended the last run */
+		run = taken->def;
+		run.run_id = taken->run_id;
+		run.pipeline_id = taken->pipeline_id;
+		run.scheduled_at = taken->scheduled_at;
+		ok = taken->found;
+		memset(taken, 0, sizeof(TakenRun));
+		current_run_id = run.run_id;
+		goto taken_run;
+	}
 	worker_admin_begin(&st, false);
 	if (args->run_id != 0)
 	{
-		Oid			types[2] = {INT8OID, INT4OID};
-		Datum		values[2] = {Int64GetDatum(args->run_id), Int32GetDatum(MyProcPid)};
-
-		internal_sql_exec("UPDATE elt.run SET status = 'running', "
-						  "started_at = greatest(pg_catalog.clock_timestamp(), scheduled_at), pid = $2 "
-						  "WHERE run_id OPERATOR(pg_catalog.=) $1 "
-						  "AND status OPERATOR(pg_catalog.=) 'queued' "
-						  "RETURNING pipeline_id, scheduled_at",
-						  2, types, values, NULL, false, SPI_OK_UPDATE_RETURNING);
-		ok = (SPI_processed == 1);
-		if (ok)
-		{
-			bool		isnull;
-
-			run.pipeline_id = internal_sql_int64(0, 1, 0);
-			run.scheduled_at = DatumGetTimestampTz(internal_sql_datum(0, 2, &isnull));
-			if (isnull)
-				run.scheduled_at = 0;
-		}
+		ok = take_queued_run(taken, args->run_id, 0);
+		run.pipeline_id = taken->pipeline_id;
+		run.scheduled_at = taken->scheduled_at;
 	}
 	else
 	{
@@ -820,7 +980,12 @@ run_once(RunWorkerArgs *args, MemoryContext runcxt)
 			run.run_id = internal_sql_int64(0, 1, 0);
 		else
 			set_result(false, false, NULL, "the pipeline no longer exists");
+		if (ok && !run_slot_claim(run.run_id))
+			ereport(ERROR,
+					(errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
+					 errmsg("too many pipeline runs at once")));
 	}
+	memset(taken, 0, sizeof(TakenRun));
 	if (!ok)
 	{
 		/* cancelled before it started, or already taken: nothing to do */
@@ -828,12 +993,10 @@ run_once(RunWorkerArgs *args, MemoryContext runcxt)
 		return;
 	}
 	current_run_id = run.run_id;
-	if (!run_slot_claim(run.run_id))
-		ereport(ERROR,
-				(errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
-				 errmsg("too many pipeline runs at once")));
 	ok = load_definition(&run, runcxt);
 	worker_admin_commit(&st);
+taken_run:
+	session_is_reset = false;
 	set_result(true, false, NULL, NULL);
 
 	{
@@ -865,14 +1028,51 @@ run_once(RunWorkerArgs *args, MemoryContext runcxt)
 	else
 		status = execute_run(&run, runcxt, &error, args->owner);
 
-	worker_admin_begin(&st, true);
+	/*
+	 * A lasting worker resets its session for the next run in the same
+	 * transaction, unless alerts are to be sent first (as the owner, after
+	 * this commits).
+	 */
+	worker_admin_begin_reset(&st, true, args->result == DSM_HANDLE_INVALID && !run.has_alerts);
 	run_history_finish(run.run_id, status, error, "running");
 	/* with the end of the run, so the runs that follow it are queued once */
 	if (strcmp(status, "succeeded") == 0)
 		(void) chaining_queue_after(run.run_id);
+
+	/*
+	 * A worker that lasts takes its next run here, unless alerts are to be
+	 * sent first (they would delay it).  A manual run's worker ends with
+	 * its run: its session waits for that.
+	 */
+	if (args->result == DSM_HANDLE_INVALID && !run.has_alerts)
+		next_taken = take_next_run(taken, args->owner);
+	if (next_taken)
+	{
+		Oid			types[1] = {INT8OID};
+		Datum		values[1] = {Int64GetDatum(run.pipeline_id)};
+
+		memset(&taken->def, 0, sizeof(RunDef));
+		taken->def.run_id = taken->run_id;
+		taken->def.pipeline_id = taken->pipeline_id;
+		taken->found = load_definition(&taken->def, nextcxt);
+		taken->loaded = true;
+
+		/*
+		 * The launcher need not hear of this worker, which frees nothing,
+		 * unless the pipeline of the run that ends has another run queued.
+		 */
+		internal_sql_exec_plan(&pipeline_queued_plan, InvalidOid,
+							   "SELECT 1 FROM elt.run WHERE pipeline_id OPERATOR(pg_catalog.=) $1 "
+							   "AND status OPERATOR(pg_catalog.=) 'queued' LIMIT 1",
+							   1, types, values, NULL, false, SPI_OK_SELECT);
+		wake = (SPI_processed > 0);
+	}
 	worker_admin_commit(&st);
 	set_result(true, true, status, error);
-	run_slot_release();
+	if (next_taken)
+		run_slot_ended();
+	else
+		run_slot_release();
 	current_run_id = 0;
 	/* after the end is committed: a slow webhook delays nothing else */
 	PG_TRY();
@@ -891,25 +1091,41 @@ run_once(RunWorkerArgs *args, MemoryContext runcxt)
 		MemoryContextSwitchTo(worker_cxt);
 	}
 	PG_END_TRY();
-	shmem_wake_launcher();
+
+	/* the launcher learns of a free worker, or of a run that may start */
+	if (wake)
+		shmem_wake_launcher();
 }
 
 /*
  * Reset the session between two runs of a lasting worker (pool.c), as
  * DISCARD ALL does: settings, temporary tables, prepared statements,
- * advisory locks and LISTENs of one run do not reach the next.
+ * cursors, advisory locks, LISTENs and sequence caches of one run do not
+ * reach the next.  Only the plan cache is kept, which holds no state a
+ * step could see (plans are checked against the current search_path, role
+ * and relations whenever they are used), so that the statements the
+ * worker runs for every run are not planned again each time.
  */
+static void
+reset_session_state(void)
+{
+	PortalHashTableDeleteAll();
+	SetPGVariable("session_authorization", NIL, false);
+	ResetAllOptions();
+	DropAllPreparedStatements();
+	Async_UnlistenAll();
+	LockReleaseAll(USER_LOCKMETHOD, true);
+	ResetTempTableNamespace();
+	ResetSequenceCaches();
+	session_is_reset = true;
+}
+
 static void
 reset_session(void)
 {
-	DiscardStmt stmt;
-
-	memset(&stmt, 0, sizeof(stmt));
-	stmt.type = T_DiscardStmt;
-	stmt.target = DISCARD_ALL;
 	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
-	DiscardCommand(&stmt, true);
+	reset_session_state();
 	CommitTransactionCommand();
 	MemoryContextSwitchTo(worker_cxt);
 }
@@ -923,7 +1139,9 @@ void
 elt_run_worker_main(Datum main_arg)
 {
 	RunWorkerArgs args;
-	MemoryContext runcxt;
+	TakenRun	taken;
+	MemoryContext runcxts[2];
+	int			cur = 0;
 
 	memcpy(&args, MyBgworkerEntry->bgw_extra, sizeof(args));
 	pqsignal(SIGTERM, die);
@@ -943,18 +1161,28 @@ elt_run_worker_main(Datum main_arg)
 
 	BackgroundWorkerInitializeConnectionByOid(args.dboid, args.owner, 0);
 	step_timeout_id = RegisterTimeout(USER_TIMEOUT, step_timeout_handler);
-	runcxt = AllocSetContextCreate(TopMemoryContext, "pg_elt run", ALLOCSET_DEFAULT_SIZES);
+	/* one for the run, one for the next run's definition, taking turns */
+	runcxts[0] = AllocSetContextCreate(TopMemoryContext, "pg_elt run", ALLOCSET_DEFAULT_SIZES);
+	runcxts[1] = AllocSetContextCreate(TopMemoryContext, "pg_elt run", ALLOCSET_DEFAULT_SIZES);
 	worker_cxt = AllocSetContextCreate(TopMemoryContext, "pg_elt run worker", ALLOCSET_DEFAULT_SIZES);
 
+	memset(&taken, 0, sizeof(taken));
 	for (;;)
 	{
-		MemoryContextReset(runcxt);
+		if (!taken.loaded)
+			MemoryContextReset(runcxts[cur]);
+		MemoryContextReset(runcxts[1 - cur]);
 		MemoryContextReset(worker_cxt);
 		MemoryContextSwitchTo(worker_cxt);
-		run_once(&args, runcxt);
+		run_once(&args, &taken, runcxts[cur], runcxts[1 - cur]);
+		if (taken.loaded)
+			cur = 1 - cur;
 		if (args.result != DSM_HANDLE_INVALID)
 			break;
-		reset_session();
+		if (!session_is_reset)
+			reset_session();
+		if (taken.run_id != 0)
+			continue;			/* taken at the end of the last run */
 		args.run_id = pool_wait_for_run(args.owner, POOL_IDLE_MS);
 		if (args.run_id == 0)
 			break;

@@ -240,6 +240,19 @@ reap_launched(void)
 			launched[i].run_id = 0;
 			launched[i].pipeline_id = 0;
 		}
+		else if (hs == BGWH_STARTED && launched[i].run_id != 0)
+		{
+			int64		run_id;
+			int64		pipeline_id;
+
+			/* it may have gone on to a next run by itself (runner.c) */
+			if (run_slot_run_of(pid, MyDatabaseId, &run_id, &pipeline_id) &&
+				pipeline_id != 0 && run_id != launched[i].run_id)
+			{
+				launched[i].run_id = run_id;
+				launched[i].pipeline_id = pipeline_id;
+			}
+		}
 		if (hs == BGWH_STOPPED && launched[i].run_id == 0)
 		{
 			pfree(launched[i].handle);
@@ -529,9 +542,8 @@ choose_runs_to_start(void)
 					  "FROM elt.run r JOIN elt.pipeline p "
 					  "ON p.pipeline_id OPERATOR(pg_catalog.=) r.pipeline_id "
 					  "WHERE r.status OPERATOR(pg_catalog.=) 'queued' AND NOT p.paused "
-					  "AND NOT EXISTS (SELECT 1 FROM elt.run a "
-					  "                WHERE a.pipeline_id OPERATOR(pg_catalog.=) r.pipeline_id "
-					  "                AND a.status OPERATOR(pg_catalog.=) 'running') "
+					  "AND r.pipeline_id OPERATOR(pg_catalog.<>) ALL "
+					  "(SELECT a.pipeline_id FROM elt.run a WHERE a.status OPERATOR(pg_catalog.=) 'running') "
 					  "ORDER BY coalesce(r.scheduled_at, r.queued_at), r.run_id",
 					  0, NULL, NULL, NULL, false, SPI_OK_SELECT);
 	/* read them all first: failing a run below runs statements of its own */

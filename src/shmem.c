@@ -33,6 +33,8 @@ static shmem_request_hook_type prev_shmem_request_hook = NULL;
 static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
 
 static int	my_slot = -1;
+/* the pipeline of the run this process is ending (run_slot_undo_take) */
+static int64 ending_pipeline_id = 0;
 static bool slot_exit_registered = false;
 static bool wake_pending = false;
 static bool xact_callback_registered = false;
@@ -200,6 +202,8 @@ claim_slot(int64 run_id, bool step_worker)
 		if (slot->run_id == 0)
 		{
 			slot->run_id = run_id;
+			slot->pipeline_id = 0;
+			slot->ending_run_id = 0;
 			slot->pid = MyProcPid;
 			slot->dboid = MyDatabaseId;
 			slot->cancel_requested = false;
@@ -216,6 +220,133 @@ bool
 run_slot_claim(int64 run_id)
 {
 	return claim_slot(run_id, false);
+}
+
+/*
+ * Take a slot for a queued run of a pipeline, or move this process's slot
+ * to it (a lasting run worker goes from one run to the next without
+ * letting go).  Returns false when another process executes a queued run
+ * of the same pipeline, which is what keeps two runs of one pipeline from
+ * overlapping even when two workers pick runs at the same moment, or when
+ * all slots are taken.
+ */
+bool
+run_slot_take_queued(int64 run_id, int64 pipeline_id)
+{
+	int			i;
+	int			mine = my_slot;
+
+	if (elt_shared == NULL)
+		return false;
+	if (!slot_exit_registered)
+	{
+		on_shmem_exit(run_slot_exit, (Datum) 0);
+		slot_exit_registered = true;
+	}
+	LWLockAcquire(elt_shared->lock, LW_EXCLUSIVE);
+	for (i = 0; i < ELT_MAX_RUN_SLOTS; i++)
+	{
+		EltRunSlot *slot = &elt_shared->slots[i];
+
+		if (i != my_slot && slot->run_id != 0 && slot->pipeline_id == pipeline_id &&
+			slot->dboid == MyDatabaseId)
+		{
+			LWLockRelease(elt_shared->lock);
+			return false;
+		}
+		if (mine < 0 && slot->run_id == 0)
+			mine = i;
+	}
+	if (mine >= 0)
+	{
+		EltRunSlot *slot = &elt_shared->slots[mine];
+
+		/* the run this worker ends stays live until its end commits */
+		if (mine == my_slot)
+		{
+			slot->ending_run_id = slot->run_id;
+			ending_pipeline_id = slot->pipeline_id;
+		}
+		else
+			slot->ending_run_id = 0;
+		slot->run_id = run_id;
+		slot->pipeline_id = pipeline_id;
+		slot->pid = MyProcPid;
+		slot->dboid = MyDatabaseId;
+		slot->cancel_requested = false;
+		slot->step_worker = false;
+		my_slot = mine;
+	}
+	LWLockRelease(elt_shared->lock);
+	return mine >= 0;
+}
+
+/*
+ * Give up the run just taken by run_slot_take_queued: back to the run
+ * being ended, or no slot at all.
+ */
+void
+run_slot_undo_take(void)
+{
+	EltRunSlot *slot;
+
+	if (elt_shared == NULL || my_slot < 0)
+		return;
+	slot = &elt_shared->slots[my_slot];
+	if (slot->ending_run_id == 0)
+	{
+		run_slot_release();
+		return;
+	}
+	LWLockAcquire(elt_shared->lock, LW_EXCLUSIVE);
+	slot->run_id = slot->ending_run_id;
+	slot->pipeline_id = ending_pipeline_id;
+	slot->ending_run_id = 0;
+	LWLockRelease(elt_shared->lock);
+}
+
+/*
+ * The end of the run this worker was ending has committed.
+ */
+void
+run_slot_ended(void)
+{
+	if (elt_shared == NULL || my_slot < 0)
+		return;
+	LWLockAcquire(elt_shared->lock, LW_EXCLUSIVE);
+	elt_shared->slots[my_slot].ending_run_id = 0;
+	LWLockRelease(elt_shared->lock);
+}
+
+/*
+ * The run (and, for a queued run, its pipeline) that the run worker with
+ * this pid executes now.  Returns false when it executes none.
+ */
+bool
+run_slot_run_of(pid_t pid, Oid dboid, int64 *run_id, int64 *pipeline_id)
+{
+	bool		found = false;
+	int			i;
+
+	*run_id = 0;
+	*pipeline_id = 0;
+	if (elt_shared == NULL || pid == 0)
+		return false;
+	LWLockAcquire(elt_shared->lock, LW_SHARED);
+	for (i = 0; i < ELT_MAX_RUN_SLOTS; i++)
+	{
+		EltRunSlot *slot = &elt_shared->slots[i];
+
+		if (slot->run_id != 0 && slot->pid == pid && slot->dboid == dboid && !slot->step_worker)
+		{
+			*run_id = slot->run_id;
+			*pipeline_id = slot->pipeline_id;
+			found = true;
+			break;
+		}
+	}
+	LWLockRelease(elt_shared->lock);
+	return found;
 }
 
 /*
@@ -258,7 +389,8 @@ run_slot_is_live(int64 run_id, Oid dboid)
 	{
 		EltRunSlot *slot = &elt_shared->slots[i];
 
-		if (slot->run_id == run_id && slot->dboid == dboid)
+		if ((slot->run_id == run_id || slot->ending_run_id == run_id) &&
+			slot->dboid == dboid && run_id != 0)
 		{
 			live = true;
 			break;

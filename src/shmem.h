@@ -36,6 +36,9 @@
 typedef struct EltRunSlot
 {
 	int64		run_id;			/* 0 when free */
+	int64		pipeline_id;	/* of a queued run taken: 0 for the others */
+	int64		ending_run_id;	/* the run this worker is ending, until the
+								 * end commits (0: none) */
 	pid_t		pid;
 	Oid			dboid;
 	bool		cancel_requested;
@@ -113,6 +116,10 @@ extern void shmem_wake_launcher(void);
 extern void shmem_wake_launcher_at_commit(void);
 
 extern bool run_slot_claim(int64 run_id);
+extern bool run_slot_take_queued(int64 run_id, int64 pipeline_id);
+extern void run_slot_undo_take(void);
+extern void run_slot_ended(void);
+extern bool run_slot_run_of(pid_t pid, Oid dboid, int64 *run_id, int64 *pipeline_id);
 extern bool run_slot_claim_step(int64 run_id);
 extern void run_slot_release(void);
 extern bool run_slot_is_live(int64 run_id, Oid dboid);

@@ -19,6 +19,7 @@ FAULT_PARAMS = frozenset((
     "delay", "delay_body", "fail", "retry_after", "retry_after_date",
     "fail_times", "fail_key", "fail_page", "drop", "drop_page", "malformed",
     "malformed_page", "rate_limit", "rate_key", "content_type", "compress",
+    "drop_request",
 ))
 
 # Bytes inserted by malformed=: invalid JSON at any position, inside or
@@ -67,7 +68,8 @@ class Faults:
                     f[k] = int(v)
                     if not 200 <= f[k] <= 599:
                         raise ValueError(k)
-                elif k in ("retry_after", "fail_times", "drop", "malformed"):
+                elif k in ("retry_after", "fail_times", "drop", "malformed",
+                           "drop_request"):
                     f[k] = int(v)
                     if f[k] < 0:
                         raise ValueError(k)

@@ -1034,6 +1034,119 @@ def bench(huge_mb):
         print("bench: /huge %d MB: %.2fs, %.0f MB/s" % (size >> 20, dt, size / dt / 1e6))
 
 
+@test
+def s3_sigv4_known_answers():
+    """The signature check gives the signatures of AWS's own examples
+    (S3 "Authenticating Requests: Using the Authorization Header")."""
+    sys.path.insert(0, HERE)
+    import hashlib
+    import hmac
+    import s3
+    key = s3.signing_key("wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+                         "20130524", "us-east-1", "s3")
+
+    def sign(method, path, headers, signed):
+        creq = s3.canonical_request(method, path, "", headers, signed,
+                                    headers["x-amz-content-sha256"])
+        sts = "\n".join(["AWS4-HMAC-SHA256", "20130524T000000Z",
+                         "20130524/us-east-1/s3/aws4_request",
+                         hashlib.sha256(creq.encode()).hexdigest()])
+        return hmac.new(key, sts.encode(), hashlib.sha256).hexdigest()
+    h = {"host": "examplebucket.s3.amazonaws.com", "range": "bytes=0-9",
+         "x-amz-content-sha256": hashlib.sha256(b"").hexdigest(),
+         "x-amz-date": "20130524T000000Z"}
+    assert sign("GET", "/test.txt", h,
+                ["host", "range", "x-amz-content-sha256", "x-amz-date"]) == \
+        "f0e8bdb87c964420e857bd35b5d6ed310bd44f0170aba48dd91039c6036bdb41"
+    body = b"Welcome to Amazon S3."
+    h = {"date": "Fri, 24 May 2013 00:00:00 GMT",
+         "host": "examplebucket.s3.amazonaws.com",
+         "x-amz-date": "20130524T000000Z",
+         "x-amz-storage-class": "REDUCED_REDUNDANCY",
+         "x-amz-content-sha256": hashlib.sha256(body).hexdigest()}
+    assert sign("PUT", "/test%24file.text", h,
+                ["date", "host", "x-amz-content-sha256", "x-amz-date",
+                 "x-amz-storage-class"]) == \
+        "98ad721746da40c64f1a55b78f14c238d841ea1380cd77a1b5971af0ece108bd"
+
+
+def s3_signed(method, path, body=b"", secret=None, query=""):
+    """A request to the mock store signed as a client would sign it."""
+    import datetime
+    import hashlib
+    import hmac
+    import s3
+    now = datetime.datetime.now(datetime.timezone.utc)
+    amz = now.strftime("%Y%m%dT%H%M%SZ")
+    h = {"host": "%s:%d" % (HOST, PORT), "x-amz-date": amz,
+         "x-amz-content-sha256": hashlib.sha256(body).hexdigest()}
+    signed = sorted(h)
+    creq = s3.canonical_request(method, path, query, h, signed,
+                                h["x-amz-content-sha256"])
+    scope = "%s/us-east-1/s3/aws4_request" % amz[:8]
+    sts = "\n".join(["AWS4-HMAC-SHA256", amz, scope,
+                     hashlib.sha256(creq.encode()).hexdigest()])
+    k = s3.signing_key(secret or s3.SECRET_KEY, amz[:8], "us-east-1", "s3")
+    sig = hmac.new(k, sts.encode(), hashlib.sha256).hexdigest()
+    h["Authorization"] = ("AWS4-HMAC-SHA256 Credential=%s/%s, SignedHeaders=%s, "
+                          "Signature=%s" % (s3.ACCESS_KEY, scope, ";".join(signed), sig))
+    del h["host"]
+    return call(method, path + ("?" + query if query else ""), h, body)
+
+
+@test
+def s3_store():
+    sys.path.insert(0, HERE)
+    assert post("/_control/s3/reset").status == 200
+    r = s3_signed("PUT", "/s3/b/dir/a%20b.txt", b"hello")
+    assert r.status == 200 and r.header("ETag"), (r.status, r.body)
+    assert get("/s3/b/dir/a%20b.txt").body == b"hello"
+    r = s3_signed("PUT", "/s3/b/x.txt", b"hello", secret="wrong")
+    assert r.status == 403 and b"SignatureDoesNotMatch" in r.body, r.body
+    r = call("PUT", "/s3/b/x.txt", {}, b"hello")
+    assert r.status == 403 and b"AccessDenied" in r.body, r.body
+    r = s3_signed("POST", "/s3/b/m.bin", query="uploads=")
+    uid = r.body.decode().split("<UploadId>")[1].split("<")[0]
+    e1 = s3_signed("PUT", "/s3/b/m.bin", b"a" * 10,
+                   query="partNumber=1&uploadId=" + uid).header("ETag")
+    e2 = s3_signed("PUT", "/s3/b/m.bin", b"b" * 3,
+                   query="partNumber=2&uploadId=" + uid).header("ETag")
+    done = ("<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>%s"
+            "</ETag></Part><Part><PartNumber>2</PartNumber><ETag>%s</ETag></Part>"
+            "</CompleteMultipartUpload>" % (e1, e2)).encode()
+    r = s3_signed("POST", "/s3/b/m.bin", done, query="uploadId=" + uid)
+    assert r.status == 200 and b"-2&quot;" in r.body, r.body
+    assert get("/s3/b/m.bin").body == b"a" * 10 + b"b" * 3
+    r = s3_signed("POST", "/s3/b/n.bin", query="uploads=")
+    uid = r.body.decode().split("<UploadId>")[1].split("<")[0]
+    assert s3_signed("DELETE", "/s3/b/n.bin", query="uploadId=" + uid).status == 204
+    st = ok_json("/_control/s3")
+    assert st["open_uploads"] == 0 and st["aborted_uploads"] == 1, st
+    assert st["refused"] == {"SignatureDoesNotMatch": 1, "AccessDenied": 1}, st
+    assert post("/_control/s3/reset").status == 200
+
+
+@test
+def fault_drop_request():
+    before = ok_json("/_control/s3")["dropped_requests"]
+    s = socket.create_connection((HOST, PORT), timeout=10)
+    s.sendall(b"PUT /upload/dropped?drop_request=5 HTTP/1.1\r\nHost: x\r\n"
+              b"Content-Length: 100000\r\n\r\n" + b"x" * 20)
+    got = b""
+    try:
+        while True:
+            d = s.recv(65536)
+            if not d:
+                break
+            got += d
+    except ConnectionError:
+        pass
+    s.close()
+    assert got == b"", got[:200]
+    assert get("/upload/dropped").status == 404
+    assert ok_json("/_control/s3")["dropped_requests"] == before + 1
+
+
 def main():
     global PORT
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])

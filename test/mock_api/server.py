@@ -39,6 +39,7 @@ from endpoints import (AuthEndpoints, ControlEndpoints, FanoutEndpoints,
                        OrderEndpoints, PagingQuirkEndpoints, UserEndpoints,
                        UtilityEndpoints)
 from faults import MALFORMED_GARBAGE, Faults, InjectedFailure, insert_garbage
+from s3 import S3_PREFIX, S3Endpoints
 from uploads import UploadEndpoints
 from messages import VERSION, HTTPError, Req, Resp, json_resp
 
@@ -91,7 +92,7 @@ class LRU:
 
 class App(Faults, UserEndpoints, OrderEndpoints, AuthEndpoints,
           UtilityEndpoints, ControlEndpoints, FanoutEndpoints,
-          PagingQuirkEndpoints, UploadEndpoints):
+          PagingQuirkEndpoints, UploadEndpoints, S3Endpoints):
     """The mock API: its state, its routes, and the dispatch of a request
     to its endpoint with the faults it asks for."""
 
@@ -150,7 +151,13 @@ class App(Faults, UserEndpoints, OrderEndpoints, AuthEndpoints,
             "/_control/oauth/revoke": (self.c_oauth_revoke, ("GET", "POST"), False),
             "/_control/shutdown": (self.c_shutdown, ("POST",), False),
             "/_control/hooks": (self.c_hooks, ("GET", "POST", "DELETE"), False),
+            "/_control/s3": (self.c_s3, ("GET",), False),
+            "/_control/s3/reset": (self.c_s3_reset, ("POST",), False),
+            "/_control/s3/drop": (self.c_s3_drop, ("POST",), False),
         }
+        self.drop_lock = threading.Lock()
+        self.dropped_requests = 0
+        self.s3_drop = None
         self.routes.update({
             "/search": (self.h_search, ("POST",), True),
             "/graphql": (self.h_graphql, ("POST",), True),
@@ -204,7 +211,7 @@ class App(Faults, UserEndpoints, OrderEndpoints, AuthEndpoints,
         parts = npath.split("/")
         if len(parts) == 4 and parts[1] == "users" and parts[3] == "orders":
             return (self.h_user_orders, ("GET", "HEAD"), True)
-        return self.upload_route(npath)
+        return self.upload_route(npath) or self.s3_route(npath)
 
     def handle(self, req):
         """Run one request; returns a Resp (possibly streaming or hanging)."""
@@ -458,8 +465,50 @@ class Handler(BaseHTTPRequestHandler):
             return self.rfile.read(n) if n > 0 else b""
         return b""
 
+    def _request_drop(self, app):
+        """Bytes of the request body to read before dropping the
+        connection (drop_request=, or an armed /_control/s3/drop), or None."""
+        parts = urlsplit(self.path)
+        q = dict(parse_qsl(parts.query, keep_blank_values=True))
+        v = self.headers.get("X-Mock-Drop-Request") or \
+            self.headers.get("X-Mock-Drop_Request") or q.get("drop_request")
+        if v is not None and not parts.path.startswith("/_control/"):
+            try:
+                n = int(v.strip())
+            except ValueError:
+                return None      # refused as a bad fault parameter later
+            return n if n >= 0 else None
+        if parts.path.startswith(S3_PREFIX) and self.command == "PUT":
+            with app.drop_lock:
+                armed = app.s3_drop
+                if armed is not None and q.get("partNumber") == str(armed[0]):
+                    app.s3_drop = None
+                    return armed[1]
+        return None
+
+    def _drop_request(self, app, n):
+        """Read n bytes of the request body as sent, then close the
+        connection without an answer."""
+        left = n
+        while left > 0:
+            chunk = self.rfile.read1(min(left, 65536)) \
+                if hasattr(self.rfile, "read1") else self.rfile.read(min(left, 65536))
+            if not chunk:
+                break
+            left -= len(chunk)
+        with app.drop_lock:
+            app.dropped_requests += 1
+        if app.verbose:
+            self.log_message('"%s" dropped after %d bytes of its body',
+                             self.requestline, n - left)
+        self._abort()
+
     def _dispatch(self):
         app = self.server.app
+        drop = self._request_drop(app)
+        if drop is not None:
+            self._drop_request(app, drop)
+            return
         try:
             body = self._read_body()
         except HTTPError as e:

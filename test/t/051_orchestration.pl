@@ -236,6 +236,48 @@ is($node->safe_psql('postgres', q{
 SELECT string_agg(DISTINCT step || '/' || who, ',') FROM public.seen WHERE pipeline = 'leaky'}),
 	'4MB/alice', 'each run starts with a fresh session, as the owner');
 
+# with one worker and three pipelines of one owner due at once, the worker
+# goes on from each run to the next by itself; nothing of a run's session
+# (settings, temporary tables, advisory locks) reaches the next
+$node->safe_psql('postgres', q{
+ALTER SYSTEM SET pg_elt.max_workers = 1;
+SELECT pg_reload_conf();
+});
+$node->safe_psql('postgres', q{
+SET ROLE alice;
+SELECT elt.create_pipeline('chain_' || i, '1 second'),
+       elt.add_step('chain_' || i, 'x', $$INSERT INTO public.seen (pipeline, run, step, who)
+  VALUES ('chain', elt.current_run(), current_setting('work_mem') || '/'
+          || (SELECT count(*) FROM pg_catalog.pg_class WHERE relnamespace = pg_catalog.pg_my_temp_schema()) || '/'
+          || (SELECT count(*) FROM pg_catalog.pg_locks WHERE locktype = 'advisory' AND pid = pg_catalog.pg_backend_pid()),
+          current_user);
+  SET work_mem = '77MB'; CREATE TEMP TABLE chained (); SELECT pg_catalog.pg_advisory_lock(42)$$)
+FROM generate_series(1, 3) i;
+});
+$node->poll_query_until('postgres', q{SELECT count(*) >= 9 FROM public.seen WHERE pipeline = 'chain'})
+  or die "chain did not run";
+$node->safe_psql('postgres', q{SELECT elt.pause('chain_' || i) FROM generate_series(1, 3) i});
+$node->poll_query_until('postgres', q{
+SELECT count(*) = 0 FROM elt.run WHERE pipeline LIKE 'chain%' AND status = 'running'})
+  or die "chain runs did not end";
+is($node->safe_psql('postgres', q{
+SELECT string_agg(DISTINCT step || '/' || who, ',') FROM public.seen WHERE pipeline = 'chain'}),
+	'4MB/0/0/alice', 'a worker going on to the next run starts it with a fresh session');
+is($node->safe_psql('postgres', q{
+SELECT count(*) FROM elt.run WHERE pipeline LIKE 'chain%' AND status NOT IN ('succeeded', 'skipped', 'queued', 'cancelled')}),
+	'0', 'every chained run succeeded');
+is($node->safe_psql('postgres', q{
+SELECT count(*) FROM (SELECT pipeline_id FROM elt.run WHERE status = 'running'
+  GROUP BY pipeline_id HAVING count(*) > 1) x}), '0', 'never two runs of one pipeline at once');
+cmp_ok($node->safe_psql('postgres', q{
+SELECT count(DISTINCT pipeline) FROM elt.run WHERE pipeline LIKE 'chain%' AND status = 'succeeded'
+  AND pid = (SELECT pid FROM elt.run WHERE pipeline LIKE 'chain%' AND status = 'succeeded' LIMIT 1)}), '>=', 2,
+	'one worker executed the runs of several pipelines');
+$node->safe_psql('postgres', q{
+ALTER SYSTEM RESET pg_elt.max_workers;
+SELECT pg_reload_conf();
+});
+
 # 5. after: a pipeline that runs when another succeeds, with its interval.
 $node->safe_psql('postgres', q{
 SET ROLE alice;

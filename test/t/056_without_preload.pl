@@ -86,8 +86,49 @@ is($s->query_safe("SELECT count(*) FROM elt.pipeline WHERE schedule IS NOT NULL"
 is($s->query_safe('SELECT pg_backend_pid()'), $pid, 'the session was never ended');
 $s->quit;
 
-# No FATAL reached the log.
+# Log redaction without preloading (docs/security.md, "Values in the text
+# of indirect calls"), with every statement logged.
+$node->safe_psql('postgres', "ALTER SYSTEM SET log_statement = 'all'; SELECT pg_reload_conf()");
+sleep 1;
+my $log_from = -s $node->logfile;
+
+# A session that has loaded pg_elt: its set_secret is kept out of the log.
+my $s2 = $node->background_psql('postgres', on_error_stop => 0);
+$s2->query_safe('SELECT elt.scheduler_pid()');
+$s2->query_safe("SELECT elt.set_secret('loaded_session', 'VAL-aa11-loaded')");
+$s2->query_safe("DO \$\$ BEGIN PERFORM elt.set_secret('in_do', 'VAL-cc33-in-do'); END \$\$");
+$s2->quit;
+
+# Another session, never loading pg_elt, logs its own statements as usual.
+$node->safe_psql('postgres', "SELECT 'VAL-dd44-unrelated'");
+
+# A fresh session whose very first statement calls set_secret: the library
+# loads while that statement runs, after its log_statement line was written
+# (the documented limit of running without preloading).
+$node->safe_psql('postgres', "SELECT elt.set_secret('first_call', 'VAL-ee55-first')");
+
+# session_preload_libraries (a reload, no restart) closes that gap: the
+# library, with its log hook, is loaded when each new session starts.
+$node->safe_psql('postgres', "ALTER SYSTEM SET session_preload_libraries = 'pg_elt'; SELECT pg_reload_conf()");
+sleep 1;
+$node->safe_psql('postgres', "SELECT elt.set_secret('session_preload', 'VAL-ff66-preloaded')");
+is($node->safe_psql('postgres', 'SELECT elt.scheduler_pid() IS NULL'), 't',
+	'with session_preload_libraries there is still no scheduler');
+
 my $log = slurp_file($node->logfile);
+my $redaction = substr($log, $log_from);
+like($redaction, qr/set_secret/, 'statements calling set_secret are logged (redacted)');
+unlike($redaction, qr/VAL-aa11-loaded/, 'a session that loaded pg_elt: set_secret is kept out of the log');
+unlike($redaction, qr/VAL-cc33-in-do/, 'a DO block naming set_secret is kept out of the log');
+like($redaction, qr/VAL-dd44-unrelated/, 'other statements are logged as they are');
+like($redaction, qr/VAL-ee55-first/,
+	'the first statement of a session that had not loaded pg_elt is logged before the library loads (documented)');
+unlike($redaction, qr/VAL-ff66-preloaded/,
+	'with session_preload_libraries, even the first statement of a session is kept out of the log');
+is($node->safe_psql('postgres', "SELECT count(*) FROM elt.secrets WHERE name IN ('loaded_session', 'in_do', 'first_call', 'session_preload')"),
+	'4', 'every secret was set');
+
+# No FATAL reached the log.
 unlike($log, qr/FATAL/, 'no FATAL in the server log');
 
 $node->stop;

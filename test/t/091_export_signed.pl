@@ -1,0 +1,153 @@
+# elt.export() to the mock API's S3-style store, which checks every write's
+# AWS Signature V4 itself (test/mock_api/s3.py, written from AWS's
+# description and checked against AWS's published examples): a single PUT
+# and a multipart upload are accepted and read back equal to COPY; a wrong
+# secret or access key is refused by the store; a connection dropped in
+# the middle of a part's body, or of an HTTP upload's body, fails the
+# export with the multipart upload aborted (seen by the store), nothing
+# stored, the failure in elt.export_run, and no secret anywhere.
+use strict;
+use warnings;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+use EltTest;
+
+my $base = EltTest::mock_base();
+my $node = EltTest::new_node('export_signed');
+
+# the store's state, as JSON fields picked with a regular expression
+sub store
+{
+	my $s = `curl -s $base/_control/s3`;
+	return $s;
+}
+
+sub store_field
+{
+	my ($name) = @_;
+	my $s = store();
+	return $s =~ /"$name":\s*(\d+)/ ? $1 : undef;
+}
+
+sub object
+{
+	my ($key) = @_;
+	my $code = `curl -s -o /dev/null -w '%{http_code}' $base/s3/exports/$key`;
+	return undef unless $code eq '200';
+	return scalar `curl -s $base/s3/exports/$key`;
+}
+
+sub copy_csv
+{
+	my ($query) = @_;
+	my $f = $node->basedir . '/copy.csv';
+	$node->safe_psql('postgres', "COPY ($query) TO '$f' (FORMAT csv, HEADER)");
+	return slurp_file($f);
+}
+
+system("curl -s -X POST $base/_control/s3/reset >/dev/null") == 0 or die;
+
+$node->safe_psql('postgres', q{
+	SET log_statement = 'none';
+	SELECT elt.set_secret('mock_key', 'MOCKACCESSKEY0000001');
+	SELECT elt.set_secret('mock_secret', 'mock/secret+key/0123456789abcdefghijklmn');
+	SELECT elt.set_secret('wrong_secret', 'mock/WRONG+key/0123456789abcdefghijklmn');
+	SELECT elt.set_secret('wrong_key', 'NOSUCHACCESSKEY99999');
+	SELECT elt.set_secret('upload_token', 'tok-77d2-secret');
+});
+$node->safe_psql('postgres', q{
+	CREATE TABLE fact AS
+	SELECT g AS id, md5(g::text) AS h, 'a,"b"' || chr(10) || 'c' AS s, g * 1.5 AS amount
+	FROM generate_series(1, 150000) g;
+	CREATE TABLE small AS SELECT * FROM fact WHERE id <= 100;
+});
+
+my $endpoint = "$base/s3";
+my $opts = qq{"endpoint": "$endpoint", "access_key_id": "{{secret:mock_key}}", "secret_access_key": "{{secret:mock_secret}}"};
+my $secrets = qr/MOCKACCESSKEY|mock\/secret|mock\/WRONG|NOSUCHACCESSKEY|tok-77d2/;
+
+# a single PUT, signed, checked by the store
+my $r = $node->safe_psql('postgres',
+	"SELECT rows, status, etag FROM elt.export('SELECT * FROM small ORDER BY id', 's3://exports/small.csv', 'csv', '{$opts}')");
+like($r, qr/^100\|200\|"[0-9a-f]{32}"$/, 'signed single PUT accepted by the store');
+is(object('small.csv'), copy_csv('SELECT * FROM small ORDER BY id'), 'the object is what COPY writes');
+
+# multipart: every request (start, parts, completion) signed and checked
+$r = $node->safe_psql('postgres',
+	"SELECT rows, etag FROM elt.export('SELECT * FROM fact ORDER BY id', 's3://exports/dir/large file.csv', 'csv', '{$opts, \"part_size\": 5242880}')");
+like($r, qr/^150000\|"[0-9a-f]{32}-[2-9]"$/, 'signed multipart upload accepted, in several parts');
+is(object('dir/large%20file.csv'), copy_csv('SELECT * FROM fact ORDER BY id'),
+	'the multipart object is what COPY writes');
+is(store_field('open_uploads'), 0, 'no multipart upload left open');
+is(store_field('signed_requests'), 1 + 2 + 1 + int(length(copy_csv('SELECT * FROM fact')) / 5242880),
+	'each request was checked: a PUT, a start, every part and the completion');
+
+# a wrong secret: the signature does not match
+my ($ret, $out, $err);
+($ret, $out, $err) = $node->psql('postgres',
+	"SELECT elt.export('SELECT * FROM small', 's3://exports/wrong.csv', 'csv', '{\"endpoint\": \"$endpoint\", \"access_key_id\": \"{{secret:mock_key}}\", \"secret_access_key\": \"{{secret:wrong_secret}}\"}')",
+	extra_params => [ '-v', 'VERBOSITY=verbose' ]);
+like($err, qr/42501.*HTTP status 403/, 'a wrong secret is refused by the store (403)');
+like($err, qr/SignatureDoesNotMatch/, 'the store says the signature does not match');
+unlike($err, $secrets, 'no secret value in the error');
+ok(!defined object('wrong.csv'), 'no object with a wrong secret');
+like(store(), qr/"SignatureDoesNotMatch":\s*1/, 'the store refused one request for its signature');
+
+# an unknown access key
+($ret, $out, $err) = $node->psql('postgres',
+	"SELECT elt.export('SELECT * FROM small', 's3://exports/wrong2.csv', 'csv', '{\"endpoint\": \"$endpoint\", \"access_key_id\": \"{{secret:wrong_key}}\", \"secret_access_key\": \"{{secret:mock_secret}}\"}')");
+like($err, qr/InvalidAccessKeyId/, 'an unknown access key is refused');
+unlike($err, $secrets, 'no secret value in the error');
+
+# another region than the one signed for is a different signature
+($ret, $out, $err) = $node->psql('postgres',
+	"SELECT elt.export('SELECT 1', 's3://exports/region.csv', 'csv', '{$opts, \"region\": \"eu-west-3\"}')");
+is($ret, 0, 'any region signs consistently (the store derives the key from the scope)');
+
+# the connection dropped in the middle of part 2's body
+system("curl -s -X POST '$base/_control/s3/drop?part=2&bytes=100000' >/dev/null") == 0 or die;
+my $dropped = store_field('dropped_requests');
+my $aborted = store_field('aborted_uploads');
+($ret, $out, $err) = $node->psql('postgres',
+	"SELECT elt.export('SELECT * FROM fact ORDER BY id', 's3://exports/cut.csv', 'csv', '{$opts, \"part_size\": 5242880}')",
+	extra_params => [ '-v', 'VERBOSITY=verbose' ]);
+isnt($ret, 0, 'a connection dropped mid-part fails the export');
+like($err, qr/EL003/, 'with the transport error code');
+unlike($err, $secrets, 'no secret value in the error');
+is(store_field('dropped_requests'), $dropped + 1, 'the store did drop the part mid-body');
+is(store_field('aborted_uploads'), $aborted + 1, 'the multipart upload was aborted (AbortMultipartUpload accepted)');
+is(store_field('open_uploads'), 0, 'no multipart upload left open');
+ok(!defined object('cut.csv'), 'no object after the dropped part');
+is($node->safe_psql('postgres',
+	"SELECT status, error_code, error IS NOT NULL FROM elt.export_run WHERE destination = 's3://exports/cut.csv'"),
+	'failed|EL003|t', 'the failure is recorded in elt.export_run');
+
+# HTTP: the connection dropped after 64 kB of a streamed PUT body
+($ret, $out, $err) = $node->psql('postgres',
+	"SELECT elt.export('SELECT * FROM fact ORDER BY id', '$base/upload/cut.csv?drop_request=65536', 'csv', '{\"headers\": {\"Authorization\": \"Bearer {{secret:upload_token}}\"}}')",
+	extra_params => [ '-v', 'VERBOSITY=verbose' ]);
+isnt($ret, 0, 'a connection dropped mid-body fails the HTTP export');
+like($err, qr/EL003/, 'with the transport error code');
+unlike($err, $secrets, 'no secret value in the error');
+is(store_field('dropped_requests'), $dropped + 2, 'the server did drop the upload mid-body');
+is($node->safe_psql('postgres', "SELECT status FROM elt.http_get('$base/upload/cut.csv')"), '404',
+	'nothing stored after the dropped upload');
+is($node->safe_psql('postgres',
+	"SELECT status, error_code, rows IS NULL OR rows >= 0 FROM elt.export_run WHERE destination LIKE '%upload/cut.csv%'"),
+	'failed|EL003|t', 'the failed HTTP export is recorded');
+
+# POST, dropped before any byte of the body
+($ret, $out, $err) = $node->psql('postgres',
+	"SELECT elt.export('SELECT * FROM small', '$base/upload/cut0.csv?drop_request=0', 'ndjson', '{\"method\": \"POST\"}')");
+isnt($ret, 0, 'a POST dropped before its body fails');
+is($node->safe_psql('postgres', "SELECT status FROM elt.http_get('$base/upload/cut0.csv')"), '404',
+	'nothing stored');
+
+unlike($node->safe_psql('postgres', "SELECT string_agg(concat_ws(' ', destination, error), ' ') FROM elt.export_run"),
+	$secrets, 'no secret value in the history');
+unlike(slurp_file($node->logfile), qr/mock\/secret|mock\/WRONG|NOSUCHACCESSKEY|tok-77d2/,
+	'no secret value in the server log');
+
+$node->stop;
+done_testing();
