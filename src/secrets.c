@@ -351,7 +351,8 @@ elt_set_secret(PG_FUNCTION_ARGS)
 					 "VALUES ($1, $2, $3, $4)",
 					 4, types, values, NULL, false);
 	SPI_finish();
-	PG_RETURN_VOID();
+	PG_RETURN_TEXT_P(cstring_to_text(psprintf(OidIsValid(owner) ? "secret \"%s\" changed" :
+											  "secret \"%s\" created", name)));
 }
 
 /* elt.drop_secret(name): remove a secret the current role owns. */
@@ -375,7 +376,7 @@ elt_drop_secret(PG_FUNCTION_ARGS)
 	spi_as_owner("DELETE FROM elt.secret WHERE name OPERATOR(pg_catalog.=) $1",
 				 1, types, values, NULL, false);
 	SPI_finish();
-	PG_RETURN_VOID();
+	PG_RETURN_TEXT_P(cstring_to_text(psprintf("secret \"%s\" dropped", name)));
 }
 
 /* Shared body of grant_secret and revoke_secret. */
@@ -405,15 +406,23 @@ change_grant(const char *name, Oid grantee, bool grant)
 Datum
 elt_grant_secret(PG_FUNCTION_ARGS)
 {
-	change_grant(text_to_cstring(PG_GETARG_TEXT_PP(0)), PG_GETARG_OID(1), true);
-	PG_RETURN_VOID();
+	char	   *name = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	Oid			grantee = PG_GETARG_OID(1);
+
+	change_grant(name, grantee, true);
+	PG_RETURN_TEXT_P(cstring_to_text(psprintf("secret \"%s\" granted to \"%s\"", name,
+											  GetUserNameFromId(grantee, false))));
 }
 
 Datum
 elt_revoke_secret(PG_FUNCTION_ARGS)
 {
-	change_grant(text_to_cstring(PG_GETARG_TEXT_PP(0)), PG_GETARG_OID(1), false);
-	PG_RETURN_VOID();
+	char	   *name = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	Oid			grantee = PG_GETARG_OID(1);
+
+	change_grant(name, grantee, false);
+	PG_RETURN_TEXT_P(cstring_to_text(psprintf("secret \"%s\" revoked from \"%s\"", name,
+											  GetUserNameFromId(grantee, false))));
 }
 
 /*

@@ -17,3 +17,26 @@
 -- elt.merge_dimension gains max_delete_share, watermark and deleted_flag:
 -- the old signature goes, the replay creates the new one.
 DROP FUNCTION elt.merge_dimension(text, text, text[], int, text[], text[], text, text, text);
+
+-- The definition functions that returned void say what they did (a status
+-- text such as 'pipeline "nightly" paused'): their result type changes, so
+-- the old ones go and the replay creates the new ones.
+DROP FUNCTION elt.set_secret(text, text);
+DROP FUNCTION elt.drop_secret(text);
+DROP FUNCTION elt.grant_secret(text, regrole);
+DROP FUNCTION elt.revoke_secret(text, regrole);
+DROP FUNCTION elt.create_source(text, text, jsonb, jsonb, jsonb);
+DROP FUNCTION elt.alter_source(text, text, jsonb, jsonb, jsonb);
+DROP FUNCTION elt.drop_source(text, boolean);
+DROP FUNCTION elt.create_stream(text, text, text, jsonb, text, jsonb, jsonb, text[], text, text,
+	text, text, jsonb, jsonb, jsonb);
+DROP FUNCTION elt.alter_stream(text, text, jsonb, text, jsonb, jsonb, text[], text, text, text,
+	text, jsonb, jsonb, jsonb);
+DROP FUNCTION elt.drop_stream(text);
+DROP FUNCTION elt.reset_stream(text, text);
+DROP FUNCTION elt.alter_pipeline(text, text, jsonb);
+DROP FUNCTION elt.add_step(text, text, text, text[], integer, interval);
+DROP FUNCTION elt.drop_step(text, text);
+DROP FUNCTION elt.pause(text);
+DROP FUNCTION elt.resume(text);
+DROP FUNCTION elt.drop_pipeline(text);

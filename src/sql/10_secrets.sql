@@ -44,27 +44,27 @@ GRANT SELECT ON elt.secrets TO PUBLIC;
 COMMENT ON VIEW elt.secrets IS 'Secrets the current role can use, without their values';
 
 CREATE FUNCTION elt.set_secret(name text, value text)
-RETURNS void
+RETURNS text
 AS 'MODULE_PATHNAME', 'elt_set_secret'
 LANGUAGE C VOLATILE PARALLEL UNSAFE;
 COMMENT ON FUNCTION elt.set_secret(text, text) IS
 'Create or replace a secret, referenced as {{secret:NAME}}; the value is never returned';
 
 CREATE FUNCTION elt.drop_secret(name text)
-RETURNS void
+RETURNS text
 AS 'MODULE_PATHNAME', 'elt_drop_secret'
 LANGUAGE C VOLATILE PARALLEL UNSAFE;
 COMMENT ON FUNCTION elt.drop_secret(text) IS 'Drop a secret owned by the current role';
 
 CREATE FUNCTION elt.grant_secret(name text, grantee regrole)
-RETURNS void
+RETURNS text
 AS 'MODULE_PATHNAME', 'elt_grant_secret'
 LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
 COMMENT ON FUNCTION elt.grant_secret(text, regrole) IS
 'Let another role use a secret in requests (it still cannot read it)';
 
 CREATE FUNCTION elt.revoke_secret(name text, grantee regrole)
-RETURNS void
+RETURNS text
 AS 'MODULE_PATHNAME', 'elt_revoke_secret'
 LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
 COMMENT ON FUNCTION elt.revoke_secret(text, regrole) IS 'Take back elt.grant_secret';

@@ -184,7 +184,7 @@ CREATE TRIGGER stream_check
 
 CREATE FUNCTION elt.create_source(name text, base_url text, headers jsonb DEFAULT '{}',
 								  auth jsonb DEFAULT NULL, options jsonb DEFAULT '{}')
-RETURNS void
+RETURNS text
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
@@ -197,6 +197,7 @@ BEGIN
 	END IF;
 	INSERT INTO elt.source (name, base_url, headers, auth, options)
 	VALUES (name, base_url, headers, nullif(auth, 'null'), options);
+	RETURN format('source "%s" created', name);
 END;
 $$;
 COMMENT ON FUNCTION elt.create_source(text, text, jsonb, jsonb, jsonb) IS
@@ -204,7 +205,7 @@ COMMENT ON FUNCTION elt.create_source(text, text, jsonb, jsonb, jsonb) IS
 
 CREATE FUNCTION elt.alter_source(name text, base_url text DEFAULT NULL, headers jsonb DEFAULT NULL,
 								 auth jsonb DEFAULT NULL, options jsonb DEFAULT NULL)
-RETURNS void
+RETURNS text
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
@@ -228,13 +229,14 @@ BEGIN
 	   SET base_url = s.base_url, headers = s.headers, auth = s.auth,
 		   options = s.options, updated_at = now()
 	 WHERE x.name = s.name;
+	RETURN format('source "%s" altered', name);
 END;
 $$;
 COMMENT ON FUNCTION elt.alter_source(text, text, jsonb, jsonb, jsonb) IS
 'Change a source; arguments left NULL keep their value, auth => ''null'' removes authentication';
 
 CREATE FUNCTION elt.drop_source(name text, cascade boolean DEFAULT false)
-RETURNS void
+RETURNS text
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
@@ -257,6 +259,9 @@ BEGIN
 				  HINT = 'Drop the streams first, or pass cascade => true.  Staging tables are kept either way.';
 	END IF;
 	DELETE FROM elt.source s WHERE s.name = drop_source.name;
+	RETURN CASE WHEN n = 0 THEN format('source "%s" dropped', name)
+			WHEN n = 1 THEN format('source "%s" dropped, with its stream', name)
+			ELSE format('source "%s" dropped, with its %s streams', name, n) END;
 END;
 $$;
 COMMENT ON FUNCTION elt.drop_source(text, boolean) IS
@@ -270,7 +275,7 @@ CREATE FUNCTION elt.create_stream(source text, name text, path text, params json
 								  for_each text DEFAULT NULL, method text DEFAULT 'GET',
 								  body jsonb DEFAULT NULL, headers jsonb DEFAULT '{}',
 								  format_options jsonb DEFAULT '{}')
-RETURNS void
+RETURNS text
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
@@ -306,6 +311,8 @@ BEGIN
 	VALUES (source, name, path, params, records, pagination, nullif(incremental, 'null'),
 			primary_key, tgt, format, nullif(for_each, ''), coalesce(method, 'GET'),
 			nullif(body, 'null'), coalesce(headers, '{}'), coalesce(format_options, '{}'));
+	RETURN format('stream "%s.%s" created, loading into "%s"', source, name,
+				  array_to_string(parse_ident(tgt), '.'));
 END;
 $$;
 COMMENT ON FUNCTION elt.create_stream(text, text, text, jsonb, text, jsonb, jsonb, text[], text, text,
@@ -319,7 +326,7 @@ CREATE FUNCTION elt.alter_stream(stream text, path text DEFAULT NULL, params jso
 								 for_each text DEFAULT NULL, method text DEFAULT NULL,
 								 body jsonb DEFAULT NULL, headers jsonb DEFAULT NULL,
 								 format_options jsonb DEFAULT NULL)
-RETURNS void
+RETURNS text
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
@@ -365,6 +372,7 @@ BEGIN
 		   method = s.method, body = s.body, headers = s.headers,
 		   format_options = s.format_options, updated_at = now()
 	 WHERE x.stream_id = s.stream_id;
+	RETURN format('stream "%s.%s" altered', s.source, s.name);
 END;
 $$;
 COMMENT ON FUNCTION elt.alter_stream(text, text, jsonb, text, jsonb, jsonb, text[], text, text,
@@ -372,7 +380,7 @@ COMMENT ON FUNCTION elt.alter_stream(text, text, jsonb, text, jsonb, jsonb, text
 'Change a stream; arguments left NULL keep their value.  Changing incremental resets the cursor';
 
 CREATE FUNCTION elt.drop_stream(stream text)
-RETURNS void
+RETURNS text
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
@@ -380,13 +388,14 @@ DECLARE
 	s elt.stream := elt._resolve_stream(stream);
 BEGIN
 	DELETE FROM elt.stream x WHERE x.stream_id = s.stream_id;
+	RETURN format('stream "%s.%s" dropped', s.source, s.name);
 END;
 $$;
 COMMENT ON FUNCTION elt.drop_stream(text) IS
 'Drop a stream; its staging table and batch history are kept';
 
 CREATE FUNCTION elt.reset_stream(stream text, cursor_value text DEFAULT NULL)
-RETURNS void
+RETURNS text
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
@@ -399,6 +408,9 @@ BEGIN
 	END IF;
 	UPDATE elt.stream x SET cursor_value = reset_stream.cursor_value, updated_at = now()
 	 WHERE x.stream_id = s.stream_id;
+	RETURN CASE WHEN reset_stream.cursor_value IS NULL
+			THEN format('stream "%s.%s" reset to its initial cursor', s.source, s.name)
+			ELSE format('stream "%s.%s" reset to cursor "%s"', s.source, s.name, reset_stream.cursor_value) END;
 END;
 $$;
 COMMENT ON FUNCTION elt.reset_stream(text, text) IS

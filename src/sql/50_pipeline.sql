@@ -380,7 +380,7 @@ COMMENT ON FUNCTION elt.create_pipeline(text, text, jsonb) IS
 
 CREATE FUNCTION elt.alter_pipeline(name text, schedule text DEFAULT NULL,
 	options jsonb DEFAULT NULL)
-RETURNS void
+RETURNS text
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
@@ -398,6 +398,7 @@ BEGIN
 		options = CASE WHEN alter_pipeline.options IS NULL THEN p.options
 					   ELSE jsonb_strip_nulls(p.options || alter_pipeline.options) END
 	WHERE p.pipeline_id = id;
+	RETURN format('pipeline "%s" altered', alter_pipeline.name);
 END
 $$;
 COMMENT ON FUNCTION elt.alter_pipeline(text, text, jsonb) IS
@@ -406,7 +407,7 @@ COMMENT ON FUNCTION elt.alter_pipeline(text, text, jsonb) IS
 CREATE FUNCTION elt.add_step(pipeline text, name text, command text,
 	depends_on text[] DEFAULT '{}', retries integer DEFAULT NULL,
 	timeout interval DEFAULT NULL)
-RETURNS void
+RETURNS text
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
@@ -427,13 +428,14 @@ BEGIN
 		RAISE EXCEPTION 'step "%" already exists in pipeline "%"', add_step.name, add_step.pipeline
 			USING ERRCODE = 'duplicate_object';
 	END;
+	RETURN format('step "%s" added to pipeline "%s"', add_step.name, add_step.pipeline);
 END
 $$;
 COMMENT ON FUNCTION elt.add_step(text, text, text, text[], integer, interval) IS
 'Add a step (a SQL command) to a pipeline, after the steps it depends on; retries and timeout override the pipeline''s.';
 
 CREATE FUNCTION elt.drop_step(pipeline text, name text)
-RETURNS void
+RETURNS text
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
@@ -445,13 +447,14 @@ BEGIN
 		RAISE EXCEPTION 'step "%" does not exist in pipeline "%"', drop_step.name, drop_step.pipeline
 			USING ERRCODE = 'undefined_object';
 	END IF;
+	RETURN format('step "%s" dropped from pipeline "%s"', drop_step.name, drop_step.pipeline);
 END
 $$;
 COMMENT ON FUNCTION elt.drop_step(text, text) IS
 'Remove a step that no other step depends on.';
 
 CREATE FUNCTION elt.pause(name text)
-RETURNS void
+RETURNS text
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
@@ -459,13 +462,14 @@ DECLARE
 	id bigint := elt._pipeline_id(pause.name, true);
 BEGIN
 	UPDATE elt.pipeline p SET paused = true WHERE p.pipeline_id = id;
+	RETURN format('pipeline "%s" paused', pause.name);
 END
 $$;
 COMMENT ON FUNCTION elt.pause(text) IS
 'Stop scheduling a pipeline (runs in progress finish; queued runs wait).';
 
 CREATE FUNCTION elt.resume(name text)
-RETURNS void
+RETURNS text
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
@@ -473,13 +477,14 @@ DECLARE
 	id bigint := elt._pipeline_id(resume.name, true);
 BEGIN
 	UPDATE elt.pipeline p SET paused = false WHERE p.pipeline_id = id;
+	RETURN format('pipeline "%s" resumed', resume.name);
 END
 $$;
 COMMENT ON FUNCTION elt.resume(text) IS
 'Schedule a paused pipeline again, from its next fire time after now.';
 
 CREATE FUNCTION elt.drop_pipeline(name text)
-RETURNS void
+RETURNS text
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
@@ -495,6 +500,7 @@ BEGIN
 				  HINT = format('Cancel run %s with elt.cancel() or wait for it to finish.', active);
 	END IF;
 	DELETE FROM elt.pipeline p WHERE p.pipeline_id = id;
+	RETURN format('pipeline "%s" dropped', drop_pipeline.name);
 END
 $$;
 COMMENT ON FUNCTION elt.drop_pipeline(text) IS
