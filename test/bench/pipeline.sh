@@ -20,7 +20,9 @@
 # BENCH_ROUNDS (3, at least 3) rounds, with the extract / merge split.
 # Environment: PGHOST/PGPORT/PGDATABASE/PGUSER, MOCK_API_PORT, BENCH_ROUNDS;
 # PIPELINE_BENCH_MEMBERS (5000000) and PIPELINE_BENCH_CHANGES (10000)
-# shrink it for a quick try.
+# shrink it for a quick try; PIPELINE_BENCH_EXPLAIN=1 adds a last, untimed
+# round that prints the plans of the merge's statements (auto_explain,
+# with ANALYZE, BUFFERS and WAL).
 set -euo pipefail
 . "$(dirname "$0")/lib/compare.sh"
 base="http://127.0.0.1:$MOCK_API_PORT"
@@ -148,6 +150,17 @@ printf '  median of %d rounds (CHECKPOINT before each): extract %.0f ms, merge %
 	"$(echo "$(printf '%s\n' "${tot[@]}" | sort -g | head -n 1) * 1000" | bc -l)" \
 	"$(echo "$(printf '%s\n' "${tot[@]}" | sort -g | tail -n 1) * 1000" | bc -l)"
 bench_aim "end-to-end extract + merge_dimension seconds" "$med_t" "$AIM"
+
+if [ -n "${PIPELINE_BENCH_EXPLAIN:-}" ]; then
+	publish "$CHANGES"
+	echo
+	echo "the merge's statements in one more round (auto_explain: ANALYZE, BUFFERS, WAL):"
+	sql -c "SET client_min_messages = warning" -c "SELECT records FROM elt.extract('bench_members.changes')" >/dev/null
+	sql -c "LOAD 'auto_explain'" -c "SET auto_explain.log_min_duration = 0" -c "SET auto_explain.log_analyze = on" \
+		-c "SET auto_explain.log_buffers = on" -c "SET auto_explain.log_wal = on" -c "SET auto_explain.log_nested_statements = on" \
+		-c "SET auto_explain.log_level = notice" -c "SET client_min_messages = notice" \
+		-c "SELECT format('inserted %s, closed %s', inserted, closed) FROM $MERGE" 2>&1 | sed 's/^/  /'
+fi
 
 sql -c "SET client_min_messages = warning" -c "SELECT elt.drop_source('bench_members', cascade => true)" \
 	-c "DROP SCHEMA bench CASCADE" >/dev/null
