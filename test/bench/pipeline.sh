@@ -91,8 +91,8 @@ current=$(sql -c "SELECT count(*) FROM bench.dim_member WHERE is_current AND mem
 # server's clock; prints "extract_s merge_s"
 round() {
 	local out batch records pages inserted updated closed unchanged te tm
-	publish "$CHANGES"
-	sql -c "CHECKPOINT"
+	publish "$CHANGES" || return 1
+	sql -c "CHECKPOINT" || return 1
 	out=$(sql -F ' ' <<SQL
 SET client_min_messages = warning;
 SELECT extract(epoch FROM clock_timestamp()) AS t0 \gset
@@ -102,7 +102,7 @@ SELECT inserted, updated, closed, unchanged FROM $MERGE \gset
 SELECT extract(epoch FROM clock_timestamp()) AS t2 \gset
 SELECT :batch_id, :records, :pages, :inserted, :updated, :closed, :unchanged, :t1 - :t0, :t2 - :t1;
 SQL
-	)
+	) || return 1
 	read -r batch records pages inserted updated closed unchanged te tm <<<"$out"
 	[ "$records" = "$CHANGES" ] && [ "$inserted" = "$CHANGES" ] && [ "$closed" = "$CHANGES" ] &&
 		[ "$updated" = 0 ] && [ "$unchanged" = 0 ] || {
@@ -120,7 +120,7 @@ SELECT (SELECT count(*) FROM bench.dim_member WHERE is_current AND member_key <>
 		 WHERE s._elt_batch_id = $batch AND d.version = (s._elt_record->>'version')::int - 1
 		   AND d.valid_to = (s._elt_record->>'updated_at')::timestamptz);
 SQL
-	)
+	) || return 1
 	read -r current newest ended <<<"$out"
 	[ "$current" = "$MEMBERS" ] && [ "$newest" = "$CHANGES" ] && [ "$ended" = "$CHANGES" ] || {
 		echo "batch $batch: $current current members (expected $MEMBERS), $newest of the $CHANGES changed members at their new version, $ended of their previous versions ended at its time" >&2
@@ -131,11 +131,13 @@ SQL
 
 echo
 echo "extract -> merge_dimension of $CHANGES changed records from the mock API into a $MEMBERS-member type 2 dimension"
-read -r te tm pages <<<"$(round)"
+res=$(round) || exit 1
+read -r te tm pages <<<"$res"
 printf '  warm-up round (untimed): extract %.0f ms (%d pages), merge %.0f ms\n' "$(echo "$te * 1000" | bc -l)" "$pages" "$(echo "$tm * 1000" | bc -l)"
 declare -a ext=() mrg=() tot=()
 for r in $(seq 1 "$rounds"); do
-	read -r te tm pages <<<"$(round)"
+	res=$(round) || exit 1
+	read -r te tm pages <<<"$res"
 	ext+=("$te")
 	mrg+=("$tm")
 	tot+=("$(echo "$te + $tm" | bc -l)")
