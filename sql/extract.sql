@@ -25,6 +25,12 @@ SELECT count(*), count(DISTINCT _elt_record #>> '{login,uuid}') AS distinct_user
 	   count(DISTINCT _elt_batch_id) AS batches, bool_and(_elt_loaded_at IS NOT NULL) AS stamped
   FROM staging.xt_page;
 SELECT * FROM pg_temp.last_batch('xt.page');
+-- the staging table's BRIN index on the batch id summarizes block ranges as
+-- they fill, so that reading the newest batches does not scan the table
+SELECT c.relname, am.amname, c.reloptions
+  FROM pg_catalog.pg_index AS i JOIN pg_catalog.pg_class AS c ON c.oid = i.indexrelid
+  JOIN pg_catalog.pg_am AS am ON am.oid = c.relam
+ WHERE i.indrelid = 'staging.xt_page'::regclass;
 
 -- without a total: until the first empty page
 SELECT elt.create_stream('xt', 'page_empty', '/users/page', params => '{"total": 250}', records => '$.data',

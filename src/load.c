@@ -110,7 +110,12 @@ struct LoadState
 /*
  * Look up the staging table, creating it (and its schema) when missing:
  * _elt_batch_id, _elt_loaded_at, _elt_record, with a BRIN index on the batch
- * id so that a transformation can read one batch cheaply.  Created in the
+ * id so that a transformation can read one batch cheaply.  The index
+ * summarizes each block range as it fills (autosummarize: autovacuum does
+ * it within a naptime), not only at the table's next VACUUM: a block range
+ * not yet summarized matches every search, so without it a read of the
+ * newest batches (a merge's watermark) would scan every row loaded since
+ * the last VACUUM, up to a fifth of the table on autovacuum's defaults.  Created in the
  * caller's transaction, so a failed first extract leaves no table behind.
  * The name is resolved as the caller wrote it; the statements that create
  * it name everything qualified and run with search_path pinned.
@@ -143,7 +148,8 @@ load_prepare_target(const char *target, bool *created)
 							   "_elt_loaded_at pg_catalog.timestamptz NOT NULL DEFAULT pg_catalog.now(), "
 							   "_elt_record pg_catalog.jsonb NOT NULL)", qname),
 					  0, NULL, NULL, NULL, false, SPI_OK_UTILITY);
-	internal_sql_exec(psprintf("CREATE INDEX ON %s USING brin (_elt_batch_id)", qname),
+	internal_sql_exec(psprintf("CREATE INDEX ON %s USING brin (_elt_batch_id) "
+							   "WITH (autosummarize = on)", qname),
 					  0, NULL, NULL, NULL, false, SPI_OK_UTILITY);
 	internal_sql_exec(psprintf("COMMENT ON TABLE %s IS %s", qname,
 							   quote_literal_cstr("pg_elt staging table: one record per row")),

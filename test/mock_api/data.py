@@ -763,3 +763,77 @@ class Orders:
             sel = self.keys[lo:min(lo + per_page, len(self.keys))] \
                 if lo < len(self.keys) else []
             return [self.by_id[k[1]].json() for k in sel], total
+
+
+# ---------------------------------------------------------------------------
+# Member changes (a change feed of a large set, for extract -> dimension)
+# ---------------------------------------------------------------------------
+
+MEMBER_CITIES = ("Oslo", "Rome", "Lima", "Paris", "Nice", "Kyoto", "Accra",
+                 "Quito")
+MEMBER_TIERS = ("basic", "silver", "gold", "platinum")
+MAX_MEMBERS = 50000000
+MAX_MEMBER_CHANGES = 100000000
+_MEMBER_V0_START = calendar.timegm((2024, 1, 1, 0, 0, 0))
+_MEMBER_CHANGE_START = calendar.timegm((2025, 1, 1, 0, 0, 0))
+
+
+def member_stride(members):
+    """The step between the members of consecutive changes: a prime that
+    does not divide `members`, so that any `members` consecutive changes
+    touch every member once."""
+    return 7919 if members % 7919 else 7927
+
+
+def member_json(member_id, version, seq):
+    """Version `version` of member `member_id` (1-based), as the feed
+    serves it; version 0 (seq 0) is the state before the feed's first
+    change, which the feed never serves."""
+    if version == 0:
+        ts = _MEMBER_V0_START + member_id
+    else:
+        ts = _MEMBER_CHANGE_START + seq
+    return ('{"seq":%d,"member_id":%d,"version":%d,"name":"member %d",'
+            '"email":"member%d@example.com","city":"%s","tier":"%s",'
+            '"updated_at":"%s","deleted":false}') % (
+        seq, member_id, version, member_id, member_id,
+        MEMBER_CITIES[(member_id + version) % len(MEMBER_CITIES)],
+        MEMBER_TIERS[(member_id // 7 + version) % len(MEMBER_TIERS)],
+        iso_s(ts))
+
+
+class Members:
+    """The member change feed: `changes` changes published so far (moved by
+    advance()); change seq (1-based) is version (seq-1) // members + 1 of
+    member ((seq-1) * stride) mod members + 1."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.changes = 0
+
+    def reset(self):
+        with self.lock:
+            self.changes = 0
+            return {"changes": 0}
+
+    def advance(self, k):
+        with self.lock:
+            self.changes = min(self.changes + k, MAX_MEMBER_CHANGES)
+            return {"changes": self.changes}
+
+    def counts(self):
+        with self.lock:
+            return {"changes": self.changes}
+
+    def after(self, members, after, limit):
+        """The published changes with seq > after, at most limit of them:
+        (records, last seq served, whether more follow)."""
+        with self.lock:
+            head = self.changes
+        stride = member_stride(members)
+        end = min(head, after + limit)
+        recs = []
+        for seq in range(after + 1, end + 1):
+            recs.append(member_json(((seq - 1) * stride) % members + 1,
+                                    (seq - 1) // members + 1, seq))
+        return recs, end, end < head

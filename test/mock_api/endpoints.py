@@ -10,9 +10,9 @@ import threading
 import time
 from urllib.parse import parse_qsl, unquote
 
-from data import (DEFAULT_SEED, JSON_TYPE, NDJSON_TYPE, b64_cursor, gen_user,
-                  jbytes, jdump, parse_timestamp, records_body, un_b64_cursor,
-                  users)
+from data import (DEFAULT_SEED, JSON_TYPE, MAX_MEMBER_CHANGES, MAX_MEMBERS,
+                  NDJSON_TYPE, b64_cursor, gen_user, jbytes, jdump,
+                  parse_timestamp, records_body, un_b64_cursor, users)
 from messages import VERSION, HTTPError, Resp, json_resp
 
 
@@ -231,6 +231,43 @@ class OrderEndpoints:
         body = '{"orders":[%s],"page":%d,"per_page":%d,"total":%d,' \
                '"total_pages":%d}' % (",".join(recs), page, per, total,
                                       (total + per - 1) // per)
+        return Resp(200, body.encode("utf-8"))
+
+
+class MemberEndpoints:
+    """The member change feed, for extract -> dimension pipelines."""
+
+    def h_member_changes(self, req):
+        cur = req.params.get("cursor")
+        carried = {}
+        after = None
+        page = 1
+        if cur:
+            c = un_b64_cursor(cur)
+            if c is None or c.get("k") != "members" or not isinstance(
+                    c.get("a"), int) or c["a"] < 0 or not isinstance(
+                    c.get("p", 1), int) or not isinstance(c.get("q"), list):
+                raise HTTPError(400, "invalid cursor", cursor=cur)
+            after = c["a"]
+            page = c.get("p", 1)
+            carried = {kv[0]: kv[1] for kv in c["q"]
+                       if isinstance(kv, list) and len(kv) == 2}
+        for k, v in carried.items():
+            if k not in req.params:
+                req.params[k] = v
+        members = req.int("members", 1000, 1, MAX_MEMBERS)
+        limit = req.int("limit", 1000, 1, MAX_PAGE_SIZE)
+        since = req.int("after", 0, 0, MAX_MEMBER_CHANGES)
+        if after is None or after < since:
+            after = since
+        req.gate(page)
+        recs, last, more = self.members.after(members, after, limit)
+        nxt = None
+        if more:
+            nxt = b64_cursor({"v": 1, "k": "members", "a": last,
+                              "p": page + 1, "q": carried_params(req)})
+        body = '{"members":[%s],"next_cursor":%s}' % (",".join(recs),
+                                                      jdump(nxt))
         return Resp(200, body.encode("utf-8"))
 
 
@@ -556,6 +593,16 @@ class ControlEndpoints:
 
     def c_orders(self, req):
         return json_resp(self.orders.counts())
+
+    def c_members_advance(self, req):
+        k = req.int("changes", 0, 0, 1000000)
+        return json_resp(self.members.advance(k))
+
+    def c_members_reset(self, req):
+        return json_resp(self.members.reset())
+
+    def c_members(self, req):
+        return json_resp(self.members.counts())
 
     def c_oauth(self, req):
         with self.token_lock:

@@ -384,6 +384,45 @@ def orders_feed():
     assert p["orders"] == later and p["total"] == len(later)
 
 
+def all_member_changes(path):
+    out, pages, nxt = [], 0, path
+    while True:
+        d = ok_json(nxt)
+        pages += 1
+        out += d["members"]
+        if d["next_cursor"] is None:
+            return out, pages
+        nxt = "/members/changes?cursor=" + quote(d["next_cursor"])
+
+
+@test
+def member_changes_feed():
+    assert post("/_control/members/reset").json() == {"changes": 0}
+    assert ok_json("/members/changes?members=10") == {"members": [], "next_cursor": None}
+    assert post("/_control/members/advance?changes=25").json() == {"changes": 25}
+    assert ok_json("/_control/members") == {"changes": 25}
+    recs, pages = all_member_changes("/members/changes?members=10&limit=4")
+    assert pages == 7 and [r["seq"] for r in recs] == list(range(1, 26))
+    # every 10 consecutive changes touch each of the 10 members once
+    for lo in (0, 10):
+        assert sorted(r["member_id"] for r in recs[lo:lo + 10]) == list(range(1, 11))
+    for r in recs:
+        assert r["version"] == (r["seq"] - 1) // 10 + 1 and r["deleted"] is False
+        assert r["name"] == "member %d" % r["member_id"]
+        assert r["updated_at"].startswith("2025-01-01T00:00:")
+    assert recs[0]["member_id"] == 1 and recs[1]["member_id"] == 1 + 7919 % 10
+    # incremental: only the changes after the cursor, the same records
+    later, _ = all_member_changes("/members/changes?members=10&limit=4&after=20")
+    assert later == recs[20:]
+    post("/_control/members/advance?changes=3")
+    more, _ = all_member_changes("/members/changes?members=10&after=25")
+    assert [r["seq"] for r in more] == [26, 27, 28]
+    assert get("/members/changes?cursor=bogus").status == 400
+    assert get("/members/changes?members=0").status == 400
+    assert get("/members/changes?after=-1").status == 400
+    assert post("/_control/members/reset").json() == {"changes": 0}
+
+
 @test
 def orders_advance_and_reset():
     post("/_control/orders/reset")

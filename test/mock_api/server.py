@@ -34,9 +34,9 @@ import zlib
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, quote, urlsplit
 
-from data import Orders, un_b64_cursor
+from data import Members, Orders, un_b64_cursor
 from endpoints import (AuthEndpoints, ControlEndpoints, FanoutEndpoints,
-                       OrderEndpoints, PagingQuirkEndpoints, UserEndpoints,
+                       MemberEndpoints, OrderEndpoints, PagingQuirkEndpoints, UserEndpoints,
                        UtilityEndpoints)
 from faults import MALFORMED_GARBAGE, Faults, InjectedFailure, insert_garbage
 from s3 import S3_PREFIX, S3Endpoints
@@ -90,8 +90,8 @@ class LRU:
 # The application
 # ---------------------------------------------------------------------------
 
-class App(Faults, UserEndpoints, OrderEndpoints, AuthEndpoints,
-          UtilityEndpoints, ControlEndpoints, FanoutEndpoints,
+class App(Faults, UserEndpoints, OrderEndpoints, MemberEndpoints,
+          AuthEndpoints, UtilityEndpoints, ControlEndpoints, FanoutEndpoints,
           PagingQuirkEndpoints, UploadEndpoints, S3Endpoints):
     """The mock API: its state, its routes, and the dispatch of a request
     to its endpoint with the faults it asks for."""
@@ -112,6 +112,7 @@ class App(Faults, UserEndpoints, OrderEndpoints, AuthEndpoints,
         self.tokens = {}
         self.tokens_issued = 0
         self.orders = Orders(orders)
+        self.members = Members()
         self.huge_lock = threading.Lock()
         self.huge_blocks = {}
         self.server = None
@@ -128,6 +129,7 @@ class App(Faults, UserEndpoints, OrderEndpoints, AuthEndpoints,
             "/users/endless_link": (self.h_endless_link, ("GET", "HEAD"), True),
             "/orders": (self.h_orders, ("GET", "HEAD"), True),
             "/orders/page": (self.h_orders_page, ("GET", "HEAD"), True),
+            "/members/changes": (self.h_member_changes, ("GET", "HEAD"), True),
             "/auth/bearer/users": (self.h_auth_bearer, ("GET", "HEAD"), True),
             "/auth/api_key/users": (self.h_auth_api_key, ("GET", "HEAD"), True),
             "/auth/basic/users": (self.h_auth_basic, ("GET", "HEAD"), True),
@@ -147,6 +149,9 @@ class App(Faults, UserEndpoints, OrderEndpoints, AuthEndpoints,
             "/_control/orders/advance": (self.c_orders_advance, ("GET", "POST"), False),
             "/_control/orders/reset": (self.c_orders_reset, ("GET", "POST"), False),
             "/_control/orders": (self.c_orders, ("GET",), False),
+            "/_control/members/advance": (self.c_members_advance, ("GET", "POST"), False),
+            "/_control/members/reset": (self.c_members_reset, ("GET", "POST"), False),
+            "/_control/members": (self.c_members, ("GET",), False),
             "/_control/oauth": (self.c_oauth, ("GET",), False),
             "/_control/oauth/revoke": (self.c_oauth_revoke, ("GET", "POST"), False),
             "/_control/shutdown": (self.c_shutdown, ("POST",), False),
