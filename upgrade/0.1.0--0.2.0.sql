@@ -17,3 +17,8 @@
 -- elt.merge_dimension gains max_delete_share, watermark and deleted_flag:
 -- the old signature goes, the replay creates the new one.
 DROP FUNCTION elt.merge_dimension(text, text, text[], int, text[], text[], text, text, text);
+
+-- elt.build_progress shows exports too, with the bytes they sent: the view
+-- and its function gain a column.
+DROP VIEW elt.build_progress;
+DROP FUNCTION elt._build_progress();

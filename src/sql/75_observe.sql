@@ -363,24 +363,25 @@ $$;
 COMMENT ON FUNCTION elt.lineage_mermaid() IS
 'The lineage (elt.lineage) as a Mermaid flowchart';
 
--- Model builds running now (merge_dimension, merge_fact, merge): phase and
--- rows handled so far, from pg_elt's shared memory (empty unless pg_elt is
--- in shared_preload_libraries).
+-- Model builds (merge_dimension, merge_fact, merge) and exports running
+-- now: phase, rows handled and bytes sent so far, from pg_elt's shared
+-- memory (empty unless pg_elt is in shared_preload_libraries).
 CREATE FUNCTION elt._build_progress(OUT pid integer, OUT userid oid, OUT function text,
 									OUT target text, OUT phase text, OUT rows_done bigint,
-									OUT started_at timestamptz, OUT phase_started_at timestamptz)
+									OUT started_at timestamptz, OUT phase_started_at timestamptz,
+									OUT bytes_done bigint)
 RETURNS SETOF record
 AS 'MODULE_PATHNAME', 'elt_build_progress'
 LANGUAGE C VOLATILE PARALLEL RESTRICTED;
 COMMENT ON FUNCTION elt._build_progress() IS
-'Internal: the model builds running now of the roles the caller may see';
+'Internal: the model builds and exports running now of the roles the caller may see';
 
 CREATE VIEW elt.build_progress WITH (security_invoker = true) AS
 SELECT p.pid, r.rolname AS run_by, p.function, p.target, p.phase, p.rows_done,
-	   p.started_at, pg_catalog.now() - p.started_at AS running_for,
+	   p.bytes_done, p.started_at, pg_catalog.now() - p.started_at AS running_for,
 	   p.phase_started_at
   FROM elt._build_progress() p
   LEFT JOIN pg_catalog.pg_roles r ON r.oid = p.userid;
 COMMENT ON VIEW elt.build_progress IS
-'Model builds in progress: function, target, phase and rows handled so far';
+'Model builds and exports in progress: function, target, phase, rows handled and bytes sent so far';
 GRANT SELECT ON elt.build_progress TO PUBLIC;
