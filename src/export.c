@@ -311,7 +311,8 @@ csv_field(StringInfo buf, const char *s, char delim, bool single)
 			quote = true;
 	if (!quote)
 	{
-		appendStringInfoString(buf, s);
+		/* p is at the end: the length is known, no second strlen */
+		appendBinaryStringInfo(buf, s, p - s);
 		return;
 	}
 	appendStringInfoCharMacro(buf, '"');
