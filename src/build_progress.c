@@ -18,6 +18,7 @@
 #include "access/xact.h"
 #include "catalog/pg_authid.h"
 #include "funcapi.h"
+#include "mb/pg_wchar.h"
 #include "miscadmin.h"
 #include "storage/backendid.h"
 #include "storage/ipc.h"
@@ -106,6 +107,7 @@ build_progress_start(const char *function, const char *target)
 {
 	volatile EltBuildSlot *s = my_slot();
 	TimestampTz now = GetCurrentTimestamp();
+	int			tlen;
 
 	if (!callbacks_registered)
 	{
@@ -123,13 +125,16 @@ build_progress_start(const char *function, const char *target)
 		ereport(DEBUG1, (errmsg("%s of %s: start", function, target)));
 	if (s == NULL)
 		return;
+	/* a long target (an export's URL) is cut on a character boundary */
+	tlen = pg_mbcliplen(target, strlen(target), sizeof(s->target) - 1);
 	s->changecount++;
 	pg_write_barrier();
 	s->pid = MyProcPid;
 	s->dboid = MyDatabaseId;
 	s->userid = GetUserId();
 	strlcpy((char *) s->function, function, sizeof(s->function));
-	strlcpy((char *) s->target, target, sizeof(s->target));
+	memcpy((char *) s->target, target, tlen);
+	s->target[tlen] = '\0';
 	strlcpy((char *) s->phase, "start", sizeof(s->phase));
 	s->rows_done = 0;
 	s->bytes_done = 0;

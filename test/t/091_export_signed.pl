@@ -189,6 +189,14 @@ my $bytes = $node->safe_psql('postgres',
 is($seen, "$base/upload/progress.csv?delay=3000|completing|100|$bytes|t",
 	'export over HTTP: waiting for the answer, every row and byte sent');
 
+# a destination longer than the report keeps is cut on a character
+# boundary (14 ASCII bytes, then two-byte characters)
+($seen) = watch_export(
+	"SELECT rows FROM elt.export('SELECT pg_sleep(2)', 's3://exports/x' || repeat(chr(233), 80) || '.csv', 'csv', '{$opts}')",
+	"phase = 'query'");
+is($seen, 's3://exports/x' . ("\xc3\xa9" x 60) . '|query|0|0|t',
+	'a long destination is cut before the character that does not fit');
+
 # phases at DEBUG1; a failed export leaves no report behind
 ($ret, $out, $err) = $node->psql('postgres', <<SQL);
 SET client_min_messages = debug1;
