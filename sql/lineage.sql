@@ -30,6 +30,11 @@ SELECT inserted FROM elt.merge_dimension('obs_dw.dim_country', 'obs_dw.country',
 SELECT inserted FROM elt.merge('obs_dw.users',
 	$$SELECT u._elt_record #>> '{login,uuid}' AS id, c.name AS country
 		FROM staging.obs_users u LEFT JOIN obs_dw."dim_country" c ON c.code = 'FR'$$, '{id}');
+-- a fact looking up the dimension: an edge from the dimension to the fact
+SELECT inserted FROM elt.merge_fact('obs_dw.fact_visit',
+	$$SELECT 1 AS visit_id, 'FR' AS code, 3 AS visits$$, '{visit_id}',
+	'[{"dimension": "obs_dw.dim_country", "on": {"code": "code"}}]');
+SELECT detail -> 'dimensions' AS dimensions FROM elt.model_run WHERE target LIKE '%fact_visit%';
 SELECT passed FROM elt.check('obs_dw.users', 'not_null', 'id');
 SELECT passed FROM elt.check('obs_dw.users', 'row_count', NULL, '{"min": 1000}', 'warn');
 

@@ -1,7 +1,8 @@
 /*
  * build_progress.c
- *	  What a long model build is doing now: its function, target, phase and
- *	  the rows it has handled, for elt.build_progress (src/sql/75_observe.sql).
+ *	  What a long model build or export is doing now: its function, target,
+ *	  phase and the rows it has handled (and, for an export, the bytes it
+ *	  has sent), for elt.build_progress (src/sql/75_observe.sql).
  *
  * PostgreSQL's own progress reports (pg_stat_progress_*) hold one command
  * per backend and name it for PostgreSQL's views; a build runs statements
@@ -17,6 +18,7 @@
 #include "access/xact.h"
 #include "catalog/pg_authid.h"
 #include "funcapi.h"
+#include "mb/pg_wchar.h"
 #include "miscadmin.h"
 #include "storage/backendid.h"
 #include "storage/ipc.h"
@@ -32,6 +34,7 @@ PG_FUNCTION_INFO_V1(elt_build_progress);
 static bool callbacks_registered = false;
 static bool building = false;
 static SubTransactionId building_subid = InvalidSubTransactionId;
+static bool exporting = false;	/* the report is elt.export's */
 
 /*
  * This backend's slot, or NULL without shared memory (or for a process
@@ -104,6 +107,7 @@ build_progress_start(const char *function, const char *target)
 {
 	volatile EltBuildSlot *s = my_slot();
 	TimestampTz now = GetCurrentTimestamp();
+	int			tlen;
 
 	if (!callbacks_registered)
 	{
@@ -114,18 +118,26 @@ build_progress_start(const char *function, const char *target)
 	}
 	building = true;
 	building_subid = GetCurrentSubTransactionId();
-	ereport(DEBUG1, (errmsg("%s of %s: start", function, target)));
+	exporting = (strcmp(function, "export") == 0);
+	if (exporting)
+		ereport(DEBUG1, (errmsg("export to %s: start", target)));
+	else
+		ereport(DEBUG1, (errmsg("%s of %s: start", function, target)));
 	if (s == NULL)
 		return;
+	/* a long target (an export's URL) is cut on a character boundary */
+	tlen = pg_mbcliplen(target, strlen(target), sizeof(s->target) - 1);
 	s->changecount++;
 	pg_write_barrier();
 	s->pid = MyProcPid;
 	s->dboid = MyDatabaseId;
 	s->userid = GetUserId();
 	strlcpy((char *) s->function, function, sizeof(s->function));
-	strlcpy((char *) s->target, target, sizeof(s->target));
+	memcpy((char *) s->target, target, tlen);
+	s->target[tlen] = '\0';
 	strlcpy((char *) s->phase, "start", sizeof(s->phase));
 	s->rows_done = 0;
+	s->bytes_done = 0;
 	s->started_at = now;
 	s->phase_started_at = now;
 	pg_write_barrier();
@@ -133,7 +145,8 @@ build_progress_start(const char *function, const char *target)
 }
 
 /*
- * The build enters a phase (classify, close, insert, ...).
+ * The build enters a phase (classify, close, insert, ...; for an export:
+ * query, sending part N, completing).
  */
 void
 build_progress_phase(const char *phase)
@@ -142,7 +155,10 @@ build_progress_phase(const char *phase)
 
 	if (!building)
 		return;
-	ereport(DEBUG1, (errmsg("model build phase: %s", phase)));
+	if (exporting)
+		ereport(DEBUG1, (errmsg("export phase: %s", phase)));
+	else
+		ereport(DEBUG1, (errmsg("model build phase: %s", phase)));
 	if (s == NULL || s->pid == 0)
 		return;
 	s->changecount++;
@@ -171,18 +187,37 @@ build_progress_rows(int64 rows)
 }
 
 /*
+ * bytes more bytes sent (an export).
+ */
+void
+build_progress_bytes(int64 bytes)
+{
+	volatile EltBuildSlot *s = my_slot();
+
+	if (!building || s == NULL || s->pid == 0)
+		return;
+	s->changecount++;
+	pg_write_barrier();
+	s->bytes_done += bytes;
+	pg_write_barrier();
+	s->changecount++;
+}
+
+/*
  * The build finished.
  */
 void
 build_progress_end(void)
 {
-	if (building)
+	if (building && exporting)
+		ereport(DEBUG1, (errmsg("export: done")));
+	else if (building)
 		ereport(DEBUG1, (errmsg("model build: done")));
 	clear_slot();
 }
 
 /*
- * elt._build_progress(): the builds running now in this database, one row
+ * elt._build_progress(): the builds and exports running now in this database, one row
  * each, of the roles the caller has the privileges of (all of them for
  * members of pg_monitor), as row-level security shows the history.
  */
@@ -200,8 +235,8 @@ elt_build_progress(PG_FUNCTION_ARGS)
 		volatile EltBuildSlot *s = &elt_build_slots[i];
 		EltBuildSlot copy;
 		int			tries = 0;
-		Datum		values[8];
-		bool		nulls[8] = {0};
+		Datum		values[9];
+		bool		nulls[9] = {0};
 
 		for (;;)
 		{
@@ -234,6 +269,8 @@ elt_build_progress(PG_FUNCTION_ARGS)
 		values[5] = Int64GetDatum(copy.rows_done);
 		values[6] = TimestampTzGetDatum(copy.started_at);
 		values[7] = TimestampTzGetDatum(copy.phase_started_at);
+		/* 0.1.0's declaration of elt._build_progress has no bytes_done */
+		values[8] = Int64GetDatum(copy.bytes_done);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 	return (Datum) 0;

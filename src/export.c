@@ -43,6 +43,7 @@
 #include "utils/timestamp.h"
 
 #include "pg_elt.h"
+#include "build_progress.h"
 #include "durable.h"
 #include "export.h"
 #include "http.h"
@@ -147,7 +148,10 @@ send_out(Export *ex, bool last)
 			return;
 		old = MemoryContextSwitchTo(ex->sendcxt);
 		if (last && ex->s3.upload_id == NULL)
+		{
+			build_progress_phase("sending");
 			s3_put(&ex->s3, ex->out.data, ex->out.len);
+		}
 		else
 		{
 			if (ex->s3.upload_id == NULL)
@@ -159,6 +163,14 @@ send_out(Export *ex, bool last)
 						 errmsg("export to %s needs more than %d parts",
 								ex->display, S3_MAX_PARTS),
 						 errhint("Raise part_size in the options.")));
+			if (!last || ex->out.len > 0 || list_length(ex->s3.etags) == 0)
+			{
+				char		phase[32];
+
+				snprintf(phase, sizeof(phase), "sending part %d",
+						 list_length(ex->s3.etags) + 1);
+				build_progress_phase(phase);
+			}
 			if (!last)
 			{
 				/* send this part while the next one is formatted */
@@ -173,10 +185,12 @@ send_out(Export *ex, bool last)
 				MemoryContextSwitchTo(old);
 				MemoryContextReset(ex->sendcxt);
 				ex->bytes += ex->spare.len;
+				build_progress_bytes(ex->spare.len);
 				return;
 			}
 			if (ex->out.len > 0 || list_length(ex->s3.etags) == 0)
 				s3_multipart_part(&ex->s3, ex->out.data, ex->out.len);
+			build_progress_phase("completing");
 			s3_multipart_complete(&ex->s3);
 		}
 		MemoryContextSwitchTo(old);
@@ -209,7 +223,12 @@ send_out(Export *ex, bool last)
 			}
 			http_request_start(ex->req);
 			MemoryContextSwitchTo(old);
+			build_progress_phase("sending");
 		}
+		/* the last piece: then the answer is awaited */
+		if (last)
+			build_progress_phase("completing");
+		build_progress_bytes(ex->out.len);
 		http_request_upload(ex->req, ex->out.data, ex->out.len, last);
 		if (ex->req->done && !last)
 			ereport(ERROR,
@@ -225,6 +244,8 @@ send_out(Export *ex, bool last)
 							   redact_text(pnstrdup(ex->req->data.data,
 													Min(ex->req->data.len, 200))))));
 	}
+	if (ex->is_s3)
+		build_progress_bytes(ex->out.len);
 	ex->bytes += ex->out.len;
 	resetStringInfo(&ex->out);
 }
@@ -290,7 +311,8 @@ csv_field(StringInfo buf, const char *s, char delim, bool single)
 			quote = true;
 	if (!quote)
 	{
-		appendStringInfoString(buf, s);
+		/* p is at the end: the length is known, no second strlen */
+		appendBinaryStringInfo(buf, s, p - s);
 		return;
 	}
 	appendStringInfoCharMacro(buf, '"');
@@ -394,6 +416,7 @@ export_receive(TupleTableSlot *slot, DestReceiver *self)
 	MemoryContextSwitchTo(old);
 	MemoryContextReset(ex->rowcxt);
 	ex->rows++;
+	build_progress_rows(1);
 	/* keep the part in flight moving */
 	if (ex->inflight != NULL && ++ex->poll_countdown >= 256)
 	{
@@ -856,6 +879,10 @@ elt_export(PG_FUNCTION_ARGS)
 		ex->zs_ready = true;
 	}
 
+	/* seen in elt.build_progress until it ends; a failure's abort clears it */
+	build_progress_start("export", ex->display);
+	build_progress_phase("query");
+
 	BeginInternalSubTransaction(NULL);
 	MemoryContextSwitchTo(ex->cxt);
 	PG_TRY();
@@ -900,6 +927,7 @@ elt_export(PG_FUNCTION_ARGS)
 
 	if (ex->zs_ready)
 		deflateEnd(&ex->zs);
+	build_progress_end();
 	record_run(ex, query, format, started, NULL);
 	SPI_finish();
 	MemoryContextSwitchTo(callcxt);

@@ -565,6 +565,21 @@ elt_merge_fact(PG_FUNCTION_ARGS)
 	merge_load_write(&inc, select, model_query_columns(select), &counts);
 	if (inferred.len)
 		merge_load_detail_add(&inc, "inferred", inferred.data);
+	/* the dimensions looked up, for elt.lineage: dimension -> fact */
+	{
+		StringInfoData j;
+
+		initStringInfo(&j);
+		appendStringInfoChar(&j, '[');
+		foreach(lc, dims)
+		{
+			if (foreach_current_index(lc) > 0)
+				appendStringInfoString(&j, ", ");
+			escape_json(&j, ((FactDim *) lfirst(lc))->rel.qualified);
+		}
+		appendStringInfoChar(&j, ']');
+		merge_load_detail_add(&inc, "dimensions", j.data);
+	}
 
 	model_record_run("merge_fact", &inc.target, source_arg, &counts, started,
 					 merge_load_detail(&inc));

@@ -85,6 +85,7 @@ typedef struct EltBuildSlot
 	char		target[2 * NAMEDATALEN + 8];
 	char		phase[32];
 	int64		rows_done;
+	int64		bytes_done;		/* exports: bytes sent */
 	TimestampTz started_at;
 	TimestampTz phase_started_at;
 } EltBuildSlot;

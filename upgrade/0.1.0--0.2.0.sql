@@ -40,3 +40,8 @@ DROP FUNCTION elt.drop_step(text, text);
 DROP FUNCTION elt.pause(text);
 DROP FUNCTION elt.resume(text);
 DROP FUNCTION elt.drop_pipeline(text);
+
+-- elt.build_progress shows exports too, with the bytes they sent: the view
+-- and its function gain a column.
+DROP VIEW elt.build_progress;
+DROP FUNCTION elt._build_progress();

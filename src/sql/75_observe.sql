@@ -256,8 +256,8 @@ COMMENT ON FUNCTION elt.metrics() IS
 'Metrics of pipelines, extracts, checks, exports and workers in the Prometheus text exposition format';
 
 -- Lineage: edges from streams to staging tables, tables to the models
--- built from them, tables to their checks and to their exports, each with
--- its last run.  Model sources that are SELECTs contribute the existing
+-- built from them, dimensions to the facts that look them up, tables to
+-- their checks and to their exports, each with its last run.  Model sources that are SELECTs contribute the existing
 -- relations named after their FROM and JOIN.
 CREATE FUNCTION elt.lineage_rows()
 RETURNS TABLE (from_kind text, from_name text, to_kind text, to_name text, via text,
@@ -283,6 +283,19 @@ BEGIN
 			   m.function AS via, m.started_at, 'succeeded' AS status,
 			   EXTRACT(epoch FROM m.started_at)::bigint AS ord
 		  FROM models m CROSS JOIN LATERAL elt._source_relations(m.source) s (rel)
+	), lookup_edges AS (
+		-- the dimensions a fact build looked up (merge_fact's detail)
+		SELECT DISTINCT 'table' AS from_kind,
+			   COALESCE(elt._resolve_relation(d.dim), d.dim) AS from_name,
+			   'model' AS to_kind, m.target AS to_name, 'lookup' AS via, m.started_at,
+			   'succeeded' AS status, EXTRACT(epoch FROM m.started_at)::bigint AS ord
+		  FROM elt.model_run r
+		  CROSS JOIN LATERAL (SELECT COALESCE(elt._resolve_relation(r.target), r.target) AS target,
+									 r.started_at) m
+		  CROSS JOIN LATERAL pg_catalog.jsonb_array_elements_text(
+				CASE WHEN pg_catalog.jsonb_typeof(r.detail -> 'dimensions') = 'array'
+					 THEN r.detail -> 'dimensions' ELSE '[]' END) d (dim)
+		 WHERE r.function = 'merge_fact'
 	), checks AS (
 		SELECT 'table' AS from_kind, COALESCE(elt._resolve_relation(c.relation), c.relation) AS from_name,
 			   'check' AS to_kind,
@@ -292,7 +305,8 @@ BEGIN
 			   CASE WHEN c.passed THEN 'passed' ELSE 'failed' END AS status, c.check_id AS ord
 		  FROM elt.check_result c
 	), edges AS (
-		SELECT * FROM streams UNION ALL SELECT * FROM model_edges UNION ALL SELECT * FROM checks
+		SELECT * FROM streams UNION ALL SELECT * FROM model_edges
+		UNION ALL SELECT * FROM lookup_edges UNION ALL SELECT * FROM checks
 	)
 	SELECT CASE WHEN e.from_kind = 'table' AND e.from_name IN (SELECT target FROM model_targets)
 				THEN 'model' ELSE e.from_kind END,
@@ -363,24 +377,25 @@ $$;
 COMMENT ON FUNCTION elt.lineage_mermaid() IS
 'The lineage (elt.lineage) as a Mermaid flowchart';
 
--- Model builds running now (merge_dimension, merge_fact, merge): phase and
--- rows handled so far, from pg_elt's shared memory (empty unless pg_elt is
--- in shared_preload_libraries).
+-- Model builds (merge_dimension, merge_fact, merge) and exports running
+-- now: phase, rows handled and bytes sent so far, from pg_elt's shared
+-- memory (empty unless pg_elt is in shared_preload_libraries).
 CREATE FUNCTION elt._build_progress(OUT pid integer, OUT userid oid, OUT function text,
 									OUT target text, OUT phase text, OUT rows_done bigint,
-									OUT started_at timestamptz, OUT phase_started_at timestamptz)
+									OUT started_at timestamptz, OUT phase_started_at timestamptz,
+									OUT bytes_done bigint)
 RETURNS SETOF record
 AS 'MODULE_PATHNAME', 'elt_build_progress'
 LANGUAGE C VOLATILE PARALLEL RESTRICTED;
 COMMENT ON FUNCTION elt._build_progress() IS
-'Internal: the model builds running now of the roles the caller may see';
+'Internal: the model builds and exports running now of the roles the caller may see';
 
 CREATE VIEW elt.build_progress WITH (security_invoker = true) AS
 SELECT p.pid, r.rolname AS run_by, p.function, p.target, p.phase, p.rows_done,
-	   p.started_at, pg_catalog.now() - p.started_at AS running_for,
+	   p.bytes_done, p.started_at, pg_catalog.now() - p.started_at AS running_for,
 	   p.phase_started_at
   FROM elt._build_progress() p
   LEFT JOIN pg_catalog.pg_roles r ON r.oid = p.userid;
 COMMENT ON VIEW elt.build_progress IS
-'Model builds in progress: function, target, phase and rows handled so far';
+'Model builds and exports in progress: function, target, phase, rows handled and bytes sent so far';
 GRANT SELECT ON elt.build_progress TO PUBLIC;

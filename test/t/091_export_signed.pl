@@ -144,6 +144,79 @@ isnt($ret, 0, 'a POST dropped before its body fails');
 is($node->safe_psql('postgres', "SELECT status FROM elt.http_get('$base/upload/cut0.csv')"), '404',
 	'nothing stored');
 
+# progress: an export is seen from another session while it runs, in
+# elt.build_progress, with its phase, rows done and bytes sent
+$node->safe_psql('postgres', 'CREATE ROLE export_other LOGIN');
+sub watch_export
+{
+	my ($sql, $where) = @_;
+	my $bg = $node->background_psql('postgres', on_error_stop => 0);
+	$bg->query_until(qr/started/, "\\echo started\n$sql;\n");
+	ok($node->poll_query_until('postgres',
+			"SELECT count(*) = 1 FROM elt.build_progress WHERE function = 'export' AND $where"),
+		"the export is seen where $where");
+	my $seen = $node->safe_psql('postgres',
+		"SELECT target, phase, rows_done, bytes_done, run_by = current_user FROM elt.build_progress WHERE function = 'export'");
+	my $other = $node->safe_psql('postgres',
+		'SET ROLE export_other; SELECT count(*) FROM elt.build_progress');
+	$bg->quit;
+	return ($seen, $other);
+}
+
+# multipart: part 1 (the first 5 MiB, some 820 rows) is sent while the
+# query, slow from row 1000 to 1600, goes on
+my ($seen, $other) = watch_export(
+	"SELECT rows FROM elt.export('SELECT i, repeat(md5(i::text), 200) AS pad FROM generate_series(1, 3000) i WHERE i <= 1000 OR i > 1600 OR pg_sleep(0.005) IS NOT NULL', 's3://exports/progress.csv', 'csv', '{$opts, \"part_size\": 5242880}')",
+	"phase = 'sending part 1' AND rows_done > 1000");
+like($seen, qr/^s3:\/\/exports\/progress\.csv\|sending part 1\|(\d+)\|(\d+)\|t$/,
+	'export: destination, phase sending part 1, rows, bytes, role');
+my ($rows_seen, $bytes_seen) = $seen =~ /\|(\d+)\|(\d+)\|t$/;
+ok($rows_seen > 1000 && $rows_seen < 3000, "rows done while sending part 1 ($rows_seen)");
+ok($bytes_seen >= 5242880 && $bytes_seen < 6600000, "bytes sent: part 1 ($bytes_seen)");
+is($other, '0', 'another role does not see the export');
+is($node->safe_psql('postgres',
+	"SELECT status, rows, bytes > $bytes_seen FROM elt.export_run WHERE destination = 's3://exports/progress.csv'"),
+	'succeeded|3000|t', 'the export went on to its end');
+is($node->safe_psql('postgres', 'SELECT count(*) FROM elt.build_progress'), '0',
+	'the report is gone when the export ends');
+
+# HTTP, a slow destination: the body is sent, the answer awaited
+($seen) = watch_export(
+	"SELECT rows FROM elt.export('SELECT * FROM small ORDER BY id', '$base/upload/progress.csv?delay=3000', 'csv')",
+	"phase = 'completing'");
+my $bytes = $node->safe_psql('postgres',
+	"SELECT bytes FROM elt.export_run WHERE destination LIKE '%upload/progress.csv%' AND status = 'succeeded'");
+is($seen, "$base/upload/progress.csv?delay=3000|completing|100|$bytes|t",
+	'export over HTTP: waiting for the answer, every row and byte sent');
+
+# a destination longer than the report keeps is cut on a character
+# boundary (14 ASCII bytes, then two-byte characters)
+($seen) = watch_export(
+	"SELECT rows FROM elt.export('SELECT pg_sleep(2)', 's3://exports/x' || repeat(chr(233), 80) || '.csv', 'csv', '{$opts}')",
+	"phase = 'query'");
+is($seen, 's3://exports/x' . ("\xc3\xa9" x 60) . '|query|0|0|t',
+	'a long destination is cut before the character that does not fit');
+
+# phases at DEBUG1; a failed export leaves no report behind
+($ret, $out, $err) = $node->psql('postgres', <<SQL);
+SET client_min_messages = debug1;
+SELECT rows FROM elt.export('SELECT * FROM small', 's3://exports/debug.csv', 'csv', '{$opts}');
+SQL
+like($err, qr/export to s3:\/\/exports\/debug\.csv: start.*export phase: query.*export phase: sending.*export: done/s,
+	'DEBUG1: start, query, sending, done');
+($ret, $out, $err) = $node->psql('postgres',
+	"SELECT elt.export('SELECT 1/(i - 50) FROM generate_series(1, 100) i', 's3://exports/fail.csv', 'csv', '{$opts}')");
+like($err, qr/division by zero/, 'an export whose query fails');
+is($node->safe_psql('postgres', 'SELECT count(*) FROM elt.build_progress'), '0',
+	'leaves no report behind');
+is($node->safe_psql('postgres', qq{
+	DO \$\$ BEGIN
+		PERFORM elt.export('SELECT 1/0', 's3://exports/fail2.csv', 'csv', '{$opts}');
+	EXCEPTION WHEN division_by_zero THEN NULL;
+	END \$\$;
+	SELECT count(*) FROM elt.build_progress}), '0',
+	'nor does one caught in an exception block');
+
 unlike($node->safe_psql('postgres', "SELECT string_agg(concat_ws(' ', destination, error), ' ') FROM elt.export_run"),
 	$secrets, 'no secret value in the history');
 unlike(slurp_file($node->logfile), qr/mock\/secret|mock\/WRONG|NOSUCHACCESSKEY|tok-77d2/,
