@@ -26,46 +26,7 @@ if [ -z "${BENCH_DIR:-}" ] || [ ! -e "$citus_lib" ]; then
 	exit 0
 fi
 
-q() {
-	psql -X -q -v ON_ERROR_STOP=1 -At "$@"
-}
-
-timed() {
-	local label="$1"
-	shift
-	local start end out
-	start=$(date +%s.%N)
-	out=$(q "$@")
-	end=$(date +%s.%N)
-	T=$(awk -v a="$start" -v b="$end" 'BEGIN { printf "%.3f", b - a }')
-	printf '  %-44s %8.2f s   %s\n' "$label" "$T" "$out"
-}
-
-ratio() {
-	awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'
-}
-
-settle() {
-	q -c "CHECKPOINT"
-	sync
-}
-
-median() {
-	printf '%s\n' "$@" | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'
-}
-
-# spread A... B...: the lowest and highest per-round ratio A[i] / B[i]
-spread() {
-	local n=$(($# / 2)) i lo="" hi=""
-	local -a v=("$@")
-	for ((i = 0; i < n; i++)); do
-		local r
-		r=$(ratio "${v[$i]}" "${v[$((i + n))]}")
-		lo=$(awk -v a="$r" -v b="${lo:-$r}" 'BEGIN { print (a < b ? a : b) }')
-		hi=$(awk -v a="$r" -v b="${hi:-$r}" 'BEGIN { print (a > b ? a : b) }')
-	done
-	echo "$lo-$hi"
-}
+. "$root/test/bench/lib/rounds.sh"
 
 settings() {
 	q -c "SELECT format('   server: shared_buffers %s, work_mem %s, max_wal_size %s, synchronous_commit %s; %s shards per distributed table', current_setting('shared_buffers'), current_setting('work_mem'), current_setting('max_wal_size'), current_setting('synchronous_commit'), current_setting('citus.shard_count'))"
