@@ -441,8 +441,12 @@ shape_walk_entry(ShapeState *st, ShapeEntry *e, JEntry je, const char *base,
 		shape_note(st, e, KIND_NULL);
 	else
 	{
+		JsonbContainer *c = (JsonbContainer *) (base + INTALIGN(off));
+
 		Assert(JBE_ISCONTAINER(je));
-		shape_walk_container(st, e, (JsonbContainer *) (base + INTALIGN(off)));
+		/* noted too: a path that also holds scalars routes them by kind */
+		shape_note(st, e, JsonContainerIsArray(c) ? KIND_ARRAY : KIND_OBJECT);
+		shape_walk_container(st, e, c);
 	}
 }
 
@@ -619,7 +623,7 @@ elt_normalize_shape_final(PG_FUNCTION_ARGS)
 		ShapeEntry *e = st->slots[i];
 		bool		is_table;
 
-		/* the walk's nodes for objects and arrays have no values */
+		/* nodes of the walk that saw nothing (an empty array's) */
 		if (e == NULL || e->kinds == 0)
 			continue;
 		is_table = e->key[0] == KEY_TABLE;

@@ -417,6 +417,8 @@ DECLARE
 	rows_done bigint;
 	now_ts timestamptz := now();
 	qstream text;
+	citus_mode text;
+	distributed boolean := false;
 BEGIN
 	batches := 0; root_rows := 0; child_rows := 0; schema_changes := 0;
 	IF NOT elt._normalize_entered() THEN
@@ -518,6 +520,14 @@ BEGIN
 				  DETAIL = 'elt.normalize created it and writes into it; it was dropped or renamed.',
 				  HINT = format('Add it back (ALTER TABLE %I.%I ADD COLUMN %I %s), or delete its row of elt.normalize_column so that elt.normalize creates it again.',
 								schema_name, t.table_name, t.column_name, t.data_type);
+	END IF;
+
+	-- on Citus, one connection per node for the whole run: its DDL (new
+	-- tables and columns) follows reads of distributed tables, which Citus
+	-- refuses after a parallel (multi-connection) read in the transaction
+	citus_mode := current_setting('citus.multi_shard_modify_mode', true);
+	IF citus_mode IS NOT NULL AND citus_mode <> 'sequential' THEN
+		PERFORM set_config('citus.multi_shard_modify_mode', 'sequential', true);
 	END IF;
 
 	EXECUTE format('SELECT elt._normalize_shape(r._elt_record, r._elt_batch_id) FROM %s r '
@@ -846,9 +856,21 @@ BEGIN
 						   'ORDER BY k.rid, r._elt_batch_id DESC, r.ctid DESC) r',
 						   staging, rid, tbl_preds[1]);
 	ELSE
+		-- the row key from the record's place in the staging table (the same
+		-- for every statement of the run).  A Citus distributed staging table
+		-- has the same ctids on each shard: there the key takes a hash of the
+		-- record too (identical records share a shard, being distributed by
+		-- one of the staging columns), and a collision of two different
+		-- records would be a duplicate key error, never a lost row.
+		IF to_regclass('pg_catalog.pg_dist_partition') IS NOT NULL THEN
+			EXECUTE 'SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_dist_partition p '
+					'WHERE p.logicalrelid OPERATOR(pg_catalog.=) $1)'
+				INTO distributed USING staging;
+		END IF;
 		root_src := format('(SELECT r._elt_batch_id, r._elt_record, '
-						   'pg_catalog.md5(r._elt_batch_id::pg_catalog.text || '':'' || r.ctid::pg_catalog.text)::pg_catalog.uuid AS rid '
+						   'pg_catalog.md5(r._elt_batch_id::pg_catalog.text || '':'' || r.ctid::pg_catalog.text%s)::pg_catalog.uuid AS rid '
 						   'FROM %s r WHERE r._elt_batch_id OPERATOR(pg_catalog.=) ANY ($1) AND NOT (false%s)) r',
+						   CASE WHEN distributed THEN ' || '':'' || pg_catalog.jsonb_hash_extended(r._elt_record, 0)::pg_catalog.text' ELSE '' END,
 						   staging, tbl_preds[1]);
 	END IF;
 
@@ -914,6 +936,9 @@ BEGIN
 
 	INSERT INTO elt.normalized_batch (batch_id, stream_id, owner)
 	SELECT b, sid, s.owner FROM unnest(batch_ids) b;
+	IF citus_mode IS NOT NULL AND citus_mode <> 'sequential' THEN
+		PERFORM set_config('citus.multi_shard_modify_mode', citus_mode, true);
+	END IF;
 END;
 $fn$;
 COMMENT ON FUNCTION elt._normalize_run(integer, text, jsonb) IS
