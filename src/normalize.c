@@ -14,6 +14,7 @@
 #include "postgres.h"
 
 #include "access/htup_details.h"
+#include "storage/itemptr.h"
 #include "catalog/pg_type.h"
 #include "common/hashfn.h"
 #include "fmgr.h"
@@ -28,6 +29,7 @@
 #include "utils/jsonb.h"
 #include "utils/memutils.h"
 #include "utils/numeric.h"
+#include "utils/uuid.h"
 
 #include "internal_sql.h"
 #include "normalize.h"
@@ -37,6 +39,7 @@ PG_FUNCTION_INFO_V1(elt_normalize_shape_final);
 PG_FUNCTION_INFO_V1(elt_jsonb_kind);
 PG_FUNCTION_INFO_V1(elt_normalize);
 PG_FUNCTION_INFO_V1(elt_normalize_entered);
+PG_FUNCTION_INFO_V1(elt_normalize_row_key);
 
 /*
  * How many runs elt.normalize and an extract's normalization have under way
@@ -653,6 +656,34 @@ elt_normalize_shape_final(PG_FUNCTION_ARGS)
 	}
 	appendStringInfoChar(&out, ']');
 	PG_RETURN_DATUM(DirectFunctionCall1(jsonb_in, CStringGetDatum(out.data)));
+}
+
+/* ------------------------------------------------------------ keys */
+
+/*
+ * elt._normalize_row_key(batch_id bigint, row tid) returns uuid: the root
+ * row key of a staged row of a stream without a primary key: its batch
+ * (8 bytes, big-endian), its block (4) and its line (2), then two zero
+ * bytes, so that two staged rows of a table never share one, and a row
+ * has the same key in every statement of a run.  (Much cheaper per row
+ * than hashing the text of both.)
+ */
+Datum
+elt_normalize_row_key(PG_FUNCTION_ARGS)
+{
+	uint64		batch = (uint64) PG_GETARG_INT64(0);
+	ItemPointer tid = (ItemPointer) PG_GETARG_POINTER(1);
+	BlockNumber block = ItemPointerGetBlockNumberNoCheck(tid);
+	OffsetNumber line = ItemPointerGetOffsetNumberNoCheck(tid);
+	pg_uuid_t  *key = palloc0(sizeof(pg_uuid_t));
+
+	for (int i = 0; i < 8; i++)
+		key->data[i] = (unsigned char) (batch >> (56 - 8 * i));
+	for (int i = 0; i < 4; i++)
+		key->data[8 + i] = (unsigned char) (block >> (24 - 8 * i));
+	key->data[12] = (unsigned char) (line >> 8);
+	key->data[13] = (unsigned char) line;
+	PG_RETURN_UUID_P(key);
 }
 
 /* ------------------------------------------------------------ running */

@@ -162,6 +162,13 @@ LANGUAGE C VOLATILE PARALLEL RESTRICTED;
 COMMENT ON FUNCTION elt._normalize_entered() IS
 'Whether elt.normalize (or an extract''s normalization) is running in this session';
 
+CREATE FUNCTION elt._normalize_row_key(batch_id bigint, "row" tid)
+RETURNS uuid
+AS 'MODULE_PATHNAME', 'elt_normalize_row_key'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION elt._normalize_row_key(bigint, tid) IS
+'The root row key of a staged row of a stream without a primary key: its batch and its place (ctid)';
+
 CREATE FUNCTION elt._jsonb_kind(value jsonb)
 RETURNS integer
 AS 'MODULE_PATHNAME', 'elt_jsonb_kind'
@@ -867,10 +874,12 @@ BEGIN
 					'WHERE p.logicalrelid OPERATOR(pg_catalog.=) $1)'
 				INTO distributed USING staging;
 		END IF;
-		root_src := format('(SELECT r._elt_batch_id, r._elt_record, '
-						   'pg_catalog.md5(r._elt_batch_id::pg_catalog.text || '':'' || r.ctid::pg_catalog.text%s)::pg_catalog.uuid AS rid '
+		root_src := format('(SELECT r._elt_batch_id, r._elt_record, %s AS rid '
 						   'FROM %s r WHERE r._elt_batch_id OPERATOR(pg_catalog.=) ANY ($1) AND NOT (false%s)) r',
-						   CASE WHEN distributed THEN ' || '':'' || pg_catalog.jsonb_hash_extended(r._elt_record, 0)::pg_catalog.text' ELSE '' END,
+						   CASE WHEN distributed
+								THEN 'pg_catalog.md5(r._elt_batch_id::pg_catalog.text || '':'' || r.ctid::pg_catalog.text'
+									 ' || '':'' || pg_catalog.jsonb_hash_extended(r._elt_record, 0)::pg_catalog.text)::pg_catalog.uuid'
+								ELSE 'elt._normalize_row_key(r._elt_batch_id, r.ctid)' END,
 						   staging, tbl_preds[1]);
 	END IF;
 
