@@ -310,3 +310,32 @@ SELECT a, bb, bz, ccc, ccc__inner, d__e, d__f FROM nz_typed.same
  WHERE _elt_batch_id = 9000602 AND (a IS NULL OR a IN ('10', 'twenty', '30', '45', '46'))
  ORDER BY a COLLATE "C" NULLS FIRST;
 SELECT count(*) AS rows, count(a) AS a, count(bb) AS bb, count(d__f) AS d__f FROM nz_typed.same;
+
+-- 11. a stream's owner without EXECUTE on elt.normalize normalizes nothing,
+-- not through elt._normalize_run nor elt._normalize_on_extract either
+CREATE ROLE nz_noexec;
+SELECT elt.create_source('nz_ne', :'base');
+UPDATE elt.source SET owner = 'nz_noexec' WHERE name = 'nz_ne';
+CREATE TABLE staging.nz_ne_rows (_elt_batch_id bigint NOT NULL,
+								 _elt_loaded_at timestamptz NOT NULL DEFAULT now(), _elt_record jsonb NOT NULL);
+ALTER TABLE staging.nz_ne_rows OWNER TO nz_noexec;
+SELECT elt.create_stream('nz_ne', 'rows', '/unused', target => 'staging.nz_ne_rows');
+UPDATE elt.stream SET owner = 'nz_noexec' WHERE name = 'rows' AND source = 'nz_ne';
+SELECT pg_temp.batch('nz_ne.rows', 9000701, ARRAY['{"n": 1}']::jsonb[]);
+UPDATE elt.batch SET owner = 'nz_noexec' WHERE batch_id = 9000701;
+SELECT stream_id AS ne_id FROM elt.stream WHERE source = 'nz_ne' \gset
+SET ROLE nz_noexec;
+SELECT pg_temp.try($$SELECT elt.normalize('nz_ne.rows', 'nz_ne_typed')$$);
+SELECT regexp_replace(pg_temp.try(format($$SELECT elt._normalize_run(%s, 'nz_ne_typed', '{}')$$, :ne_id)), '\d+', 'N', 'g');
+-- its own catalog row asking for normalization on extract does not help
+INSERT INTO elt.normalize_stream (stream_id, owner, target_schema, root_table, on_extract)
+VALUES (:ne_id, 'nz_noexec', 'nz_ne_typed', 'rows', true);
+SELECT regexp_replace(pg_temp.try(format($$SELECT elt._normalize_on_extract(%s)$$, :ne_id)), '\d+', 'N', 'g');
+RESET ROLE;
+SELECT (SELECT count(*) FROM elt.normalized_batch WHERE batch_id = 9000701) AS normalized,
+	   to_regnamespace('nz_ne_typed') IS NULL AS no_schema;
+DELETE FROM elt.normalize_stream WHERE stream_id = :ne_id;
+DELETE FROM elt.batch WHERE batch_id = 9000701;
+DROP TABLE staging.nz_ne_rows;
+SELECT elt.drop_source('nz_ne', cascade => true);
+DROP ROLE nz_noexec;
