@@ -14,6 +14,7 @@
 #include "postgres.h"
 
 #include "access/htup_details.h"
+#include "storage/itemptr.h"
 #include "catalog/pg_type.h"
 #include "common/hashfn.h"
 #include "fmgr.h"
@@ -28,6 +29,7 @@
 #include "utils/jsonb.h"
 #include "utils/memutils.h"
 #include "utils/numeric.h"
+#include "utils/uuid.h"
 
 #include "internal_sql.h"
 #include "normalize.h"
@@ -36,6 +38,16 @@ PG_FUNCTION_INFO_V1(elt_normalize_shape_step);
 PG_FUNCTION_INFO_V1(elt_normalize_shape_final);
 PG_FUNCTION_INFO_V1(elt_jsonb_kind);
 PG_FUNCTION_INFO_V1(elt_normalize);
+PG_FUNCTION_INFO_V1(elt_normalize_entered);
+PG_FUNCTION_INFO_V1(elt_normalize_row_key);
+
+/*
+ * How many runs elt.normalize and an extract's normalization have under way
+ * in this backend: elt._normalize_run works only inside one of them, so
+ * that calling it directly (it is PUBLIC, being run as each stream's
+ * owner) does not get around EXECUTE on elt.normalize.
+ */
+static int	normalize_entered = 0;
 
 /*
  * Kinds of values, one bit each; the SQL side (34_normalize.sql) uses the
@@ -64,27 +76,40 @@ PG_FUNCTION_INFO_V1(elt_normalize);
 #define TOK_KEY			'\x01'
 #define TOK_TABLE		'\x02'
 
-/* One path (or table) found, and what was seen at it. */
-typedef struct ShapeEntry
+/*
+ * One path (or table) found, and what was seen at it.  The entry of a
+ * column path is also a node of the walk: it remembers the entry of the
+ * key found at each position of the object at that path in the last
+ * record, so that records of the same shape (the usual case) find each
+ * path by comparing one key, without building and hashing the path.
+ */
+typedef struct ShapeEntry ShapeEntry;
+struct ShapeEntry
 {
-	char	   *key;			/* NULL: free slot */
+	char	   *key;
 	int			keylen;
 	uint32		hash;
 	int			kinds;			/* KIND_* bits seen */
 	int64		first_batch[NKINDS];	/* first batch per kind; tables: [0] */
 	int64		count;			/* values (rows, for a table) seen */
-} ShapeEntry;
+	/* the walk's cache (column paths only) */
+	const char *seg;			/* the path's last key, within key */
+	int			seglen;
+	ShapeEntry **bypos;			/* child entries by key position, last seen */
+	int			nbypos;
+	ShapeEntry *elem;			/* the column path of this path's array elements */
+	ShapeEntry *table;			/* the table entry of this path's array */
+};
 
 /* The aggregate's state: an open-addressing hash of path keys. */
 typedef struct ShapeState
 {
 	MemoryContext cxt;			/* the aggregate's: entries and keys */
-	MemoryContext tmp;			/* reset per record */
-	ShapeEntry *slots;
+	ShapeEntry **slots;			/* NULL: free slot */
 	int			nslots;			/* a power of two */
 	int			nused;
-	StringInfoData key;			/* the current path key */
-	uint32		hash;			/* its hash, built token by token */
+	StringInfoData key;			/* scratch for building a path key */
+	ShapeEntry *root;			/* the record's own column path (no key) */
 	int64		batch;			/* the current record's batch */
 	int64		records;
 } ShapeState;
@@ -277,18 +302,18 @@ elt_jsonb_kind(PG_FUNCTION_ARGS)
 static void
 shape_grow(ShapeState *st)
 {
-	ShapeEntry *old = st->slots;
+	ShapeEntry **old = st->slots;
 	int			oldn = st->nslots;
 
 	st->nslots = oldn * 2;
-	st->slots = MemoryContextAllocZero(st->cxt, sizeof(ShapeEntry) * st->nslots);
+	st->slots = MemoryContextAllocZero(st->cxt, sizeof(ShapeEntry *) * st->nslots);
 	for (int i = 0; i < oldn; i++)
 	{
-		if (old[i].key)
+		if (old[i])
 		{
-			int			j = old[i].hash & (st->nslots - 1);
+			int			j = old[i]->hash & (st->nslots - 1);
 
-			while (st->slots[j].key)
+			while (st->slots[j])
 				j = (j + 1) & (st->nslots - 1);
 			st->slots[j] = old[i];
 		}
@@ -297,7 +322,8 @@ shape_grow(ShapeState *st)
 }
 
 /*
- * The entry of a key, created when new.
+ * The entry of a key, created when new.  Entries do not move: the walk
+ * keeps pointers to them.
  */
 static ShapeEntry *
 shape_lookup(ShapeState *st, const char *key, int keylen, uint32 h)
@@ -305,9 +331,9 @@ shape_lookup(ShapeState *st, const char *key, int keylen, uint32 h)
 	int			j = h & (st->nslots - 1);
 	ShapeEntry *e;
 
-	while (st->slots[j].key)
+	while (st->slots[j])
 	{
-		e = &st->slots[j];
+		e = st->slots[j];
 		if (e->hash == h && e->keylen == keylen && memcmp(e->key, key, keylen) == 0)
 			return e;
 		j = (j + 1) & (st->nslots - 1);
@@ -317,136 +343,174 @@ shape_lookup(ShapeState *st, const char *key, int keylen, uint32 h)
 		shape_grow(st);
 		return shape_lookup(st, key, keylen, h);
 	}
-	e = &st->slots[j];
+	e = MemoryContextAllocZero(st->cxt, sizeof(ShapeEntry));
 	e->key = MemoryContextAlloc(st->cxt, keylen + 1);
 	memcpy(e->key, key, keylen);
 	e->key[keylen] = '\0';
 	e->keylen = keylen;
 	e->hash = h;
-	e->kinds = 0;
-	e->count = 0;
-	for (int i = 0; i < NKINDS; i++)
-		e->first_batch[i] = 0;
+	st->slots[j] = e;
 	st->nused++;
 	return e;
 }
 
 static void
-shape_note(ShapeState *st, int kind)
+shape_note(ShapeState *st, ShapeEntry *e, int kind)
 {
-	ShapeEntry *e = shape_lookup(st, st->key.data, st->key.len, st->hash);
-	int			i = kind_index(kind);
-
 	if (!(e->kinds & kind))
 	{
 		e->kinds |= kind;
-		e->first_batch[i] = st->batch;
+		e->first_batch[kind_index(kind)] = st->batch;
 	}
 	e->count++;
 }
 
-/* One more row of the table whose path is the current key. */
-static void
-shape_note_row(ShapeState *st)
-{
-	ShapeEntry *e;
-
-	st->key.data[0] = KEY_TABLE;
-	e = shape_lookup(st, st->key.data, st->key.len, hash_combine(st->hash, 0x5bd1e995));
-	st->key.data[0] = KEY_COLUMN;
-	if (e->count == 0)
-		e->first_batch[0] = st->batch;
-	e->kinds |= KIND_ARRAY;
-	e->count++;
-}
-
-static void
-key_truncate(StringInfo s, int len)
-{
-	s->len = len;
-	s->data[len] = '\0';
-}
-
 /*
- * Add a key to the current path; its hash is the prefix's combined with
- * the key's own, so a lookup hashes only the last key, not the whole path.
+ * The entry of the key k under the column path of e: the one found at the
+ * same position of the last record when it is that key, else looked up by
+ * the whole path (and remembered for the position).
  */
-static void
-key_append_segment(ShapeState *st, const char *k, int len)
+static ShapeEntry *
+shape_child(ShapeState *st, ShapeEntry *e, int pos, const char *k, int len)
 {
+	ShapeEntry *c;
 	int32		l = len;
 
+	if (pos < e->nbypos && (c = e->bypos[pos]) != NULL &&
+		c->seglen == len && memcmp(c->seg, k, len) == 0)
+		return c;
+
+	resetStringInfo(&st->key);
+	appendBinaryStringInfo(&st->key, e->key, e->keylen);
 	appendStringInfoChar(&st->key, TOK_KEY);
 	appendBinaryStringInfo(&st->key, (const char *) &l, sizeof(l));
 	appendBinaryStringInfo(&st->key, k, len);
-	st->hash = hash_combine(st->hash, hash_bytes((const unsigned char *) k, len));
-}
-
-static void shape_walk_container(ShapeState *st, JsonbContainer *c);
-
-/*
- * A value found at the current key: noted as a column value, or walked
- * into (an object adds its keys to the path, an array opens a table).
- */
-static void
-shape_walk_value(ShapeState *st, JsonbValue *v)
-{
-	if (v->type == jbvBinary)
+	c = shape_lookup(st, st->key.data, st->key.len,
+					 hash_combine(e->hash, hash_bytes((const unsigned char *) k, len)));
+	if (c->seg == NULL)
 	{
-		if (JsonContainerIsArray(v->val.binary.data))
-		{
-			int			base = st->key.len;
-			uint32		base_hash = st->hash;
-
-			appendStringInfoChar(&st->key, TOK_TABLE);
-			st->hash = hash_combine(st->hash, 0x9e3779b9);
-			shape_walk_container(st, v->val.binary.data);
-			key_truncate(&st->key, base);
-			st->hash = base_hash;
-		}
-		else
-			shape_walk_container(st, v->val.binary.data);
-		return;
+		c->seg = c->key + c->keylen - len;
+		c->seglen = len;
 	}
-	shape_note(st, scalar_kind(v));
+	if (pos >= e->nbypos)
+	{
+		int			n = Max(8, e->nbypos * 2);
+
+		while (n <= pos)
+			n *= 2;
+		if (e->bypos == NULL)
+			e->bypos = MemoryContextAllocZero(st->cxt, sizeof(ShapeEntry *) * n);
+		else
+		{
+			e->bypos = repalloc(e->bypos, sizeof(ShapeEntry *) * n);
+			memset(e->bypos + e->nbypos, 0, sizeof(ShapeEntry *) * (n - e->nbypos));
+		}
+		e->nbypos = n;
+	}
+	e->bypos[pos] = c;
+	return c;
+}
+
+/* The entries of an array at the column path of e: its elements', its table's. */
+static void
+shape_array_entries(ShapeState *st, ShapeEntry *e)
+{
+	resetStringInfo(&st->key);
+	appendBinaryStringInfo(&st->key, e->key, e->keylen);
+	appendStringInfoChar(&st->key, TOK_TABLE);
+	e->elem = shape_lookup(st, st->key.data, st->key.len, hash_combine(e->hash, 0x9e3779b9));
+	st->key.data[0] = KEY_TABLE;
+	e->table = shape_lookup(st, st->key.data, st->key.len,
+							hash_combine(e->elem->hash, 0x5bd1e995));
+}
+
+static void shape_walk_container(ShapeState *st, ShapeEntry *e, JsonbContainer *c);
+
+/*
+ * A value of a container, read from its JEntry in place: noted at the
+ * column path of e, or walked into.
+ */
+static void
+shape_walk_entry(ShapeState *st, ShapeEntry *e, JEntry je, const char *base,
+				 uint32 off, uint32 len)
+{
+	if (JBE_ISSTRING(je))
+		shape_note(st, e, string_kind(base + off, len));
+	else if (JBE_ISNUMERIC(je))
+		shape_note(st, e, numeric_kind((Numeric) (base + INTALIGN(off))));
+	else if (JBE_ISBOOL(je))
+		shape_note(st, e, KIND_BOOL);
+	else if (JBE_ISNULL(je))
+		shape_note(st, e, KIND_NULL);
+	else
+	{
+		JsonbContainer *c = (JsonbContainer *) (base + INTALIGN(off));
+
+		Assert(JBE_ISCONTAINER(je));
+		/* noted too: a path that also holds scalars routes them by kind */
+		shape_note(st, e, JsonContainerIsArray(c) ? KIND_ARRAY : KIND_OBJECT);
+		shape_walk_container(st, e, c);
+	}
 }
 
 /*
- * Walk an object (its keys extend the current path) or an array (the
- * current key ends with TOK_TABLE: each element is a row of that table,
- * and a scalar element's column path is empty).
+ * Walk an object (its keys extend the column path of e) or an array (each
+ * element is a row of the table of e's path, and its values are at the
+ * column path of the elements).  The binary jsonb is read in place, as
+ * jsonb_util.c lays it out: the JEntries of the keys then of the values
+ * (of the elements, for an array), then their data, each at the end of the
+ * one before it, an offset instead of a length every few entries.
  */
 static void
-shape_walk_container(ShapeState *st, JsonbContainer *c)
+shape_walk_container(ShapeState *st, ShapeEntry *e, JsonbContainer *c)
 {
-	JsonbIterator *it = JsonbIteratorInit(c);
-	JsonbIteratorToken tok;
-	JsonbValue	v;
-	int			base = st->key.len;
-	uint32		base_hash = st->hash;
-	bool		is_array = JsonContainerIsArray(c);
+	int			n = JsonContainerSize(c);
 
 	check_stack_depth();
-	while ((tok = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)
+	if (JsonContainerIsObject(c))
 	{
-		if (tok == WJB_KEY)
+		const char *base = (const char *) &c->children[n * 2];
+		uint32		koff = 0;
+		uint32		voff = n > 0 ? getJsonbOffset(c, n) : 0;
+
+		for (int i = 0; i < n; i++)
 		{
-			key_truncate(&st->key, base);
-			st->hash = base_hash;
-			key_append_segment(st, v.val.string.val, v.val.string.len);
-		}
-		else if (tok == WJB_VALUE)
-			shape_walk_value(st, &v);
-		else if (tok == WJB_ELEM && is_array)
-		{
-			key_truncate(&st->key, base);
-			st->hash = base_hash;
-			shape_note_row(st);
-			shape_walk_value(st, &v);
+			JEntry		kj = c->children[i];
+			JEntry		vj = c->children[n + i];
+			uint32		kend = koff;
+			uint32		vend = voff;
+			ShapeEntry *child;
+
+			JBE_ADVANCE_OFFSET(kend, kj);
+			JBE_ADVANCE_OFFSET(vend, vj);
+			child = shape_child(st, e, i, base + koff, kend - koff);
+			shape_walk_entry(st, child, vj, base, voff, vend - voff);
+			koff = kend;
+			voff = vend;
 		}
 	}
-	key_truncate(&st->key, base);
-	st->hash = base_hash;
+	else
+	{
+		const char *base = (const char *) &c->children[n];
+		uint32		off = 0;
+
+		if (e->elem == NULL)
+			shape_array_entries(st, e);
+		for (int i = 0; i < n; i++)
+		{
+			JEntry		je = c->children[i];
+			uint32		end = off;
+			ShapeEntry *t = e->table;
+
+			JBE_ADVANCE_OFFSET(end, je);
+			if (t->count == 0)
+				t->first_batch[0] = st->batch;
+			t->kinds |= KIND_ARRAY;
+			t->count++;
+			shape_walk_entry(st, e->elem, je, base, off, end - off);
+			off = end;
+		}
+	}
 }
 
 /*
@@ -458,21 +522,21 @@ elt_normalize_shape_step(PG_FUNCTION_ARGS)
 {
 	MemoryContext aggcxt;
 	ShapeState *st;
-	MemoryContext old;
 
 	if (!AggCheckCallContext(fcinfo, &aggcxt))
 		elog(ERROR, "elt._normalize_shape_step called in non-aggregate context");
 	if (PG_ARGISNULL(0))
 	{
+		MemoryContext old;
+
 		st = MemoryContextAllocZero(aggcxt, sizeof(ShapeState));
 		st->cxt = aggcxt;
-		st->tmp = AllocSetContextCreate(aggcxt, "normalize shape",
-										ALLOCSET_DEFAULT_SIZES);
 		st->nslots = 256;
-		st->slots = MemoryContextAllocZero(aggcxt, sizeof(ShapeEntry) * st->nslots);
+		st->slots = MemoryContextAllocZero(aggcxt, sizeof(ShapeEntry *) * st->nslots);
 		old = MemoryContextSwitchTo(aggcxt);
 		initStringInfo(&st->key);
 		MemoryContextSwitchTo(old);
+		st->root = shape_lookup(st, (char[]) {KEY_COLUMN}, 1, 0);
 	}
 	else
 		st = (ShapeState *) PG_GETARG_POINTER(0);
@@ -484,15 +548,9 @@ elt_normalize_shape_step(PG_FUNCTION_ARGS)
 		st->batch = PG_ARGISNULL(2) ? 0 : PG_GETARG_INT64(2);
 		st->records++;
 		if (JB_ROOT_IS_OBJECT(jb))
-		{
-			old = MemoryContextSwitchTo(st->tmp);
-			key_truncate(&st->key, 0);
-			appendStringInfoChar(&st->key, KEY_COLUMN);
-			st->hash = 0;
-			shape_walk_container(st, &jb->root);
-			MemoryContextSwitchTo(old);
-			MemoryContextReset(st->tmp);
-		}
+			shape_walk_container(st, st->root, &jb->root);
+		if ((Pointer) jb != PG_GETARG_POINTER(1))
+			pfree(jb);
 	}
 	PG_RETURN_POINTER(st);
 }
@@ -565,10 +623,11 @@ elt_normalize_shape_final(PG_FUNCTION_ARGS)
 	appendStringInfoChar(&out, '[');
 	for (int i = 0; i < st->nslots; i++)
 	{
-		ShapeEntry *e = &st->slots[i];
+		ShapeEntry *e = st->slots[i];
 		bool		is_table;
 
-		if (e->key == NULL)
+		/* nodes of the walk that saw nothing (an empty array's) */
+		if (e == NULL || e->kinds == 0)
 			continue;
 		is_table = e->key[0] == KEY_TABLE;
 		if (!first)
@@ -599,7 +658,63 @@ elt_normalize_shape_final(PG_FUNCTION_ARGS)
 	PG_RETURN_DATUM(DirectFunctionCall1(jsonb_in, CStringGetDatum(out.data)));
 }
 
+/* ------------------------------------------------------------ keys */
+
+/*
+ * elt._normalize_row_key(batch_id bigint, row tid) returns uuid: the root
+ * row key of a staged row of a stream without a primary key: its batch
+ * (8 bytes, big-endian), its block (4) and its line (2), then two zero
+ * bytes, so that two staged rows of a table never share one, and a row
+ * has the same key in every statement of a run.  (Much cheaper per row
+ * than hashing the text of both.)
+ */
+Datum
+elt_normalize_row_key(PG_FUNCTION_ARGS)
+{
+	uint64		batch = (uint64) PG_GETARG_INT64(0);
+	ItemPointer tid = (ItemPointer) PG_GETARG_POINTER(1);
+	BlockNumber block = ItemPointerGetBlockNumberNoCheck(tid);
+	OffsetNumber line = ItemPointerGetOffsetNumberNoCheck(tid);
+	pg_uuid_t  *key = palloc0(sizeof(pg_uuid_t));
+
+	for (int i = 0; i < 8; i++)
+		key->data[i] = (unsigned char) (batch >> (56 - 8 * i));
+	for (int i = 0; i < 4; i++)
+		key->data[8 + i] = (unsigned char) (block >> (24 - 8 * i));
+	key->data[12] = (unsigned char) (line >> 8);
+	key->data[13] = (unsigned char) line;
+	PG_RETURN_UUID_P(key);
+}
+
 /* ------------------------------------------------------------ running */
+
+/*
+ * elt._normalize_entered() returns boolean: whether elt.normalize or an
+ * extract's normalization is running in this backend.
+ */
+Datum
+elt_normalize_entered(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_BOOL(normalize_entered > 0);
+}
+
+/* Run an SPI statement of a normalization with normalize_entered raised. */
+static void
+normalize_exec_entered(Oid owner, const char *sql, int nargs, Oid *types, Datum *vals,
+					   const char *nls)
+{
+	normalize_entered++;
+	PG_TRY();
+	{
+		/* InvalidOid: as the current user */
+		internal_sql_exec_as(owner, sql, nargs, types, vals, nls, false, SPI_OK_SELECT);
+	}
+	PG_FINALLY();
+	{
+		normalize_entered--;
+	}
+	PG_END_TRY();
+}
 
 /*
  * Run one normalization of a stream as its owner: the owner creates and
@@ -617,10 +732,10 @@ normalize_run_as_owner(int32 stream_id, Oid owner, Datum target_schema, bool sch
 	vals[0] = Int32GetDatum(stream_id);
 	vals[1] = target_schema;
 	vals[2] = options;
-	internal_sql_exec_as(owner,
-						 "SELECT batches, root_rows, child_rows, schema_changes "
-						 "FROM elt._normalize_run($1, $2, $3)",
-						 3, types, vals, nls, false, SPI_OK_SELECT);
+	normalize_exec_entered(owner,
+						   "SELECT batches, root_rows, child_rows, schema_changes "
+						   "FROM elt._normalize_run($1, $2, $3)",
+						   3, types, vals, nls);
 	for (int i = 0; i < 4; i++)
 		counters[i] = internal_sql_int64(0, i + 1, 0);
 }
@@ -696,6 +811,6 @@ normalize_after_extract(int32 stream_id)
 								   1, types, true)))
 		return;
 	vals[0] = Int32GetDatum(stream_id);
-	internal_sql_exec("SELECT elt._normalize_on_extract($1)",
-					  1, types, vals, NULL, false, SPI_OK_SELECT);
+	normalize_exec_entered(InvalidOid, "SELECT elt._normalize_on_extract($1)",
+						   1, types, vals, NULL);
 }

@@ -155,6 +155,20 @@ LANGUAGE C STABLE PARALLEL SAFE;
 COMMENT ON FUNCTION elt._validate_normalize_options(jsonb) IS
 'Raise an error for anything wrong in the options of elt.normalize';
 
+CREATE FUNCTION elt._normalize_entered()
+RETURNS boolean
+AS 'MODULE_PATHNAME', 'elt_normalize_entered'
+LANGUAGE C VOLATILE PARALLEL RESTRICTED;
+COMMENT ON FUNCTION elt._normalize_entered() IS
+'Whether elt.normalize (or an extract''s normalization) is running in this session';
+
+CREATE FUNCTION elt._normalize_row_key(batch_id bigint, "row" tid)
+RETURNS uuid
+AS 'MODULE_PATHNAME', 'elt_normalize_row_key'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION elt._normalize_row_key(bigint, tid) IS
+'The root row key of a staged row of a stream without a primary key: its batch and its place (ctid)';
+
 CREATE FUNCTION elt._jsonb_kind(value jsonb)
 RETURNS integer
 AS 'MODULE_PATHNAME', 'elt_jsonb_kind'
@@ -326,17 +340,27 @@ RETURN 'pg_catalog.' || CASE data_type WHEN 'bigint' THEN 'int8' WHEN 'boolean' 
 COMMENT ON FUNCTION elt._normalize_sqltype(text) IS
 'The qualified name of a normalized column''s type';
 
--- The expression that reads a value of a path as a column's type.
+-- The expression that reads a value of a path as a column's type: ->
+-- for each key but the last, ->> (-> for jsonb) for the last, which is
+-- cheaper per row than #>> with a path array; #>> '{}' for the element of
+-- an array of scalars (the empty path).
 CREATE FUNCTION elt._normalize_cast(alias text, path jsonb, data_type text)
 RETURNS text
 LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
-RETURN CASE data_type
-		   WHEN 'text' THEN '(' || alias || ' #>> ' || elt._normalize_path_literal(path) || ')'
-		   WHEN 'jsonb' THEN 'NULLIF(' || alias || ' #> ' || elt._normalize_path_literal(path)
-							 || ', ''null''::pg_catalog.jsonb)'
-		   ELSE '(' || alias || ' #>> ' || elt._normalize_path_literal(path) || ')::'
-				|| elt._normalize_sqltype(data_type) END;
+RETURN (SELECT CASE data_type
+				   WHEN 'text' THEN '(' || get || ')'
+				   WHEN 'jsonb' THEN 'NULLIF(' || getj || ', ''null''::pg_catalog.jsonb)'
+				   ELSE '(' || get || ')::' || elt._normalize_sqltype(data_type) END
+		  FROM (SELECT CASE WHEN jsonb_array_length(path) = 0
+							THEN alias || ' #>> ''{}''::pg_catalog.text[]'
+							ELSE alias || pre || ' ->> ' || last END AS get,
+					   CASE WHEN jsonb_array_length(path) = 0 THEN alias
+							ELSE alias || pre || ' -> ' || last END AS getj
+				  FROM (SELECT coalesce((SELECT string_agg(' -> ' || quote_literal(k) || '::pg_catalog.text', '' ORDER BY i)
+										   FROM jsonb_array_elements_text(path) WITH ORDINALITY AS q(k, i)
+										  WHERE i < jsonb_array_length(path)), '') AS pre,
+							   quote_literal(path->>(jsonb_array_length(path) - 1)) || '::pg_catalog.text' AS last) x) y);
 COMMENT ON FUNCTION elt._normalize_cast(text, jsonb, text) IS
 'SQL reading a JSON path of a row as a normalized column''s type';
 
@@ -400,8 +424,15 @@ DECLARE
 	rows_done bigint;
 	now_ts timestamptz := now();
 	qstream text;
+	citus_mode text;
+	distributed boolean := false;
 BEGIN
 	batches := 0; root_rows := 0; child_rows := 0; schema_changes := 0;
+	IF NOT elt._normalize_entered() THEN
+		RAISE EXCEPTION 'elt._normalize_run runs only inside elt.normalize or an extract'
+			USING ERRCODE = 'insufficient_privilege',
+				  HINT = 'Call elt.normalize (it needs EXECUTE on elt.normalize).';
+	END IF;
 	SELECT * INTO s FROM elt.stream st WHERE st.stream_id = sid;
 	IF NOT FOUND THEN
 		PERFORM elt._raise('42704', format('stream %s does not exist', sid));  -- undefined_object
@@ -464,6 +495,46 @@ BEGIN
 		INSERT INTO elt.normalized_batch (batch_id, stream_id, owner)
 		SELECT b, sid, s.owner FROM unnest(batch_ids) b;
 		RETURN;
+	END IF;
+
+	-- the typed tables and columns of earlier runs must still be there
+	SELECT nt.table_name, nc.column_name, nc.data_type,
+		   to_regclass(quote_ident(schema_name) || '.' || quote_ident(nt.table_name)) IS NULL AS gone
+	  INTO t
+	  FROM elt.normalize_table nt
+	  LEFT JOIN elt.normalize_column nc
+		ON nc.stream_id = nt.stream_id AND nc.table_path = nt.table_path
+	 WHERE nt.stream_id = sid
+	   AND (to_regclass(quote_ident(schema_name) || '.' || quote_ident(nt.table_name)) IS NULL
+			OR (nc.column_name IS NOT NULL
+				AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a
+								 WHERE a.attrelid = to_regclass(quote_ident(schema_name) || '.'
+																|| quote_ident(nt.table_name))
+								   AND a.attname = nc.column_name AND NOT a.attisdropped)))
+	 ORDER BY nt.table_name, nc.column_name
+	 LIMIT 1;
+	IF FOUND THEN
+		IF t.gone THEN
+			RAISE EXCEPTION 'typed table %.% of stream "%" does not exist',
+				quote_ident(schema_name), quote_ident(t.table_name), qstream
+				USING ERRCODE = 'EL081',
+					  DETAIL = 'elt.normalize created it and writes into it; it was dropped or renamed.',
+					  HINT = 'Restore the table, or delete its row of elt.normalize_table so that elt.normalize creates it again.';
+		END IF;
+		RAISE EXCEPTION 'column % of typed table %.% (stream "%") does not exist',
+			quote_ident(t.column_name), quote_ident(schema_name), quote_ident(t.table_name), qstream
+			USING ERRCODE = 'EL081',
+				  DETAIL = 'elt.normalize created it and writes into it; it was dropped or renamed.',
+				  HINT = format('Add it back (ALTER TABLE %I.%I ADD COLUMN %I %s), or delete its row of elt.normalize_column so that elt.normalize creates it again.',
+								schema_name, t.table_name, t.column_name, t.data_type);
+	END IF;
+
+	-- on Citus, one connection per node for the whole run: its DDL (new
+	-- tables and columns) follows reads of distributed tables, which Citus
+	-- refuses after a parallel (multi-connection) read in the transaction
+	citus_mode := current_setting('citus.multi_shard_modify_mode', true);
+	IF citus_mode IS NOT NULL AND citus_mode <> 'sequential' THEN
+		PERFORM set_config('citus.multi_shard_modify_mode', 'sequential', true);
 	END IF;
 
 	EXECUTE format('SELECT elt._normalize_shape(r._elt_record, r._elt_batch_id) FROM %s r '
@@ -789,9 +860,23 @@ BEGIN
 						   'ORDER BY k.rid, r._elt_batch_id DESC, r.ctid DESC) r',
 						   staging, rid, tbl_preds[1]);
 	ELSE
-		root_src := format('(SELECT r._elt_batch_id, r._elt_record, '
-						   'pg_catalog.md5(r._elt_batch_id::pg_catalog.text || '':'' || r.ctid::pg_catalog.text)::pg_catalog.uuid AS rid '
+		-- the row key from the record's place in the staging table (the same
+		-- for every statement of the run).  A Citus distributed staging table
+		-- has the same ctids on each shard: there the key takes a hash of the
+		-- record too (identical records share a shard, being distributed by
+		-- one of the staging columns), and a collision of two different
+		-- records would be a duplicate key error, never a lost row.
+		IF to_regclass('pg_catalog.pg_dist_partition') IS NOT NULL THEN
+			EXECUTE 'SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_dist_partition p '
+					'WHERE p.logicalrelid OPERATOR(pg_catalog.=) $1)'
+				INTO distributed USING staging;
+		END IF;
+		root_src := format('(SELECT r._elt_batch_id, r._elt_record, %s AS rid '
 						   'FROM %s r WHERE r._elt_batch_id OPERATOR(pg_catalog.=) ANY ($1) AND NOT (false%s)) r',
+						   CASE WHEN distributed
+								THEN 'pg_catalog.md5(r._elt_batch_id::pg_catalog.text || '':'' || r.ctid::pg_catalog.text'
+									 ' || '':'' || pg_catalog.jsonb_hash_extended(r._elt_record, 0)::pg_catalog.text)::pg_catalog.uuid'
+								ELSE 'elt._normalize_row_key(r._elt_batch_id, r.ctid)' END,
 						   staging, tbl_preds[1]);
 	END IF;
 
@@ -857,6 +942,9 @@ BEGIN
 
 	INSERT INTO elt.normalized_batch (batch_id, stream_id, owner)
 	SELECT b, sid, s.owner FROM unnest(batch_ids) b;
+	IF citus_mode IS NOT NULL AND citus_mode <> 'sequential' THEN
+		PERFORM set_config('citus.multi_shard_modify_mode', citus_mode, true);
+	END IF;
 END;
 $fn$;
 COMMENT ON FUNCTION elt._normalize_run(integer, text, jsonb) IS
