@@ -99,6 +99,19 @@ typedef struct StepDef
 	BackgroundWorkerHandle *handle; /* of that step worker */
 } StepDef;
 
+/* The end of a step's last attempt, written with the end of the run */
+typedef struct StepEnd
+{
+	bool		valid;
+	StepDef    *step;
+	int			attempt;
+	const char *status;
+	char	   *error;
+	int64		rows;
+	char	   *messages;
+	char	   *result;
+} StepEnd;
+
 typedef struct RunDef
 {
 	int64		run_id;
@@ -112,6 +125,8 @@ typedef struct RunDef
 	bool		has_alerts;		/* alert_url is set */
 	int			nsteps;
 	StepDef    *steps;
+	bool		defer_end;		/* the step executing now is the run's last */
+	StepEnd		last_end;		/* its end, for the run's last transaction */
 } RunDef;
 
 /* A queued run this worker has taken (queued -> running) */
@@ -148,6 +163,7 @@ static bool session_is_reset = false;
 static void reset_session_state(void);
 static void worker_admin_begin_reset(AdminState *st, bool sync, bool reset);
 static bool deps_done(RunDef *run, StepDef *step, const char **blocked);
+static void write_step_row(Datum *values, char *nulls, bool start);
 static InternalSqlPlan definition_plan;
 static InternalSqlPlan steps_plan;
 static InternalSqlPlan step_start_plan;
@@ -329,7 +345,6 @@ record_step_output(RunDef *run, StepDef *step, int attempt, const char *status,
 				   const char *messages, const char *result)
 {
 	AdminState st;
-	Oid			types[8] = {INT8OID, TEXTOID, INT4OID, TEXTOID, TEXTOID, INT8OID, TEXTOID, TEXTOID};
 	Datum		values[8];
 	char		nulls[8] = {' ', ' ', ' ', ' ', error ? ' ' : 'n', rows >= 0 ? ' ' : 'n',
 		messages ? ' ' : 'n', result ? ' ' : 'n'};
@@ -345,6 +360,19 @@ record_step_output(RunDef *run, StepDef *step, int attempt, const char *status,
 
 	/* the start is durable, so a crash cannot erase an attempt */
 	worker_admin_begin(&st, start);
+	write_step_row(values, nulls, start);
+	worker_admin_commit(&st);
+}
+
+/*
+ * The statement of record_step_output, in the current history
+ * transaction.
+ */
+static void
+write_step_row(Datum *values, char *nulls, bool start)
+{
+	Oid			types[8] = {INT8OID, TEXTOID, INT4OID, TEXTOID, TEXTOID, INT8OID, TEXTOID, TEXTOID};
+
 	if (start)
 		internal_sql_exec_plan(&step_start_plan, InvalidOid, "INSERT INTO elt.step_run (run_id, step, attempt, status, started_at, error) "
 						  "VALUES ($1, $2, $3, $4, CASE WHEN $4 OPERATOR(pg_catalog.=) 'running' "
@@ -357,7 +385,35 @@ record_step_output(RunDef *run, StepDef *step, int attempt, const char *status,
 						  "WHERE run_id OPERATOR(pg_catalog.=) $1 AND step OPERATOR(pg_catalog.=) $2 "
 						  "AND attempt OPERATOR(pg_catalog.=) $3",
 						  8, types, values, nulls, false, SPI_OK_UPDATE);
-	worker_admin_commit(&st);
+}
+
+/*
+ * In the transaction that ends the run: the end of its last step's last
+ * attempt, kept by run_step (run->defer_end), so that a run with one step
+ * ends in one transaction.  A crash before it commits loses both, as it
+ * could lose the step's end alone before (written without a flush): the
+ * run and its attempt are then failed as interrupted (run_history.c).
+ */
+static void
+write_last_step_end(RunDef *run)
+{
+	StepEnd    *e = &run->last_end;
+	Datum		values[8];
+	char		nulls[8] = {' ', ' ', ' ', ' ', e->error ? ' ' : 'n', e->rows >= 0 ? ' ' : 'n',
+		e->messages ? ' ' : 'n', e->result ? ' ' : 'n'};
+
+	if (!e->valid)
+		return;
+	values[0] = Int64GetDatum(run->run_id);
+	values[1] = CStringGetTextDatum(e->step->name);
+	values[2] = Int32GetDatum(e->attempt);
+	values[3] = CStringGetTextDatum(e->status);
+	values[4] = e->error ? CStringGetTextDatum(e->error) : (Datum) 0;
+	values[5] = Int64GetDatum(e->rows);
+	values[6] = e->messages ? CStringGetTextDatum(e->messages) : (Datum) 0;
+	values[7] = e->result ? CStringGetTextDatum(e->result) : (Datum) 0;
+	write_step_row(values, nulls, false);
+	e->valid = false;
 }
 
 /*
@@ -591,6 +647,7 @@ run_step(RunDef *run, StepDef *step, MemoryContext runcxt, char **error)
 		int64		rows;
 		char	   *result;
 		char	   *messages;
+		bool		final;
 
 		if (step->start_recorded)
 			step->start_recorded = false;	/* written when the run was taken */
@@ -599,11 +656,24 @@ run_step(RunDef *run, StepDef *step, MemoryContext runcxt, char **error)
 		step_output_begin();
 		status = execute_step(step, runcxt, error, &rows, &result);
 		messages = step_output_end(runcxt);
+		final = (strcmp(status, "succeeded") == 0 || strcmp(status, "cancelled") == 0 ||
+				 attempt > step->retries);
+		if (final && run->defer_end)
+		{
+			/* the run's last step: its end is written with the run's */
+			run->last_end.valid = true;
+			run->last_end.step = step;
+			run->last_end.attempt = attempt;
+			run->last_end.status = status;
+			run->last_end.error = *error;
+			run->last_end.rows = rows;
+			run->last_end.messages = messages;
+			run->last_end.result = result;
+			break;
+		}
 		record_step_output(run, step, attempt, status, *error, rows, false,
 						   messages, result);
-		if (strcmp(status, "succeeded") == 0 || strcmp(status, "cancelled") == 0)
-			break;
-		if (attempt > step->retries)
+		if (final)
 			break;
 		/* exponential backoff: delay, 2 x delay, 4 x delay, ... */
 		{
@@ -834,7 +904,11 @@ execute_run(RunDef *run, MemoryContext runcxt, char **run_error, Oid owner)
 			/* this worker executes the step itself */
 			{
 				char	   *error;
-				const char *status = run_step(run, step, runcxt, &error);
+				const char *status;
+
+				run->defer_end = (remaining == 1 && inflight == 0);
+				status = run_step(run, step, runcxt, &error);
+				run->defer_end = false;
 
 				remaining--;
 				step_finished(step, status, error, &cancelled, &failed, run_error);
@@ -1115,6 +1189,7 @@ taken_run:
 	 * this commits).
 	 */
 	worker_admin_begin_reset(&st, true, args->result == DSM_HANDLE_INVALID && !run.has_alerts);
+	write_last_step_end(&run);
 	run_history_finish(run.run_id, status, error, "running");
 	/* with the end of the run, so the runs that follow it are queued once */
 	if (strcmp(status, "succeeded") == 0)
