@@ -95,8 +95,22 @@ typedef struct StepDef
 	int64		timeout_ms;		/* 0: none */
 	const char *status;			/* NULL while pending */
 	bool		inflight;		/* handed to a step worker */
+	bool		start_recorded; /* attempt 1's start is written already */
 	BackgroundWorkerHandle *handle; /* of that step worker */
 } StepDef;
+
+/* The end of a step's last attempt, written with the end of the run */
+typedef struct StepEnd
+{
+	bool		valid;
+	StepDef    *step;
+	int			attempt;
+	const char *status;
+	char	   *error;
+	int64		rows;
+	char	   *messages;
+	char	   *result;
+} StepEnd;
 
 typedef struct RunDef
 {
@@ -111,6 +125,8 @@ typedef struct RunDef
 	bool		has_alerts;		/* alert_url is set */
 	int			nsteps;
 	StepDef    *steps;
+	bool		defer_end;		/* the step executing now is the run's last */
+	StepEnd		last_end;		/* its end, for the run's last transaction */
 } RunDef;
 
 /* A queued run this worker has taken (queued -> running) */
@@ -146,10 +162,14 @@ static InternalSqlPlan pipeline_queued_plan;
 static bool session_is_reset = false;
 static void reset_session_state(void);
 static void worker_admin_begin_reset(AdminState *st, bool sync, bool reset);
+static bool deps_done(RunDef *run, StepDef *step, const char **blocked);
+static void write_step_row(Datum *values, char *nulls, bool start);
 static InternalSqlPlan definition_plan;
 static InternalSqlPlan steps_plan;
 static InternalSqlPlan step_start_plan;
 static InternalSqlPlan step_end_plan;
+static InternalSqlPlan first_step_plan;
+static InternalSqlPlan unstart_step_plan;
 
 static void record_step_output(RunDef *run, StepDef *step, int attempt,
 							   const char *status, const char *error, int64 rows,
@@ -325,7 +345,6 @@ record_step_output(RunDef *run, StepDef *step, int attempt, const char *status,
 				   const char *messages, const char *result)
 {
 	AdminState st;
-	Oid			types[8] = {INT8OID, TEXTOID, INT4OID, TEXTOID, TEXTOID, INT8OID, TEXTOID, TEXTOID};
 	Datum		values[8];
 	char		nulls[8] = {' ', ' ', ' ', ' ', error ? ' ' : 'n', rows >= 0 ? ' ' : 'n',
 		messages ? ' ' : 'n', result ? ' ' : 'n'};
@@ -341,6 +360,19 @@ record_step_output(RunDef *run, StepDef *step, int attempt, const char *status,
 
 	/* the start is durable, so a crash cannot erase an attempt */
 	worker_admin_begin(&st, start);
+	write_step_row(values, nulls, start);
+	worker_admin_commit(&st);
+}
+
+/*
+ * The statement of record_step_output, in the current history
+ * transaction.
+ */
+static void
+write_step_row(Datum *values, char *nulls, bool start)
+{
+	Oid			types[8] = {INT8OID, TEXTOID, INT4OID, TEXTOID, TEXTOID, INT8OID, TEXTOID, TEXTOID};
+
 	if (start)
 		internal_sql_exec_plan(&step_start_plan, InvalidOid, "INSERT INTO elt.step_run (run_id, step, attempt, status, started_at, error) "
 						  "VALUES ($1, $2, $3, $4, CASE WHEN $4 OPERATOR(pg_catalog.=) 'running' "
@@ -353,7 +385,103 @@ record_step_output(RunDef *run, StepDef *step, int attempt, const char *status,
 						  "WHERE run_id OPERATOR(pg_catalog.=) $1 AND step OPERATOR(pg_catalog.=) $2 "
 						  "AND attempt OPERATOR(pg_catalog.=) $3",
 						  8, types, values, nulls, false, SPI_OK_UPDATE);
+}
+
+/*
+ * In the transaction that ends the run: the end of its last step's last
+ * attempt, kept by run_step (run->defer_end), so that a run with one step
+ * ends in one transaction.  A crash before it commits loses both, as it
+ * could lose the step's end alone before (written without a flush): the
+ * run and its attempt are then failed as interrupted (run_history.c).
+ */
+static void
+write_last_step_end(RunDef *run)
+{
+	StepEnd    *e = &run->last_end;
+	Datum		values[8];
+	char		nulls[8] = {' ', ' ', ' ', ' ', e->error ? ' ' : 'n', e->rows >= 0 ? ' ' : 'n',
+		e->messages ? ' ' : 'n', e->result ? ' ' : 'n'};
+
+	if (!e->valid)
+		return;
+	values[0] = Int64GetDatum(run->run_id);
+	values[1] = CStringGetTextDatum(e->step->name);
+	values[2] = Int32GetDatum(e->attempt);
+	values[3] = CStringGetTextDatum(e->status);
+	values[4] = e->error ? CStringGetTextDatum(e->error) : (Datum) 0;
+	values[5] = Int64GetDatum(e->rows);
+	values[6] = e->messages ? CStringGetTextDatum(e->messages) : (Datum) 0;
+	values[7] = e->result ? CStringGetTextDatum(e->result) : (Datum) 0;
+	write_step_row(values, nulls, false);
+	e->valid = false;
+}
+
+/*
+ * In the transaction that takes a run (which then commits durably): write
+ * the start of the first attempt of the step that the run executes first,
+ * so that the take and that start cost one flush instead of two.  Only for
+ * a run that executes its steps one at a time (execute_run takes the first
+ * step whose dependencies are done, in definition order); a run whose
+ * steps may execute in parallel records each start as it comes.  The
+ * start is the due time when the run was taken early.
+ */
+static void
+record_first_step_start(RunDef *run)
+{
+	int			width = Min(run->max_parallel, Max(elt_max_workers, 1));
+	Oid			types[3] = {INT8OID, TEXTOID, TIMESTAMPTZOID};
+	Datum		values[3];
+	char		nulls[3] = {' ', ' ', run->scheduled_at != 0 ? ' ' : 'n'};
+	StepDef    *step = NULL;
+	int			i;
+
+	if (run->nsteps == 0 || (width > 1 && run->nsteps > 1))
+		return;
+	for (i = 0; i < run->nsteps; i++)
+	{
+		const char *blocked;
+
+		if (deps_done(run, &run->steps[i], &blocked) && blocked == NULL)
+		{
+			step = &run->steps[i];
+			break;
+		}
+	}
+	if (step == NULL)
+		return;
+	values[0] = Int64GetDatum(run->run_id);
+	values[1] = CStringGetTextDatum(step->name);
+	values[2] = TimestampTzGetDatum(run->scheduled_at);
+	internal_sql_exec_plan(&first_step_plan, InvalidOid,
+						   "INSERT INTO elt.step_run (run_id, step, attempt, status, started_at) "
+						   "VALUES ($1, $2, 1, 'running', "
+						   "greatest(pg_catalog.clock_timestamp(), $3))",
+						   3, types, values, nulls, false, SPI_OK_INSERT);
+	step->start_recorded = true;
+}
+
+/*
+ * A step whose start record_first_step_start wrote is skipped after all
+ * (the run was cancelled before it began): its attempt becomes the
+ * skipped step's row.
+ */
+static void
+unstart_step(RunDef *run, StepDef *step, const char *error)
+{
+	AdminState	st;
+	Oid			types[3] = {INT8OID, TEXTOID, TEXTOID};
+	Datum		values[3] = {Int64GetDatum(run->run_id), CStringGetTextDatum(step->name),
+		CStringGetTextDatum(error)};
+
+	worker_admin_begin(&st, true);
+	internal_sql_exec_plan(&unstart_step_plan, InvalidOid,
+						   "UPDATE elt.step_run SET attempt = 0, status = 'skipped', "
+						   "started_at = NULL, error = $3 "
+						   "WHERE run_id OPERATOR(pg_catalog.=) $1 AND step OPERATOR(pg_catalog.=) $2 "
+						   "AND attempt OPERATOR(pg_catalog.=) 1",
+						   3, types, values, NULL, false, SPI_OK_UPDATE);
 	worker_admin_commit(&st);
+	step->start_recorded = false;
 }
 
 /*
@@ -519,16 +647,33 @@ run_step(RunDef *run, StepDef *step, MemoryContext runcxt, char **error)
 		int64		rows;
 		char	   *result;
 		char	   *messages;
+		bool		final;
 
-		record_step(run, step, attempt, "running", NULL, -1, true);
+		if (step->start_recorded)
+			step->start_recorded = false;	/* written when the run was taken */
+		else
+			record_step(run, step, attempt, "running", NULL, -1, true);
 		step_output_begin();
 		status = execute_step(step, runcxt, error, &rows, &result);
 		messages = step_output_end(runcxt);
+		final = (strcmp(status, "succeeded") == 0 || strcmp(status, "cancelled") == 0 ||
+				 attempt > step->retries);
+		if (final && run->defer_end)
+		{
+			/* the run's last step: its end is written with the run's */
+			run->last_end.valid = true;
+			run->last_end.step = step;
+			run->last_end.attempt = attempt;
+			run->last_end.status = status;
+			run->last_end.error = *error;
+			run->last_end.rows = rows;
+			run->last_end.messages = messages;
+			run->last_end.result = result;
+			break;
+		}
 		record_step_output(run, step, attempt, status, *error, rows, false,
 						   messages, result);
-		if (strcmp(status, "succeeded") == 0 || strcmp(status, "cancelled") == 0)
-			break;
-		if (attempt > step->retries)
+		if (final)
 			break;
 		/* exponential backoff: delay, 2 x delay, 4 x delay, ... */
 		{
@@ -711,7 +856,10 @@ execute_run(RunDef *run, MemoryContext runcxt, char **run_error, Oid owner)
 			{
 				cancelled = true;
 				step->status = "skipped";
-				record_step(run, step, 0, "skipped", "the run was cancelled", -1, true);
+				if (step->start_recorded)
+					unstart_step(run, step, "the run was cancelled");
+				else
+					record_step(run, step, 0, "skipped", "the run was cancelled", -1, true);
 				remaining--;
 				skipped = true;
 				continue;
@@ -756,7 +904,11 @@ execute_run(RunDef *run, MemoryContext runcxt, char **run_error, Oid owner)
 			/* this worker executes the step itself */
 			{
 				char	   *error;
-				const char *status = run_step(run, step, runcxt, &error);
+				const char *status;
+
+				run->defer_end = (remaining == 1 && inflight == 0);
+				status = run_step(run, step, runcxt, &error);
+				run->defer_end = false;
 
 				remaining--;
 				step_finished(step, status, error, &cancelled, &failed, run_error);
@@ -954,7 +1106,8 @@ run_once(RunWorkerArgs *args, TakenRun *taken, MemoryContext runcxt,
 		current_run_id = run.run_id;
 		goto taken_run;
 	}
-	worker_admin_begin(&st, false);
+	/* durable: it writes the first step's start (record_first_step_start) */
+	worker_admin_begin(&st, true);
 	if (args->run_id != 0)
 	{
 		ok = take_queued_run(taken, args->run_id, 0);
@@ -994,6 +1147,8 @@ run_once(RunWorkerArgs *args, TakenRun *taken, MemoryContext runcxt,
 	}
 	current_run_id = run.run_id;
 	ok = load_definition(&run, runcxt);
+	if (ok)
+		record_first_step_start(&run);
 	worker_admin_commit(&st);
 taken_run:
 	session_is_reset = false;
@@ -1034,6 +1189,7 @@ taken_run:
 	 * this commits).
 	 */
 	worker_admin_begin_reset(&st, true, args->result == DSM_HANDLE_INVALID && !run.has_alerts);
+	write_last_step_end(&run);
 	run_history_finish(run.run_id, status, error, "running");
 	/* with the end of the run, so the runs that follow it are queued once */
 	if (strcmp(status, "succeeded") == 0)
@@ -1056,6 +1212,11 @@ taken_run:
 		taken->def.pipeline_id = taken->pipeline_id;
 		taken->found = load_definition(&taken->def, nextcxt);
 		taken->loaded = true;
+		if (taken->found)
+		{
+			taken->def.scheduled_at = taken->scheduled_at;
+			record_first_step_start(&taken->def);
+		}
 
 		/*
 		 * The launcher need not hear of this worker, which frees nothing,
