@@ -35,4 +35,50 @@ CONF
 	return $node;
 }
 
+# Whether the PostgreSQL the tests run with has Citus installed.
+sub citus_installed
+{
+	my $sharedir = `pg_config --sharedir`;
+	chomp $sharedir;
+	return -e "$sharedir/extension/citus.control";
+}
+
+# A coordinator and two workers on loopback with Citus and pg_elt preloaded
+# (citus first), the workers added to the coordinator and pg_elt created
+# there (Citus creates it on the workers).  EXTRA: configuration lines for
+# every node; COORDINATOR_EXTRA: lines for the coordinator alone, after
+# EXTRA so that they win.  Returns the nodes, the coordinator first.
+sub citus_cluster
+{
+	my ($prefix, $extra, $coordinator_extra) = @_;
+	my @nodes;
+	for my $name ('coordinator', 'worker1', 'worker2')
+	{
+		my $node = PostgreSQL::Test::Cluster->new("${prefix}_$name");
+		$node->init(extra => [ '--encoding=UTF8', '--no-locale' ]);
+		$node->append_conf('postgresql.conf',
+			    <<CONF
+shared_preload_libraries = 'citus,pg_elt'
+pg_elt.database = 'postgres'
+pg_elt.scheduler_enabled = off
+max_worker_processes = 32
+listen_addresses = '127.0.0.1'
+CONF
+			  . ($extra // '')
+			  . ($name eq 'coordinator' ? ($coordinator_extra // '') : ''));
+		$node->start;
+		$node->safe_psql('postgres', 'CREATE EXTENSION citus');
+		push @nodes, $node;
+	}
+	my $c = $nodes[0];
+	$c->safe_psql('postgres',
+		"SELECT citus_set_coordinator_host('127.0.0.1', " . $c->port . ")");
+	$c->safe_psql('postgres', "SELECT citus_add_node('127.0.0.1', " . $_->port . ")")
+	  for @nodes[ 1 .. 2 ];
+	$c->safe_psql('postgres', 'CREATE EXTENSION pg_elt');
+	is($c->safe_psql('postgres', 'SELECT count(*) FROM pg_dist_node'), '3',
+		'a coordinator and two workers');
+	return @nodes;
+}
+
 1;

@@ -17,43 +17,18 @@ use PostgreSQL::Test::Utils;
 use Test::More;
 use EltTest;
 
-my $sharedir = `pg_config --sharedir`;
-chomp $sharedir;
-plan skip_all => 'Citus is not installed'
-  unless -e "$sharedir/extension/citus.control";
+plan skip_all => 'Citus is not installed' unless EltTest::citus_installed();
 
 my $base = EltTest::mock_base();
 
 # --- the cluster: a coordinator (holding reference placements) and two workers
-my @nodes;
-for my $name ('coordinator', 'worker1', 'worker2')
-{
-	my $node = PostgreSQL::Test::Cluster->new("citus_$name");
-	$node->init(extra => [ '--encoding=UTF8', '--no-locale' ]);
-	my $scheduler = $name eq 'coordinator' ? 'on' : 'off';
-	$node->append_conf('postgresql.conf', <<CONF);
-shared_preload_libraries = 'citus,pg_elt'
-pg_elt.database = 'postgres'
-pg_elt.scheduler_enabled = $scheduler
+my @nodes = EltTest::citus_cluster('citus', <<CONF, "pg_elt.scheduler_enabled = on\n");
 pg_elt.allow_private_networks = on
 pg_elt.secret_key_file = '../pg_elt_secret.key'
-max_worker_processes = 32
-listen_addresses = '127.0.0.1'
 timezone = 'UTC'
 restart_after_crash = on
 CONF
-	$node->start;
-	$node->safe_psql('postgres', 'CREATE EXTENSION citus');
-	push @nodes, $node;
-}
 my $c = $nodes[0];
-$c->safe_psql('postgres',
-	"SELECT citus_set_coordinator_host('127.0.0.1', " . $c->port . ")");
-$c->safe_psql('postgres', "SELECT citus_add_node('127.0.0.1', " . $_->port . ")")
-  for @nodes[ 1 .. 2 ];
-$c->safe_psql('postgres', 'CREATE EXTENSION pg_elt');
-is($c->safe_psql('postgres', 'SELECT count(*) FROM pg_dist_node'), '3',
-	'a coordinator and two workers');
 
 # --- the plain twin
 my $p = EltTest::new_node('citus_plain', "timezone = 'UTC'\n");

@@ -15,37 +15,11 @@ use PostgreSQL::Test::Utils;
 use Test::More;
 use EltTest;
 
-my $sharedir = `pg_config --sharedir`;
-chomp $sharedir;
-plan skip_all => 'Citus is not installed'
-  unless -e "$sharedir/extension/citus.control";
+plan skip_all => 'Citus is not installed' unless EltTest::citus_installed();
 
 # --- the cluster: a coordinator and two workers holding the shards
-my @nodes;
-for my $name ('coordinator', 'worker1', 'worker2')
-{
-	my $node = PostgreSQL::Test::Cluster->new("nzcitus_$name");
-	$node->init(extra => [ '--encoding=UTF8', '--no-locale' ]);
-	$node->append_conf('postgresql.conf', <<CONF);
-shared_preload_libraries = 'citus,pg_elt'
-pg_elt.database = 'postgres'
-pg_elt.scheduler_enabled = off
-max_worker_processes = 32
-listen_addresses = '127.0.0.1'
-timezone = 'UTC'
-CONF
-	$node->start;
-	$node->safe_psql('postgres', 'CREATE EXTENSION citus');
-	push @nodes, $node;
-}
+my @nodes = EltTest::citus_cluster('nzcitus', "timezone = 'UTC'\n");
 my $c = $nodes[0];
-$c->safe_psql('postgres',
-	"SELECT citus_set_coordinator_host('127.0.0.1', " . $c->port . ")");
-$c->safe_psql('postgres', "SELECT citus_add_node('127.0.0.1', " . $_->port . ")")
-  for @nodes[ 1 .. 2 ];
-$c->safe_psql('postgres', 'CREATE EXTENSION pg_elt');
-is($c->safe_psql('postgres', 'SELECT count(*) FROM pg_dist_node'), '3',
-	'a coordinator and two workers');
 
 # --- the plain twin
 my $p = EltTest::new_node('nzcitus_plain', "timezone = 'UTC'\n");

@@ -12,38 +12,12 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use EltTest;
 
-my $pkglibdir = `pg_config --pkglibdir`;
-chomp $pkglibdir;
-plan skip_all => 'Citus is not installed' unless -e "$pkglibdir/citus.so";
+plan skip_all => 'Citus is not installed' unless EltTest::citus_installed();
 
-my @nodes;
-for my $name ('coordinator', 'worker1', 'worker2')
-{
-	my $node = PostgreSQL::Test::Cluster->new("citus_dim_$name");
-	$node->init(extra => [ '--encoding=UTF8', '--no-locale' ]);
-	$node->append_conf('postgresql.conf', <<CONF);
-shared_preload_libraries = 'citus,pg_elt'
-pg_elt.database = 'postgres'
-pg_elt.scheduler_enabled = off
-pg_elt.secret_key_file = '../pg_elt_secret.key'
-max_worker_processes = 32
-listen_addresses = '127.0.0.1'
-CONF
-	$node->start;
-	$node->safe_psql('postgres', 'CREATE EXTENSION citus');
-	push @nodes, $node;
-}
+my @nodes = EltTest::citus_cluster('citus_dim', "pg_elt.secret_key_file = '../pg_elt_secret.key'\n");
 my $coord = $nodes[0];
-$coord->safe_psql('postgres',
-	"SELECT citus_set_coordinator_host('127.0.0.1', " . $coord->port . ")");
-for my $w (@nodes[ 1 .. 2 ])
-{
-	$coord->safe_psql('postgres', "SELECT citus_add_node('127.0.0.1', " . $w->port . ")");
-}
-$coord->safe_psql('postgres', 'CREATE EXTENSION pg_elt');
-is($coord->safe_psql('postgres', 'SELECT count(*) FROM pg_dist_node'), '3',
-	'a coordinator and two workers');
 
 # The source: members with a composite natural key, some with a NULL part.
 $coord->safe_psql('postgres', q{
