@@ -11,6 +11,7 @@
 # EXPORT_BENCH_ROWS and EXPORT_BENCH_ROUNDS shrink it for a quick try.
 set -euo pipefail
 . "$(dirname "$0")/lib/compare.sh"
+. "$(dirname "$0")/lib/memory.sh"
 N=${EXPORT_BENCH_ROWS:-1000000}
 ROUNDS=${EXPORT_BENCH_ROUNDS:-3}
 PART=${EXPORT_BENCH_PART_SIZE:-8388608}
@@ -87,31 +88,9 @@ echo "s3rver's CompleteMultipartUpload (joining the parts), median: ${complete_m
 # --- memory during one export ------------------------------------------------
 
 out="$BENCH_DIR/export.out"
-PGAPPNAME=elt_bench_export_memory psql -qAtX -v ON_ERROR_STOP=1 \
+bench_memory elt_bench_export_memory "$out" \
 	-c "SET max_parallel_workers_per_gather = 0" -c "SELECT count(*) FROM ($query) q" -c "SELECT pg_sleep(2)" \
-	-c "SELECT rows, bytes FROM elt.export('$query', 's3://bench/fact2.csv', 'csv', '$opts')" >"$out" 2>&1 &
-client=$!
-pid=""
-for _ in $(seq 1 100); do
-	pid=$(sql -c "SELECT pid FROM pg_stat_activity WHERE application_name = 'elt_bench_export_memory' AND wait_event = 'PgSleep'")
-	[ -n "$pid" ] && break
-	sleep 0.05
-done
-[ -n "$pid" ] || { echo "could not find the benchmark backend" >&2; exit 1; }
-sleep 0.5
-idle_rss=$(awk '/^VmRSS:/ {print $2}' "/proc/$pid/status")
-idle_anon=$(awk '/^RssAnon:/ {print $2}' "/proc/$pid/status")
-idle_hwm=$(awk '/^VmHWM:/ {print $2}' "/proc/$pid/status")
-peak_hwm=$idle_rss
-peak_anon=$idle_anon
-while kill -0 "$client" 2>/dev/null && [ -r "/proc/$pid/status" ]; do
-	h=$(awk '/^VmHWM:/ {print $2}' "/proc/$pid/status" 2>/dev/null || true)
-	a=$(awk '/^RssAnon:/ {print $2}' "/proc/$pid/status" 2>/dev/null || true)
-	[ -n "$h" ] && [ "$h" -gt "$peak_hwm" ] && peak_hwm=$h
-	[ -n "$a" ] && [ "$a" -gt "$peak_anon" ] && peak_anon=$a
-	sleep 0.05
-done
-wait "$client" || { cat "$out" >&2; exit 1; }
+	-c "SELECT rows, bytes FROM elt.export('$query', 's3://bench/fact2.csv', 'csv', '$opts')"
 echo
 printf 'memory of the backend exporting %d rows                    %9s\n' "$N" "MB"
 printf '%-58s %9.1f\n' "idle resident size (VmRSS), table read once before" "$(echo "$idle_rss / 1024" | bc -l)"

@@ -14,6 +14,7 @@
 # EXTRACT_BENCH_HUGE_BYTES shrink it for a quick try.
 set -euo pipefail
 . "$(dirname "$0")/lib/compare.sh"
+. "$(dirname "$0")/lib/memory.sh"
 base="http://127.0.0.1:$MOCK_API_PORT"
 SIZES=${EXTRACT_BENCH_SIZES:-50000 200000 800000}
 PAGE=5000
@@ -116,29 +117,8 @@ sql -c "DROP TABLE bench.bench_c1, bench.bench_c8"
 # --- 3. memory while extracting one 1 GB response ---------------------------
 
 out="$BENCH_DIR/huge.out"
-PGAPPNAME=elt_bench_memory psql -qAtX -v ON_ERROR_STOP=1 \
-	-c "SELECT pg_sleep(2)" -c "SELECT records, bytes FROM elt.extract('bench.huge')" >"$out" 2>&1 &
-client=$!
-pid=""
-for _ in $(seq 1 100); do
-	pid=$(sql -c "SELECT pid FROM pg_stat_activity WHERE application_name = 'elt_bench_memory'")
-	[ -n "$pid" ] && break
-	sleep 0.05
-done
-[ -n "$pid" ] || { echo "could not find the benchmark backend" >&2; exit 1; }
-sleep 1
-idle_rss=$(awk '/^VmRSS:/ {print $2}' "/proc/$pid/status")
-idle_anon=$(awk '/^RssAnon:/ {print $2}' "/proc/$pid/status")
-peak_hwm=$idle_rss
-peak_anon=$idle_anon
-while kill -0 "$client" 2>/dev/null && [ -r "/proc/$pid/status" ]; do
-	h=$(awk '/^VmHWM:/ {print $2}' "/proc/$pid/status" 2>/dev/null || true)
-	a=$(awk '/^RssAnon:/ {print $2}' "/proc/$pid/status" 2>/dev/null || true)
-	[ -n "$h" ] && [ "$h" -gt "$peak_hwm" ] && peak_hwm=$h
-	[ -n "$a" ] && [ "$a" -gt "$peak_anon" ] && peak_anon=$a
-	sleep 0.1
-done
-wait "$client" || { cat "$out" >&2; exit 1; }
+bench_memory elt_bench_memory "$out" \
+	-c "SELECT pg_sleep(2)" -c "SELECT records, bytes FROM elt.extract('bench.huge')"
 IFS='|' read -r huge_records huge_bytes < <(tail -n 1 "$out")
 growth=$(echo "($peak_hwm - $idle_rss) / 1024" | bc -l)
 echo
