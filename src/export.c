@@ -107,6 +107,9 @@ typedef struct Export
 	TupleDesc	tupdesc;
 	TupleDesc	blessed;		/* JSON: a copy to form records with */
 	FmgrInfo   *outfuncs;
+	char	   *intkind;		/* CSV: 2, 4 or 8 for integers written directly */
+	char		csv_special[5]; /* what makes a CSV field quoted */
+	int			unreported;		/* rows not yet counted in build_progress */
 	int64		rows;
 	int64		bytes;
 	bool		finished;
@@ -297,22 +300,21 @@ fmt_buf(Export *ex)
  * ---------------------------------------------------------------------
  */
 
-/* One CSV field, quoted as COPY ... (FORMAT csv) quotes it. */
+/*
+ * One CSV field, quoted as COPY ... (FORMAT csv) quotes it: when it is
+ * empty, holds the delimiter, a quote or a line break, or is the end-of-data
+ * marker alone on a line.  special is those characters (csv_special).
+ */
 static void
-csv_field(StringInfo buf, const char *s, char delim, bool single)
+csv_field(StringInfo buf, const char *s, const char *special, bool single)
 {
-	bool		quote = (*s == '\0');
+	size_t		n = strcspn(s, special);
 	const char *p;
 
-	if (!quote && single && strcmp(s, "\\.") == 0)
-		quote = true;
-	for (p = s; !quote && *p; p++)
-		if (*p == delim || *p == '"' || *p == '\n' || *p == '\r')
-			quote = true;
-	if (!quote)
+	if (s[n] == '\0' && n > 0 && !(single && strcmp(s, "\\.") == 0))
 	{
-		/* p is at the end: the length is known, no second strlen */
-		appendBinaryStringInfo(buf, s, p - s);
+		/* the length is known: no second strlen */
+		appendBinaryStringInfo(buf, s, n);
 		return;
 	}
 	appendStringInfoCharMacro(buf, '"');
@@ -325,6 +327,24 @@ csv_field(StringInfo buf, const char *s, char delim, bool single)
 	appendStringInfoCharMacro(buf, '"');
 }
 
+/*
+ * An integer column written straight into the buffer, without its output
+ * function's palloc'd string: the same digits int2out, int4out and int8out
+ * give, never quoted (a delimiter that is a digit or '-' disables this).
+ */
+static inline void
+csv_integer(StringInfo buf, char kind, Datum value)
+{
+	enlargeStringInfo(buf, MAXINT8LEN + 1);
+	if (kind == 8)
+		buf->len += pg_lltoa(DatumGetInt64(value), buf->data + buf->len);
+	else if (kind == 4)
+		buf->len += pg_ltoa(DatumGetInt32(value), buf->data + buf->len);
+	else
+		buf->len += pg_itoa(DatumGetInt16(value), buf->data + buf->len);
+	buf->data[buf->len] = '\0';
+}
+
 static void
 export_startup(DestReceiver *self, int operation, TupleDesc typeinfo)
 {
@@ -335,6 +355,8 @@ export_startup(DestReceiver *self, int operation, TupleDesc typeinfo)
 
 	ex->tupdesc = typeinfo;
 	ex->outfuncs = palloc0(sizeof(FmgrInfo) * typeinfo->natts);
+	ex->intkind = palloc0(typeinfo->natts);
+	snprintf(ex->csv_special, sizeof(ex->csv_special), "%c\"\n\r", ex->delimiter);
 	for (i = 0; i < typeinfo->natts; i++)
 	{
 		Form_pg_attribute att = TupleDescAttr(typeinfo, i);
@@ -346,6 +368,10 @@ export_startup(DestReceiver *self, int operation, TupleDesc typeinfo)
 		nlive++;
 		getTypeOutputInfo(att->atttypid, &func, &varlena);
 		fmgr_info(func, &ex->outfuncs[i]);
+		if (strchr("-0123456789", ex->delimiter) == NULL)
+			ex->intkind[i] = att->atttypid == INT8OID ? 8 :
+				att->atttypid == INT4OID ? 4 :
+				att->atttypid == INT2OID ? 2 : 0;
 	}
 	if (ex->format != EXPORT_CSV)
 	{
@@ -365,7 +391,7 @@ export_startup(DestReceiver *self, int operation, TupleDesc typeinfo)
 			if (!first)
 				appendStringInfoChar(fmt_buf(ex), ex->delimiter);
 			first = false;
-			csv_field(fmt_buf(ex), NameStr(att->attname), ex->delimiter, nlive == 1);
+			csv_field(fmt_buf(ex), NameStr(att->attname), ex->csv_special, nlive == 1);
 		}
 		appendStringInfoChar(fmt_buf(ex), '\n');
 	}
@@ -395,9 +421,13 @@ export_receive(TupleTableSlot *slot, DestReceiver *self)
 			if (!first)
 				appendStringInfoCharMacro(buf, ex->delimiter);
 			first = false;
-			if (!slot->tts_isnull[i])
+			if (slot->tts_isnull[i])
+				continue;
+			if (ex->intkind[i] != 0)
+				csv_integer(buf, ex->intkind[i], slot->tts_values[i]);
+			else
 				csv_field(buf, OutputFunctionCall(&ex->outfuncs[i], slot->tts_values[i]),
-						  ex->delimiter, natts == 1);
+						  ex->csv_special, natts == 1);
 		}
 		appendStringInfoCharMacro(buf, '\n');
 	}
@@ -416,7 +446,11 @@ export_receive(TupleTableSlot *slot, DestReceiver *self)
 	MemoryContextSwitchTo(old);
 	MemoryContextReset(ex->rowcxt);
 	ex->rows++;
-	build_progress_rows(1);
+	if (++ex->unreported >= 1024)
+	{
+		build_progress_rows(ex->unreported);
+		ex->unreported = 0;
+	}
 	/* keep the part in flight moving */
 	if (ex->inflight != NULL && ++ex->poll_countdown >= 256)
 	{
@@ -892,6 +926,8 @@ elt_export(PG_FUNCTION_ARGS)
 			elog(ERROR, "query of elt.export() returned no row description");
 		if (ex->format == EXPORT_JSON)
 			appendStringInfoString(fmt_buf(ex), "]\n");
+		build_progress_rows(ex->unreported);
+		ex->unreported = 0;
 		flush_rows(ex, true);
 		ex->finished = true;
 		ReleaseCurrentSubTransaction();

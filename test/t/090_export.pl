@@ -122,6 +122,34 @@ $node->safe_psql('postgres',
 	"COPY (SELECT * FROM small ORDER BY id) TO '" . $node->basedir . "/semi.csv' (FORMAT csv, DELIMITER ';')");
 is(object('semi.csv'), slurp_file($node->basedir . '/semi.csv'), 'CSV without header, with ";"');
 
+# integers are written without their output functions: the same digits,
+# extremes and NULLs included, and quoted when the delimiter is '-' or a digit
+$node->safe_psql('postgres', q{
+	CREATE DOMAIN small_count AS int4;
+	CREATE TABLE ints AS
+	SELECT g AS i4, (g * 7919)::int8 * (CASE WHEN g % 2 = 0 THEN -1 ELSE 1 END) AS i8,
+		(g % 300 - 150)::int2 AS i2, g::small_count AS d, NULLIF(g % 3, 0)::int4 AS n
+	FROM generate_series(-5, 5) g
+	UNION ALL SELECT -2147483648, -9223372036854775808, -32768, 0, NULL
+	UNION ALL SELECT 2147483647, 9223372036854775807, 32767, 1, 0;
+});
+for my $d (',', '-', '7')
+{
+	$node->safe_psql('postgres',
+		"SELECT elt.export('SELECT * FROM ints', 's3://exports/ints.csv', 'csv', '{$opts, \"delimiter\": \"$d\"}')");
+	$node->safe_psql('postgres',
+		"COPY (SELECT * FROM ints) TO '" . $node->basedir . "/ints.csv' (FORMAT csv, HEADER, DELIMITER '$d')");
+	is(object('ints.csv'), slurp_file($node->basedir . '/ints.csv'), "integers as COPY writes them, delimiter '$d'");
+}
+$node->safe_psql('postgres',
+	"SELECT elt.export('SELECT n FROM ints', 's3://exports/one.csv', 'csv', '{$opts}')");
+is(object('one.csv'), copy_csv('SELECT n FROM ints'), 'one integer column with NULLs as COPY writes it');
+$node->safe_psql('postgres',
+	q{CREATE TABLE texts AS SELECT * FROM (VALUES ('\.'), (''), (NULL), ('a"b'), ('x'), ('a;b'), (E'\r')) v(t)});
+$node->safe_psql('postgres',
+	"SELECT elt.export('SELECT t FROM texts', 's3://exports/texts.csv', 'csv', '{$opts}')");
+is(object('texts.csv'), copy_csv('SELECT t FROM texts'), 'one text column (end marker, empty, quotes) as COPY writes it');
+
 # NDJSON and JSON: compared with row_to_json's output for each row
 my $ndjson = $node->safe_psql('postgres',
 	"SELECT string_agg(row_to_json(q)::text, E'\\n' ORDER BY id) FROM (SELECT * FROM small) q");
