@@ -11,12 +11,14 @@
  * A Citus table (distributed, reference or Citus managed local) keeps its
  * rows in shards, not in the table the coordinator sees: writing that with
  * table_multi_insert would hide the rows for good.  Its records are instead
- * buffered as jsonb values and written with one INSERT ... SELECT from
- * ROWS FROM (unnest(...), ...) per flush, which Citus routes to the
- * shards.  The statement runs in the extract's (sub)transaction, so its
- * rows still commit or roll back with the batch record and the cursor; the
- * buffer is bounded as the local one is, only larger, as each statement
- * costs a round trip to the workers.
+ * buffered as tuples in a tuplestore and written with one
+ * INSERT ... SELECT ... FROM elt._load_rows(...) per flush: that function
+ * hands the executor the loader's tuplestore as it is, and Citus sends the
+ * rows it returns to the shards with its COPY protocol.  The statement is
+ * prepared once per backend and table.  It runs in the extract's
+ * (sub)transaction, so its rows still commit or roll back with the batch
+ * record and the cursor; the buffer is bounded as the local one is, only
+ * larger, as each statement costs a round trip to every shard.
  *
  * A failed extract rolls back everything it wrote, its elt.batch row
  * included.  To still show the failure in elt.batch, a background worker
@@ -31,6 +33,7 @@
 #include "catalog/namespace.h"
 #include "catalog/pg_authid.h"
 #include "catalog/pg_type.h"
+#include "funcapi.h"
 #include "commands/trigger.h"
 #include "executor/executor.h"
 #include "executor/spi.h"
@@ -54,6 +57,7 @@
 #include "utils/rls.h"
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
+#include "utils/tuplestore.h"
 
 #include "citus.h"
 #include "durable.h"
@@ -97,14 +101,26 @@ struct LoadState
 	Datum		batch_id;
 	Datum		loaded_at;
 
-	/* a Citus table: records and parents buffered for a routed INSERT */
+	/* a Citus table: records (and parents) buffered for a routed INSERT */
 	bool		routed;
 	int			max_tuples;
 	size_t		max_bytes;
-	Datum	   *records;		/* jsonb, in batchcxt */
-	Datum	   *parents;		/* jsonb or 0 (NULL), when att_parent >= 0 */
-	char	   *insert_sql;		/* the INSERT ... SELECT ... unnest() */
+	Tuplestorestate *store;		/* in batchcxt; NULL once handed over */
+	TupleDesc	store_desc;		/* (r jsonb[, p jsonb]) */
+	MemoryContext recordcxt;	/* the last record's jsonb */
+	char	   *insert_sql;		/* the INSERT ... SELECT ... _load_rows() */
+	int64		token;			/* what the flush's _load_rows call must pass */
 };
+
+/*
+ * The routed load whose INSERT is running: the only one elt._load_rows
+ * serves, and only once per flush.
+ */
+static LoadState *active_load = NULL;
+
+/* The routed INSERT, prepared once per backend for the last table. */
+static InternalSqlPlan routed_plan = {NULL};
+static char *routed_plan_sql = NULL;
 
 
 /*
@@ -283,60 +299,136 @@ load_begin_routed(LoadState *ls)
 	ls->routed = true;
 	ls->max_tuples = MAX_ROUTED_TUPLES;
 	ls->max_bytes = MAX_ROUTED_BYTES;
-	ls->records = palloc(sizeof(Datum) * MAX_ROUTED_TUPLES);
+	ls->store_desc = CreateTemplateTupleDesc(ls->att_parent >= 0 ? 2 : 1);
+	TupleDescInitEntry(ls->store_desc, 1, "r", JSONBOID, -1, 0);
 	if (ls->att_parent >= 0)
-		ls->parents = palloc(sizeof(Datum) * MAX_ROUTED_TUPLES);
+		TupleDescInitEntry(ls->store_desc, 2, "p", JSONBOID, -1, 0);
 
-	/* everything named qualified; the values come as parameters */
+	/*
+	 * Everything named qualified; the batch id and time come as parameters,
+	 * the rows from the loader's tuplestore, which elt._load_rows() checks
+	 * is the one of the load now flushing.
+	 */
 	initStringInfo(&sql);
 	appendStringInfo(&sql, "INSERT INTO %s (_elt_batch_id, _elt_loaded_at, _elt_record%s) "
-					 "SELECT $1, $2, u.r%s FROM ROWS FROM (pg_catalog.unnest($3::pg_catalog.jsonb[])%s) AS u (r%s)",
+					 "SELECT $1, $2, u.r%s FROM elt._load_rows($3::pg_catalog.int8) AS u (r pg_catalog.jsonb%s)",
 					 quote_qualified_identifier(get_namespace_name(RelationGetNamespace(rel)),
 												RelationGetRelationName(rel)),
 					 ls->att_parent >= 0 ? ", _elt_parent" : "",
 					 ls->att_parent >= 0 ? ", u.p" : "",
-					 ls->att_parent >= 0 ? ", pg_catalog.unnest($4::pg_catalog.jsonb[])" : "",
-					 ls->att_parent >= 0 ? ", p" : "");
+					 ls->att_parent >= 0 ? ", p pg_catalog.jsonb" : "");
 	ls->insert_sql = sql.data;
+	ls->owner = CurrentResourceOwner;
 	ls->batchcxt = AllocSetContextCreate(CurrentMemoryContext, "pg_elt load batch",
 										 ALLOCSET_DEFAULT_SIZES);
+	ls->recordcxt = AllocSetContextCreate(CurrentMemoryContext, "pg_elt load record",
+										  ALLOCSET_DEFAULT_SIZES);
 }
 
 /*
- * Write the buffered records of a Citus table with one routed statement.
+ * The tuplestore the next records go to: in the batch's context, its
+ * temporary file (should it spill) under the loader's resource owner, so
+ * that it outlives the subtransaction that happens to add its first row.
+ */
+static Tuplestorestate *
+load_routed_store(LoadState *ls)
+{
+	if (ls->store == NULL)
+	{
+		MemoryContext old = MemoryContextSwitchTo(ls->batchcxt);
+		ResourceOwner save = CurrentResourceOwner;
+
+		CurrentResourceOwner = ls->owner;
+		/* room for a full buffer in memory: it spills only past twice that */
+		ls->store = tuplestore_begin_heap(true, false,
+										  Max(work_mem, (int) (2 * MAX_ROUTED_BYTES / 1024)));
+		CurrentResourceOwner = save;
+		MemoryContextSwitchTo(old);
+	}
+	return ls->store;
+}
+
+/*
+ * elt._load_rows(token): the rows a routed load has buffered, as the
+ * tuplestore they are in, for the INSERT that load_flush_routed runs.
+ * Refused anywhere else: outside that INSERT, with any other token (a
+ * random one per flush, passed as a parameter that no other code sees), or
+ * a second time in one flush.
+ */
+PG_FUNCTION_INFO_V1(elt_load_rows);
+
+Datum
+elt_load_rows(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	LoadState  *ls = active_load;
+	MemoryContext old;
+
+	if (ls == NULL || ls->store == NULL || PG_ARGISNULL(0) ||
+		PG_GETARG_INT64(0) != ls->token)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("elt._load_rows() is internal to elt.extract"),
+				 errdetail("It returns the records an extract is writing into a Citus staging table, from within that extract only.")));
+	if (rsinfo == NULL || !IsA(rsinfo, ReturnSetInfo) ||
+		(rsinfo->allowedModes & SFRM_Materialize) == 0 ||
+		rsinfo->expectedDesc == NULL ||
+		rsinfo->expectedDesc->natts != ls->store_desc->natts)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("elt._load_rows() must be called in a FROM clause with its column list")));
+
+	/* the executor ends the tuplestore and frees the descriptor */
+	rsinfo->returnMode = SFRM_Materialize;
+	rsinfo->setResult = ls->store;
+	old = MemoryContextSwitchTo(rsinfo->econtext->ecxt_per_query_memory);
+	rsinfo->setDesc = CreateTupleDescCopy(ls->store_desc);
+	MemoryContextSwitchTo(old);
+	ls->store = NULL;
+	PG_RETURN_NULL();
+}
+
+/*
+ * Write the buffered records of a Citus table with one routed statement,
+ * prepared on first use and kept while the backend loads into that table.
  */
 static void
 load_flush_routed(LoadState *ls)
 {
-	Oid			types[4] = {INT8OID, TIMESTAMPTZOID, JSONBARRAYOID, JSONBARRAYOID};
-	Datum		values[4];
-	MemoryContext old = MemoryContextSwitchTo(ls->batchcxt);
-	int			nargs = 3;
+	Oid			types[3] = {INT8OID, TIMESTAMPTZOID, INT8OID};
+	Datum		values[3];
 
+	if (!pg_strong_random(&ls->token, sizeof(ls->token)))
+		ereport(ERROR,
+				(errcode(ERRCODE_INTERNAL_ERROR),
+				 errmsg("could not generate a random number")));
 	values[0] = ls->batch_id;
 	values[1] = ls->loaded_at;
-	values[2] = PointerGetDatum(construct_array(ls->records, ls->nbuffered, JSONBOID,
-												-1, false, TYPALIGN_INT));
-	if (ls->att_parent >= 0)
-	{
-		bool	   *nulls = palloc(sizeof(bool) * ls->nbuffered);
-		int			dims[1] = {ls->nbuffered};
-		int			lbs[1] = {1};
-		int			i;
-
-		for (i = 0; i < ls->nbuffered; i++)
-			nulls[i] = (ls->parents[i] == (Datum) 0);
-		values[3] = PointerGetDatum(construct_md_array(ls->parents, nulls, 1, dims, lbs,
-													   JSONBOID, -1, false, TYPALIGN_INT));
-		nargs = 4;
-	}
+	values[2] = Int64GetDatum(ls->token);
 	SPI_connect();
-	internal_sql_exec(ls->insert_sql, nargs, types, values, NULL, false, SPI_OK_INSERT);
+	if (routed_plan.plan != NULL && strcmp(routed_plan_sql, ls->insert_sql) != 0)
+	{
+		internal_sql_forget_plan(&routed_plan);
+		pfree(routed_plan_sql);
+		routed_plan_sql = NULL;
+	}
+	if (routed_plan_sql == NULL)
+		routed_plan_sql = MemoryContextStrdup(TopMemoryContext, ls->insert_sql);
+	active_load = ls;
+	PG_TRY();
+	{
+		internal_sql_exec_plan(&routed_plan, InvalidOid, routed_plan_sql, 3, types,
+							   values, NULL, false, SPI_OK_INSERT);
+	}
+	PG_FINALLY();
+	{
+		active_load = NULL;
+	}
+	PG_END_TRY();
 	if (SPI_processed != (uint64) ls->nbuffered)
 		elog(ERROR, "routed insert into \"%s\" wrote " UINT64_FORMAT " rows of %d",
 			 staging_name(ls->rel), SPI_processed, ls->nbuffered);
 	SPI_finish();
-	MemoryContextSwitchTo(old);
 }
 
 /*
@@ -402,6 +494,8 @@ load_begin(Oid relid, int64 batch_id, TimestampTz loaded_at)
 				 errmsg("staging table \"%s\" has generated columns",
 						staging_name(rel))));
 
+	ls->batch_id = Int64GetDatum(batch_id);
+	ls->loaded_at = TimestampTzGetDatum(loaded_at);
 	if (elt_table_kind(relid) != ELT_TABLE_LOCAL)
 	{
 		load_begin_routed(ls);
@@ -439,8 +533,6 @@ load_begin(Oid relid, int64 batch_id, TimestampTz loaded_at)
 	ls->cid = GetCurrentCommandId(true);
 	ls->batchcxt = AllocSetContextCreate(CurrentMemoryContext, "pg_elt load batch",
 										 ALLOCSET_DEFAULT_SIZES);
-	ls->batch_id = Int64GetDatum(batch_id);
-	ls->loaded_at = TimestampTzGetDatum(loaded_at);
 	return ls;
 }
 
@@ -464,19 +556,27 @@ load_record(LoadState *ls, const char *json, size_t len)
 		MemoryContextSwitchTo(ls->batchcxt);
 	}
 
-	/* checked as UTF-8, converted, parsed as jsonb_in would */
-	value = JsonbPGetDatum(records_jsonb(json, len, true));
-
 	if (ls->routed)
 	{
-		ls->records[ls->nbuffered] = value;
-		if (ls->att_parent >= 0)
-			ls->parents[ls->nbuffered] = ls->parent;
+		Datum		values[2];
+		bool		nulls[2] = {false, ls->parent == (Datum) 0};
+		Tuplestorestate *store = load_routed_store(ls);
+
+		/* parsed in a context of its own: the store keeps a copy */
+		MemoryContextReset(ls->recordcxt);
+		MemoryContextSwitchTo(ls->recordcxt);
+		values[0] = JsonbPGetDatum(records_jsonb(json, len, true));
+		values[1] = ls->parent;
+		MemoryContextSwitchTo(ls->batchcxt);
+		tuplestore_putvalues(store, ls->store_desc, values, nulls);
 		MemoryContextSwitchTo(old);
 		ls->nbuffered++;
 		ls->bytes_buffered += len;
-		return DatumGetJsonbP(value);
+		return DatumGetJsonbP(values[0]);
 	}
+
+	/* checked as UTF-8, converted, parsed as jsonb_in would */
+	value = JsonbPGetDatum(records_jsonb(json, len, true));
 
 	if (ls->slots[ls->nbuffered] == NULL)
 	{
@@ -535,6 +635,24 @@ load_set_parent(LoadState *ls, Jsonb *parent)
 }
 
 /*
+ * Empty the buffer.  A routed load's tuplestore is ended here unless the
+ * executor took it (and ends it itself); should it have spilled, its file
+ * belongs to the loader's resource owner.
+ */
+static void
+load_reset(LoadState *ls)
+{
+	if (ls->store != NULL)
+	{
+		tuplestore_end(ls->store);
+		ls->store = NULL;
+	}
+	ls->nbuffered = 0;
+	ls->bytes_buffered = 0;
+	MemoryContextReset(ls->batchcxt);
+}
+
+/*
  * Write the buffered rows and their index entries.
  */
 void
@@ -565,9 +683,7 @@ load_flush(LoadState *ls)
 		}
 		MemoryContextSwitchTo(old);
 	}
-	ls->nbuffered = 0;
-	ls->bytes_buffered = 0;
-	MemoryContextReset(ls->batchcxt);
+	load_reset(ls);
 }
 
 /*
@@ -582,9 +698,7 @@ load_discard(LoadState *ls)
 	if (!ls->routed)
 		for (i = 0; i < ls->nbuffered; i++)
 			ExecClearTuple(ls->slots[i]);
-	ls->nbuffered = 0;
-	ls->bytes_buffered = 0;
-	MemoryContextReset(ls->batchcxt);
+	load_reset(ls);
 	if (!ls->routed)
 		ReleaseBulkInsertStatePin(ls->bistate);
 }
@@ -602,6 +716,7 @@ load_end(LoadState *ls)
 	{
 		table_close(ls->rel, NoLock);
 		MemoryContextDelete(ls->batchcxt);
+		MemoryContextDelete(ls->recordcxt);
 		return;
 	}
 	FreeBulkInsertState(ls->bistate);
