@@ -378,6 +378,29 @@ same('the retried extract\'s rows', q{
 same('its cursor', q{SELECT cursor_value FROM elt.stream WHERE name = 'slow'});
 same('the retried extract\'s batch ids and load times', batch_rows('staging.shop_slow'));
 
+# a page cut off mid-way is fetched again: the rows of the pages before it
+# (buffered, not written yet) are kept, those it had buffered are dropped
+$c->safe_psql('postgres', q{
+	CREATE TABLE staging.shop_cut (LIKE staging.shop_orders INCLUDING DEFAULTS);
+	SELECT create_distributed_table('staging.shop_cut', '_elt_record')});
+for my $node ([ $c, 'citus' ], [ $p, 'plain' ])
+{
+	$node->[0]->safe_psql('postgres', qq{
+		SELECT elt.create_stream('shop', 'cut', '/orders',
+			params => '{"limit": 10, "drop": 700, "drop_page": 3, "fail_times": 1, "fail_key": "cut_$node->[1]"}',
+			records => '\$.orders',
+			pagination => '{"type": "cursor", "cursor_path": "\$.next_cursor", "param": "cursor"}')});
+}
+($cx, $px) = both(q{SELECT records FROM elt.extract('shop.cut')});
+is($cx, $px, "an extract with a page cut off loads what the plain one loads ($px records)");
+same('it fetched that page again', q{SELECT retries FROM elt.batch WHERE stream = 'shop.cut'});
+is($c->safe_psql('postgres', q{SELECT retries FROM elt.batch WHERE stream = 'shop.cut'}), '1',
+	'the page was fetched twice');
+same('the rows of the extract with a page cut off', q{
+	SELECT count(*), count(DISTINCT _elt_record), md5(string_agg(_elt_record::text, ',' ORDER BY _elt_record::text))
+	  FROM staging.shop_cut});
+same('their batch ids and load times', batch_rows('staging.shop_cut'));
+
 # a reference staging table loads in full too
 ($cx, $px) = both(q{SELECT records FROM elt.extract('shop.ref')});
 is($cx, $px, "an extract into a reference table ($px records)");
