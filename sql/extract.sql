@@ -271,6 +271,15 @@ SELECT stream, owner, username = current_user AS run_by_me, status FROM elt.batc
 SELECT pg_catalog.pg_get_userbyid(c.relowner) = current_user AS staging_owned_by_me
   FROM pg_catalog.pg_class c WHERE c.oid = 'staging.xt_page'::regclass;
 
+-- the function that hands a load into a Citus table its rows serves only
+-- that load's own statement: called by anyone else, with any token, or by
+-- a superuser outside an extract, it is refused
+SET ROLE xt_user;
+SELECT pg_temp.try($$SELECT * FROM elt._load_rows(0) AS u (r jsonb)$$);
+SELECT pg_temp.try($$SELECT * FROM elt._load_rows(NULL) AS u (r jsonb)$$);
+RESET ROLE;
+SELECT pg_temp.try($$SELECT * FROM elt._load_rows(42) AS u (r jsonb, p jsonb)$$);
+
 -- every batch of this file is in elt.batch, failures included
 SELECT status, count(*) FROM elt.batch WHERE stream LIKE 'xt%' GROUP BY status ORDER BY status;
 SELECT count(*) AS running FROM elt.batch WHERE status = 'running';

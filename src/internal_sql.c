@@ -118,6 +118,15 @@ internal_sql_exec_plan(InternalSqlPlan *cache, Oid as_role, const char *sql,
 	return rc;
 }
 
+/* Free a kept plan (a cache about to serve another statement). */
+void
+internal_sql_forget_plan(InternalSqlPlan *cache)
+{
+	if (cache->plan != NULL)
+		SPI_freeplan(cache->plan);
+	cache->plan = NULL;
+}
+
 /*
  * Run a statement that embeds the caller's SQL, as the caller, with the
  * caller's search_path.  Raises an error unless SPI returns "expected" (or

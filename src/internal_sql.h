@@ -57,6 +57,7 @@ extern int	internal_sql_exec_plan(InternalSqlPlan *cache, Oid as_role,
 								   const char *sql, int nargs, Oid *types,
 								   Datum *values, const char *nulls,
 								   bool read_only, int expected);
+extern void internal_sql_forget_plan(InternalSqlPlan *cache);
 
 /*
  * Statements that embed SQL the caller wrote (a model's source SELECT, a

@@ -5,6 +5,8 @@
  * Records are turned into jsonb and written with table_multi_insert and a
  * BulkInsertState, with index maintenance, constraints and column defaults,
  * as COPY FROM does, so a record costs its jsonb parse and its heap write.
+ * A Citus table's records are buffered as rows and written by a routed
+ * INSERT ... SELECT from elt._load_rows() (see load.c).
  */
 #ifndef ELT_LOAD_H
 #define ELT_LOAD_H

@@ -26,6 +26,16 @@ GRANT SELECT ON elt.extract_progress TO PUBLIC;
 COMMENT ON VIEW elt.extract_progress IS
 'Extracts in progress: pages, records and bytes loaded so far, requests and retries';
 
+-- The records an extract is writing into a Citus staging table, for its
+-- routed INSERT only: any call but that statement's, which passes a random
+-- token of its flush, is refused.
+CREATE FUNCTION elt._load_rows(token bigint)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'elt_load_rows'
+LANGUAGE C VOLATILE PARALLEL UNSAFE ROWS 5000;
+COMMENT ON FUNCTION elt._load_rows(bigint) IS
+'Internal to elt.extract: the buffered records of a load into a Citus table, as the rows of its routed INSERT';
+
 CREATE FUNCTION elt._link_header_next(header text)
 RETURNS text
 AS 'MODULE_PATHNAME', 'elt_link_header_next'

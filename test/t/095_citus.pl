@@ -201,6 +201,24 @@ sub show_difference
 	diag("only on plain: $_") for @only_p[ 0 .. ($#only_p < 4 ? $#only_p : 4) ];
 }
 
+# A staging table's rows against elt.batch: every row carries the id of
+# a succeeded batch of that table and a load time within it, and each
+# batch's count of rows is what it recorded (batch ids differ between the
+# two nodes; each side is checked against its own log).
+sub batch_rows
+{
+	my ($t) = @_;
+	return qq{SELECT count(*) FILTER (WHERE b.batch_id IS NULL OR s.rows IS NULL
+									  OR s.rows <> b.records OR s.first < b.started_at - interval '1 hour'
+									  OR s.last > b.finished_at) AS wrong,
+					 count(*) AS batches
+		FROM (SELECT _elt_batch_id, count(*) AS rows, min(_elt_loaded_at) AS first,
+					 max(_elt_loaded_at) AS last FROM $t GROUP BY 1) s
+		FULL JOIN (SELECT batch_id, records, started_at, finished_at FROM elt.batch
+					WHERE target = '$t' AND status = 'succeeded' AND records > 0) b
+		  ON b.batch_id = s._elt_batch_id};
+}
+
 sub compare_all
 {
 	my ($round) = @_;
@@ -209,6 +227,7 @@ sub compare_all
 		same("$round: $t",
 			qq{SELECT count(*), md5(coalesce(string_agg(_elt_record::text, ',' ORDER BY _elt_record::text), ''))
 				 FROM $t});
+		same("$round: $t: each row's batch id and load time are its batch's", batch_rows($t));
 	}
 	for my $m (@model_order)
 	{
@@ -357,12 +376,37 @@ same('the retried extract\'s rows', q{
 	SELECT count(*), count(DISTINCT _elt_record), md5(string_agg(_elt_record::text, ',' ORDER BY _elt_record::text))
 	  FROM staging.shop_slow});
 same('its cursor', q{SELECT cursor_value FROM elt.stream WHERE name = 'slow'});
+same('the retried extract\'s batch ids and load times', batch_rows('staging.shop_slow'));
+
+# a page cut off mid-way is fetched again: the rows of the pages before it
+# (buffered, not written yet) are kept, those it had buffered are dropped
+$c->safe_psql('postgres', q{
+	CREATE TABLE staging.shop_cut (LIKE staging.shop_orders INCLUDING DEFAULTS);
+	SELECT create_distributed_table('staging.shop_cut', '_elt_record')});
+for my $node ([ $c, 'citus' ], [ $p, 'plain' ])
+{
+	$node->[0]->safe_psql('postgres', qq{
+		SELECT elt.create_stream('shop', 'cut', '/orders',
+			params => '{"limit": 10, "drop": 700, "drop_page": 3, "fail_times": 1, "fail_key": "cut_$node->[1]"}',
+			records => '\$.orders',
+			pagination => '{"type": "cursor", "cursor_path": "\$.next_cursor", "param": "cursor"}')});
+}
+($cx, $px) = both(q{SELECT records FROM elt.extract('shop.cut')});
+is($cx, $px, "an extract with a page cut off loads what the plain one loads ($px records)");
+same('it fetched that page again', q{SELECT retries FROM elt.batch WHERE stream = 'shop.cut'});
+is($c->safe_psql('postgres', q{SELECT retries FROM elt.batch WHERE stream = 'shop.cut'}), '1',
+	'the page was fetched twice');
+same('the rows of the extract with a page cut off', q{
+	SELECT count(*), count(DISTINCT _elt_record), md5(string_agg(_elt_record::text, ',' ORDER BY _elt_record::text))
+	  FROM staging.shop_cut});
+same('their batch ids and load times', batch_rows('staging.shop_cut'));
 
 # a reference staging table loads in full too
 ($cx, $px) = both(q{SELECT records FROM elt.extract('shop.ref')});
 is($cx, $px, "an extract into a reference table ($px records)");
 same('the reference staging table\'s rows', q{
 	SELECT count(*), md5(string_agg(_elt_record::text, ',' ORDER BY _elt_record::text)) FROM staging.shop_ref});
+same('the reference staging table\'s batch ids and load times', batch_rows('staging.shop_ref'));
 
 # a fan-out stream into a distributed table: records with their parent rows
 ($cx, $px) = both(q{SELECT records FROM elt.extract('shop.user_orders')});
@@ -370,6 +414,32 @@ is($cx, $px, "a fan-out extract into a distributed table ($px records)");
 same('the fan-out rows with their parents', q{
 	SELECT count(*), count(_elt_parent), md5(string_agg(_elt_parent::text || _elt_record::text, ','
 		ORDER BY _elt_parent::text || _elt_record::text)) FROM staging.shop_user_orders});
+same('the fan-out rows\' batch ids and load times', batch_rows('staging.shop_user_orders'));
+
+# a stream owned by a role that is not a superuser loads into a
+# distributed table as that role (its routed INSERT included)
+$c->safe_psql('postgres', qq{
+	CREATE ROLE shop_loader LOGIN;
+	CREATE TABLE staging.shop_owned (LIKE staging.shop_orders INCLUDING DEFAULTS);
+	SELECT create_distributed_table('staging.shop_owned', '_elt_record');
+	GRANT USAGE ON SCHEMA staging TO shop_loader;
+	GRANT INSERT, SELECT ON staging.shop_owned TO shop_loader;
+	SELECT elt.create_source('shop_owned', '$base');
+	SELECT elt.create_stream('shop_owned', 'orders', '/orders', params => '{"limit": 70}',
+		records => '\$.orders',
+		pagination => '{"type": "cursor", "cursor_path": "\$.next_cursor", "param": "cursor"}',
+		target => 'staging.shop_owned');
+	UPDATE elt.source SET owner = 'shop_loader' WHERE name = 'shop_owned';
+	UPDATE elt.stream SET owner = 'shop_loader' WHERE source = 'shop_owned';
+});
+$cx = $c->safe_psql('postgres', q{SELECT records FROM elt.extract('shop_owned.orders')});
+is($c->safe_psql('postgres', qq{
+	SELECT $cx = (SELECT count(*) FROM staging.shop_ref)
+		   AND (SELECT count(*) FROM staging.shop_owned) = (SELECT count(*) FROM staging.shop_ref)
+		   AND (SELECT owner::text FROM elt.batch WHERE target = 'staging.shop_owned') = 'shop_loader'}),
+	't', "an extract run as a role without superuser loads every record into the shards ($cx)");
+is($c->safe_psql('postgres', batch_rows('staging.shop_owned')), '0|1',
+	'its rows carry its batch id');
 
 # --- refused before any request: an append-distributed staging table, or
 # a distribution column that no record fills
