@@ -122,7 +122,8 @@ is_managed_name(DimMerge *m, const char *name)
 {
 	if (strcmp(name, m->sk) == 0 ||
 		strcmp(name, MODEL_IS_INFERRED) == 0 ||
-		strcmp(name, MODEL_IS_DELETED) == 0)
+		strcmp(name, MODEL_IS_DELETED) == 0 ||
+		strcmp(name, MODEL_ROW_HASH) == 0)
 		return true;
 	if (m->scd_type == 2 &&
 		(strcmp(name, MODEL_VALID_FROM) == 0 ||
@@ -286,6 +287,7 @@ check_target_shape(DimMerge *m)
 	m->has_deleted = check_managed_column(m, MODEL_IS_DELETED, BOOLOID,
 										  m->deletes == DELETES_FLAG,
 										  "Flagging deletes needs a boolean column is_deleted.");
+	m->has_hash = check_managed_column(m, MODEL_ROW_HASH, INT8OID, false, NULL);
 
 	foreach(lc, m->source.columns)
 	{
@@ -455,6 +457,24 @@ apply_watermark(DimMerge *m)
 }
 
 /*
+ * Give a dimension built without the row hash column (by an earlier
+ * version) the column, when the caller owns it: its current rows then
+ * have no hash, so this merge compares them column by column and writes
+ * their hashes (a one-time cost).  On Citus the merge compares columns
+ * (the classifier cannot fetch a reference table's rows by tid), so the
+ * column is left alone.
+ */
+static void
+add_row_hash(DimMerge *m)
+{
+	if (m->has_hash || m->citus || !pg_class_ownercheck(m->target.relid, GetUserId()))
+		return;
+	model_exec(psprintf("ALTER TABLE %s ADD COLUMN " MODEL_ROW_HASH " bigint", m->target.qualified),
+			   SPI_OK_UTILITY);
+	m->has_hash = true;
+}
+
+/*
  * The transaction's start time (now()) as a timestamptz literal in UTC, for
  * the statements that would otherwise call now() inside a CASE or
  * GREATEST: Citus refuses non-immutable functions there, and a constant
@@ -572,13 +592,15 @@ create_target(DimMerge *m)
 							   MODEL_VALID_TO " timestamptz NOT NULL, "
 							   MODEL_IS_CURRENT " boolean NOT NULL");
 	appendStringInfo(&sql, ", " MODEL_IS_INFERRED " boolean NOT NULL DEFAULT false, "
-					 MODEL_IS_DELETED " boolean NOT NULL DEFAULT false) WITH (fillfactor = %d)",
+					 MODEL_IS_DELETED " boolean NOT NULL DEFAULT false, "
+					 MODEL_ROW_HASH " bigint) WITH (fillfactor = %d)",
 					 DIMENSION_FILLFACTOR);
 	model_exec(sql.data, SPI_OK_UTILITY);
 	model_refresh_relation(&m->target);
 	m->tcolumns = model_relation_columns(m->target.relid);
 	m->has_deleted = true;
 	m->has_inferred = true;
+	m->has_hash = true;
 }
 
 /*
@@ -749,9 +771,13 @@ overwrite_history(DimMerge *m, bool null_keys)
 	initStringInfo(&sql);
 	appendStringInfo(&sql, "UPDATE %s AS t SET ", m->target.qualified);
 	model_append_set(&sql, names, "s");
+	/* the current version's hash: its versioned values equal the source's */
+	if (m->has_hash)
+		appendStringInfoString(&sql, ", " MODEL_ROW_HASH " = CASE WHEN t." MODEL_IS_CURRENT
+							   " THEN s." WORK_HASH " ELSE t." MODEL_ROW_HASH " END");
 	appendStringInfoString(&sql, " FROM (SELECT ");
 	model_append_names(&sql, list_concat(list_copy(m->key), names), NULL);
-	appendStringInfo(&sql, " FROM %s WHERE " WORK_CLASS " IN (" CLASS_SQL_CHANGED ", "
+	appendStringInfo(&sql, ", " WORK_HASH " FROM %s WHERE " WORK_CLASS " IN (" CLASS_SQL_CHANGED ", "
 					 CLASS_SQL_OVERWRITE ")) AS s WHERE ", m->work);
 	if (null_keys)
 	{
@@ -780,11 +806,31 @@ overwrite_rows(DimMerge *m, RowClass cls, List *names, const char *extra)
 	model_append_set(&sql, names, "s");
 	if (extra)
 		appendStringInfo(&sql, "%s%s", names ? ", " : "", extra);
+	if (m->has_hash)
+		appendStringInfoString(&sql, ", " MODEL_ROW_HASH " = s." WORK_HASH);
 	appendStringInfoString(&sql, " FROM (SELECT ");
 	model_append_names(&sql, names, NULL);
-	appendStringInfo(&sql, "%s" WORK_SK " FROM %s WHERE " WORK_CLASS " = '%c') AS s WHERE t.%s = s." WORK_SK,
+	appendStringInfo(&sql, "%s" WORK_SK ", " WORK_HASH " FROM %s WHERE " WORK_CLASS " = '%c') AS s WHERE t.%s = s." WORK_SK,
 					 names ? ", " : "", m->work, (char) cls, m->qsk);
 	return model_exec(sql.data, SPI_OK_UPDATE);
+}
+
+/*
+ * Rewrite the stored row hash of the unchanged current rows whose hash was
+ * missing or stale (CLASS_REHASH), by tid like the close; these rows are
+ * written by nothing else in the merge.
+ */
+static void
+rehash_rows(DimMerge *m, int64 nrows)
+{
+	char	   *sql = psprintf("UPDATE %s AS t SET " MODEL_ROW_HASH " = s." WORK_HASH " FROM %s AS s"
+							   " WHERE s." WORK_CLASS " = " CLASS_SQL_REHASH " AND t.ctid = s." WORK_TID,
+							   m->target.qualified, m->work);
+
+	if (nrows * 4 < m->sk_range)
+		(void) model_exec_by_index(sql, SPI_OK_UPDATE);
+	else
+		(void) model_exec(sql, SPI_OK_UPDATE);
 }
 
 /*
@@ -795,6 +841,12 @@ apply_changes(DimMerge *m, int64 nullkeys, int64 *classes, ModelCounts *counts)
 {
 	StringInfoData sql;
 	const char *undelete = m->has_deleted ? MODEL_IS_DELETED " = false" : NULL;
+
+	if (m->exists && classes[CLASS_REHASH] > 0)
+	{
+		build_progress_phase("rehash");
+		rehash_rows(m, classes[CLASS_REHASH]);
+	}
 
 	/* Close the current versions that changed or left the source. */
 	if (m->exists && m->scd_type == 2 &&
@@ -844,10 +896,14 @@ apply_changes(DimMerge *m, int64 nullkeys, int64 *classes, ModelCounts *counts)
 	initStringInfo(&sql);
 	appendStringInfo(&sql, "INSERT INTO %s (", m->target.qualified);
 	model_append_names(&sql, m->names, NULL);
+	if (m->has_hash)
+		appendStringInfoString(&sql, ", " MODEL_ROW_HASH);
 	if (m->scd_type == 2)
 		appendStringInfoString(&sql, ", " MODEL_VALID_FROM ", " MODEL_VALID_TO ", " MODEL_IS_CURRENT);
 	appendStringInfoString(&sql, ") SELECT ");
 	model_append_names(&sql, m->names, "s");
+	if (m->has_hash)
+		appendStringInfoString(&sql, ", s." WORK_HASH);
 	if (m->scd_type == 2 && m->exists)
 	{
 		/*
@@ -1012,7 +1068,11 @@ elt_merge_dimension(PG_FUNCTION_ARGS)
 		model_claim_dimension(&m.target, m.sk, linitial(m.key));
 		if (m.watermark)
 			apply_watermark(&m);
+		add_row_hash(&m);
 	}
+	else
+		m.has_hash = true;		/* create_target makes the column */
+	m.hashed = m.has_hash && !m.citus;
 
 	/* Read and classify the source, and check it before any write. */
 	build_progress_start("merge_dimension", m.target.qualified);
@@ -1075,7 +1135,7 @@ elt_merge_dimension(PG_FUNCTION_ARGS)
 		build_progress_phase("index");
 		create_indexes(&m);
 	}
-	counts.unchanged = classes[CLASS_UNCHANGED];
+	counts.unchanged = classes[CLASS_UNCHANGED] + classes[CLASS_REHASH];
 	model_drop_temp(m.work);
 
 	model_record_run("merge_dimension", &m.target, source_arg, &counts, started,
