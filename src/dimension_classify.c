@@ -73,8 +73,10 @@ typedef struct CompareColumn
  * compared columns, or instead of them (hashed) its stored row hash: the
  * receiver hashes the source row, settles the row as unchanged when the
  * hashes are equal, and otherwise fetches the current row by tid and
- * compares its columns (dimension_hash.c).  The work table gets the
- * source row's hash (NULL when not hashed) before the class.
+ * compares its columns (dimension_hash.c).  On Citus, where rows cannot be
+ * fetched by tid, the columns are compared and the stored hash comes
+ * along only to be kept up to date (hashing).  The work table gets the
+ * source row's hash (NULL without hashing) before the class.
  */
 typedef struct ClassifyReceiver
 {
@@ -107,7 +109,8 @@ typedef struct ClassifyReceiver
 	CompareColumn *cols;
 	int			ncols;
 
-	/* The stored row hash (m->hashed). */
+	/* The stored row hash: kept up to date (hashing), and compared (hashed). */
+	bool		hashing;
 	bool		hashed;
 	RowHash		hash;
 	int			hash_attr;		/* the current row's stored hash */
@@ -242,8 +245,11 @@ classify_row(ClassifyReceiver *r, Datum *values, bool *isnull)
 	}
 	if (overwrite)
 		return CLASS_OVERWRITE;
-	/* hashed: the stored hash did not match an unchanged row, rewrite it */
-	return r->hashed ? CLASS_REHASH : CLASS_UNCHANGED;
+	/* an unchanged row whose stored hash is missing or stale: rewrite it */
+	if (r->hashing &&
+		(isnull[r->hash_attr] || (uint64) DatumGetInt64(values[r->hash_attr]) != r->shash))
+		return CLASS_REHASH;
+	return CLASS_UNCHANGED;
 }
 
 static void
@@ -276,7 +282,7 @@ classify_receive(TupleTableSlot *slot, DestReceiver *self)
 	isnull = slot->tts_isnull;
 	/* Detoasted values and text forms, freed row by row. */
 	oldcxt = MemoryContextSwitchTo(r->rowcxt);
-	r->have_shash = r->hashed && (r->in_attr < 0 || !isnull[r->in_attr]);
+	r->have_shash = r->hashing && (r->in_attr < 0 || !isnull[r->in_attr]);
 	if (r->have_shash)
 		r->shash = row_hash_compute(&r->hash, values, isnull);
 	cls = classify_row(r, values, isnull);
@@ -383,7 +389,8 @@ compared_columns(DimMerge *m)
  * Set up the comparison of the compared columns and add the dimension's
  * values to the classifying query's select list, positions continuing
  * from *next; hashed, add the stored row hash instead, and compare (when
- * the hashes differ) with the current row fetched by tid.
+ * the hashes differ) with the current row fetched by tid; hashing, add
+ * the stored row hash too.
  */
 static void
 add_compared_columns(DimMerge *m, ClassifyReceiver *r, StringInfo select, int *next)
@@ -429,7 +436,7 @@ add_compared_columns(DimMerge *m, ClassifyReceiver *r, StringInfo select, int *n
 		if (!r->hashed)
 			appendStringInfo(select, ", %s", model_column_ref("t", col->name));
 	}
-	if (r->hashed)
+	if (r->hashing)
 	{
 		row_hash_init(&r->hash, m, cols, m->names, collations);
 		appendStringInfoString(select, ", t." MODEL_ROW_HASH);
@@ -615,6 +622,7 @@ classify_rows(DimMerge *m, const char *sfrom, bool full, bool null_safe,
 	memset(classes, 0, sizeof(int64) * 256);
 	memset(&r, 0, sizeof(r));
 	r.m = m;
+	r.hashing = m->has_hash;
 	r.hashed = m->hashed;
 	query = classify_query(m, sfrom, full, null_safe, &r);
 	bitmap = !null_safe && alloc_seen_bitmap(m, &r);
@@ -700,8 +708,8 @@ build_work_table(DimMerge *m)
 	r.eff_attr = r.nwork - 3;
 	r.sk_attr = r.nwork - 2;
 	r.in_attr = r.inferred_attr = r.deleted_attr = r.from_attr = r.flag_attr = -1;
-	r.hashed = m->hashed;
-	if (r.hashed)
+	r.hashing = m->has_hash;
+	if (r.hashing)
 		row_hash_init(&r.hash, m, compared_columns(m), m->names, NULL);
 	r.classes = classes;
 	run_receiver(m, &r, sql.data);

@@ -140,4 +140,7 @@ extern void build_work_table(DimMerge *m);
 extern void classify_null_keys(DimMerge *m, int64 classes[256]);
 extern int64 count_classes(DimMerge *m, int64 counts[256], int64 *undated);
 
+/* dimension_write.c */
+extern void apply_changes(DimMerge *m, int64 nullkeys, int64 *classes, ModelCounts *counts);
+
 #endif							/* ELT_DIMENSION_MERGE_H */
