@@ -169,6 +169,21 @@ RESET ROLE;
 SELECT count(*) AS hash_columns FROM pg_attribute
  WHERE attrelid = 'dim_h.dim_code'::regclass AND attname = '_elt_row_hash' AND NOT attisdropped;
 SELECT code, label FROM dim_code ORDER BY code_key;
+-- The compared columns, fetched by row address instead of selected, still
+-- need the caller's SELECT privilege: without it on weight, refused.
+GRANT SELECT ON src0 TO regress_dim_hash;
+GRANT SELECT (code, label, fixed_key, is_inferred, is_deleted, _elt_row_hash), INSERT, UPDATE
+	ON dim_fixed TO regress_dim_hash;
+UPDATE src0 SET weight = 3;
+SET ROLE regress_dim_hash;
+SELECT * FROM elt.merge_dimension('dim_h.dim_fixed', 'dim_h.src0', '{code}', scd_type => 0,
+	type1_columns => '{weight}');
+RESET ROLE;
+GRANT SELECT ON dim_fixed TO regress_dim_hash;
+SET ROLE regress_dim_hash;
+SELECT * FROM elt.merge_dimension('dim_h.dim_fixed', 'dim_h.src0', '{code}', scd_type => 0,
+	type1_columns => '{weight}');
+RESET ROLE;
 DELETE FROM elt.model_run;
 
 RESET search_path;

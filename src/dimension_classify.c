@@ -15,7 +15,9 @@
 #include "catalog/pg_type.h"
 #include "datatype/timestamp.h"
 #include "executor/spi.h"
+#include "miscadmin.h"
 #include "storage/itemptr.h"
+#include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/datum.h"
 #include "utils/lsyscache.h"
@@ -415,6 +417,11 @@ add_compared_columns(DimMerge *m, ClassifyReceiver *r, StringInfo select, int *n
 		get_atttypetypmodcoll(m->target.relid, attnum, &typid, &typmod, &collation);
 		if (typid != col->typid)
 			elog(ERROR, "column \"%s\" of dimension \"%s\" changed type", col->name, m->target.display);
+		/* fetched by tid, not selected: the caller must be able to read it */
+		if (r->hashed &&
+			pg_class_aclcheck(m->target.relid, GetUserId(), ACL_SELECT) != ACLCHECK_OK &&
+			pg_attribute_aclcheck(m->target.relid, attnum, GetUserId(), ACL_SELECT) != ACLCHECK_OK)
+			aclcheck_error(ACLCHECK_NO_PRIV, OBJECT_TABLE, m->target.relname);
 		c->sattr = name_position(m->names, col->name);
 		c->tattr = r->hashed ? attnum - 1 : (*next)++;
 		r->tnatts = Max(r->tnatts, attnum);
