@@ -679,7 +679,8 @@ classify_source(DimMerge *m, int64 classes[256], int64 *nullkeys, int64 *undated
 
 /*
  * Read the source once into the work table on the first call, when there
- * is no dimension yet to classify against: every row is new.
+ * is no dimension yet to classify against: every row is new, and goes
+ * through the receiver to get its row hash.
  */
 void
 build_work_table(DimMerge *m)
@@ -687,7 +688,6 @@ build_work_table(DimMerge *m)
 	StringInfoData sql;
 	ClassifyReceiver r;
 	int64		classes[256];
-
 	char	   *from;
 
 	initStringInfo(&sql);
