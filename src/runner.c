@@ -534,6 +534,20 @@ execute_step(StepDef *step, MemoryContext runcxt, char **error, int64 *rows,
 
 	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
+
+	/*
+	 * The step's commit need not wait for its own flush: the worker's next
+	 * history commit, durable and later in the WAL (the start of the next
+	 * step, a skipped dependent, the end of the run), flushes it.  A crash
+	 * between the two loses the step's changes with the end of its attempt,
+	 * and the run is failed as interrupted, as for a crash during the step.
+	 * Only the local flush is deferred: a remote setting of the owner
+	 * (remote_write, remote_apply) is kept, and the step may set its own.
+	 */
+	if (synchronous_commit == SYNCHRONOUS_COMMIT_ON ||
+		synchronous_commit == SYNCHRONOUS_COMMIT_LOCAL_FLUSH)
+		(void) set_config_option("synchronous_commit", "off", PGC_USERSET, PGC_S_SESSION,
+								 GUC_ACTION_LOCAL, true, 0, false);
 	pgstat_report_activity(STATE_RUNNING, step->command);
 	PG_TRY();
 	{
