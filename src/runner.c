@@ -1203,6 +1203,7 @@ taken_run:
 	 * this commits).
 	 */
 	worker_admin_begin_reset(&st, true, args->result == DSM_HANDLE_INVALID && !run.has_alerts);
+	run_history_defer_notifications(true);
 	write_last_step_end(&run);
 	run_history_finish(run.run_id, status, error, "running");
 	/* with the end of the run, so the runs that follow it are queued once */
@@ -1243,6 +1244,8 @@ taken_run:
 		wake = (SPI_processed > 0);
 	}
 	worker_admin_commit(&st);
+	/* after the end is durable, without holding other workers' commits */
+	run_history_send_notifications();
 	set_result(true, true, status, error);
 	if (next_taken)
 		run_slot_ended();
