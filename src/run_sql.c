@@ -138,6 +138,21 @@ interval_args(FunctionCallInfo fcinfo, TimestampTz *start, TimestampTz *end)
 }
 
 /*
+ * The arguments of elt.run_pipeline() and elt.trigger(): the pipeline's
+ * name, which must not be null, and the interval.
+ */
+static char *
+pipeline_and_interval_args(FunctionCallInfo fcinfo, TimestampTz *start, TimestampTz *end)
+{
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("pipeline name must not be null")));
+	interval_args(fcinfo, start, end);
+	return text_to_cstring(PG_GETARG_TEXT_PP(0));
+}
+
+/*
  * elt.run_pipeline(name): run a pipeline now and wait for the end of the
  * run.  Returns the run id; raises an error naming the run when it fails or
  * is cancelled (its history is kept, since the worker committed it).
@@ -160,12 +175,7 @@ elt_run_pipeline(PG_FUNCTION_ARGS)
 	TimestampTz interval_start;
 	TimestampTz interval_end;
 
-	if (PG_ARGISNULL(0))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("pipeline name must not be null")));
-	name = text_to_cstring(PG_GETARG_TEXT_PP(0));
-	interval_args(fcinfo, &interval_start, &interval_end);
+	name = pipeline_and_interval_args(fcinfo, &interval_start, &interval_end);
 	shmem_require_preload("elt.run_pipeline()");
 
 	if (SPI_connect() != SPI_OK_CONNECT)
@@ -287,12 +297,7 @@ elt_trigger(PG_FUNCTION_ARGS)
 	TimestampTz interval_start;
 	TimestampTz interval_end;
 
-	if (PG_ARGISNULL(0))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("pipeline name must not be null")));
-	name = text_to_cstring(PG_GETARG_TEXT_PP(0));
-	interval_args(fcinfo, &interval_start, &interval_end);
+	name = pipeline_and_interval_args(fcinfo, &interval_start, &interval_end);
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
