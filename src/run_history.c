@@ -89,7 +89,7 @@ notify_run_end(int64 run_id, const char *pipeline, const char *status,
 /*
  * Hold back the notifications of the runs that run_history_finish ends
  * from now on (on) until run_history_send_notifications.  A transaction
- * that notifies takes a lock of the whole database from its pre-commit to
+ * that notifies takes one lock of the whole server from its pre-commit to
  * its end, its WAL flush included: run workers that end runs at the same
  * moment would flush one after another instead of together.  Turning it on
  * forgets what an aborted transaction held back.
