@@ -106,7 +106,8 @@ run_history_defer_notifications(bool on)
  * Send the notifications held back, in a transaction of their own, after
  * the transaction that ended the runs committed: listeners hear of an end
  * that is durable and visible.  That transaction changes nothing, so its
- * commit need not wait for a flush.  Not in a transaction.
+ * commit need not wait for a flush.  Not in a transaction; on an error
+ * (the notification queue is full) the caller goes on without them.
  */
 void
 run_history_send_notifications(void)
@@ -117,21 +118,34 @@ run_history_send_notifications(void)
 	defer_notifications = false;
 	if (deferred == NIL)
 		return;
-	StartTransactionCommand();
-	/* a notifying transaction gets an XID: its commit need not wait */
-	(void) set_config_option("synchronous_commit", "off", PGC_SUSET, PGC_S_SESSION,
-							 GUC_ACTION_LOCAL, true, 0, false);
-	for (lc = list_head(deferred); lc != NULL; lc = lnext(deferred, lnext(deferred, lc)))
+	/* a cancel of the run that ended comes too late to stop this */
+	HOLD_CANCEL_INTERRUPTS();
+	PG_TRY();
 	{
-		const char *payload = lfirst(lc);
-		const char *channel = lfirst(lnext(deferred, lc));
+		StartTransactionCommand();
+		/* a notifying transaction gets an XID: its commit need not wait */
+		(void) set_config_option("synchronous_commit", "off", PGC_SUSET, PGC_S_SESSION,
+								 GUC_ACTION_LOCAL, true, 0, false);
+		for (lc = list_head(deferred); lc != NULL; lc = lnext(deferred, lnext(deferred, lc)))
+		{
+			const char *payload = lfirst(lc);
+			const char *channel = lfirst(lnext(deferred, lc));
 
-		Async_Notify("elt_run", payload);
-		if (channel != NULL)
-			Async_Notify(channel, payload);
+			Async_Notify("elt_run", payload);
+			if (channel != NULL)
+				Async_Notify(channel, payload);
+		}
+		CommitTransactionCommand();
+		MemoryContextSwitchTo(old);
 	}
-	CommitTransactionCommand();
-	MemoryContextSwitchTo(old);
+	PG_CATCH();
+	{
+		RESUME_CANCEL_INTERRUPTS();
+		forget_deferred();
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	RESUME_CANCEL_INTERRUPTS();
 	forget_deferred();
 }
 

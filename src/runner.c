@@ -250,6 +250,7 @@ run_once(RunWorkerArgs *args, TakenRun *taken, MemoryContext runcxt,
 	bool		ok;
 	volatile bool next_taken = false;
 	volatile bool wake = true;
+	volatile int task;
 
 	memset(&run, 0, sizeof(run));
 	run.run_id = args->run_id;
@@ -397,31 +398,46 @@ taken_run:
 		wake = (SPI_processed > 0);
 	}
 	run_steps_admin_commit(&st);
-	/* after the end is durable, without holding other workers' commits */
-	run_history_send_notifications();
+
+	/*
+	 * A cancel of the run that ended can arrive late (its signal after the
+	 * request was seen): it must not interrupt what follows.  A cancel of
+	 * the next run is kept in that run's slot.
+	 */
+	QueryCancelPending = false;
 	set_result(true, true, status, error);
 	if (next_taken)
 		run_slot_ended();
 	else
 		run_slot_release();
 	run_steps_current_run = 0;
-	/* after the end is committed: a slow webhook delays nothing else */
-	PG_TRY();
+
+	/*
+	 * After the end is committed: the notifications (not in the end's
+	 * transaction, which other workers' commits would wait for), then the
+	 * alerts (a slow webhook delays nothing else).  Neither may stop the
+	 * worker, which may hold its next run already.
+	 */
+	for (task = 0; task < 2; task++)
 	{
-		if (run.has_alerts)
-			alerts_after_run(run.run_id, args->owner);
+		PG_TRY();
+		{
+			if (task == 0)
+				run_history_send_notifications();
+			else if (run.has_alerts)
+				alerts_after_run(run.run_id, args->owner);
+		}
+		PG_CATCH();
+		{
+			HOLD_INTERRUPTS();
+			EmitErrorReport();
+			FlushErrorState();
+			AbortOutOfAnyTransaction();
+			RESUME_INTERRUPTS();
+			MemoryContextSwitchTo(run_steps_worker_cxt);
+		}
+		PG_END_TRY();
 	}
-	PG_CATCH();
-	{
-		/* an alert that cannot even be attempted must not stop the worker */
-		HOLD_INTERRUPTS();
-		EmitErrorReport();
-		FlushErrorState();
-		AbortOutOfAnyTransaction();
-		RESUME_INTERRUPTS();
-		MemoryContextSwitchTo(run_steps_worker_cxt);
-	}
-	PG_END_TRY();
 
 	/* the launcher learns of a free worker, or of a run that may start */
 	if (wake)
