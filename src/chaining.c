@@ -20,6 +20,9 @@
 #include "chaining.h"
 #include "internal_sql.h"
 
+/* Kept plans: they run at the end of every successful run */
+static InternalSqlPlan any_after_plan;
+static InternalSqlPlan queue_after_plan;
 
 /*
  * Queue the runs that follow the succeeded run run_id.  Runs inside the
@@ -33,7 +36,14 @@ chaining_queue_after(int64 run_id)
 	Oid			types[1] = {INT8OID};
 	Datum		values[1] = {Int64GetDatum(run_id)};
 
-	internal_sql_exec("WITH u AS MATERIALIZED ("
+	/* most installations chain nothing: a cheap look before the statement */
+	internal_sql_exec_plan(&any_after_plan, InvalidOid,
+						   "SELECT 1 FROM elt.pipeline "
+						   "WHERE options OPERATOR(pg_catalog.?) 'after' LIMIT 1",
+						   0, NULL, NULL, NULL, true, SPI_OK_SELECT);
+	if (SPI_processed == 0)
+		return 0;
+	internal_sql_exec_plan(&queue_after_plan, InvalidOid, "WITH u AS MATERIALIZED ("
 					  "  SELECT u.run_id, u.interval_start, u.interval_end, up.name, up.owner "
 					  "  FROM elt.run u JOIN elt.pipeline up "
 					  "  ON up.pipeline_id OPERATOR(pg_catalog.=) u.pipeline_id "

@@ -14,6 +14,7 @@
  */
 #include "postgres.h"
 
+#include "access/xact.h"
 #include "catalog/pg_type.h"
 #include "commands/async.h"
 #include "executor/spi.h"
@@ -21,6 +22,8 @@
 #include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/json.h"
+#include "utils/guc.h"
+#include "utils/memutils.h"
 
 #include "internal_sql.h"
 #include "pg_elt.h"
@@ -32,6 +35,25 @@ static InternalSqlPlan finish_run_plan;
 static InternalSqlPlan finish_steps_plan;
 
 static TimestampTz last_prune = 0;
+
+/*
+ * Notifications of run ends held back by run_history_defer_notifications,
+ * in TopMemoryContext: payload, then channel (NULL: elt_run only).
+ */
+static bool defer_notifications = false;
+static List *deferred = NIL;
+
+static void
+forget_deferred(void)
+{
+	ListCell   *lc;
+
+	foreach(lc, deferred)
+		if (lfirst(lc) != NULL)
+			pfree(lfirst(lc));
+	list_free(deferred);
+	deferred = NIL;
+}
 
 /*
  * Send the end of a run to listeners of channel elt_run (and of the
@@ -49,9 +71,82 @@ notify_run_end(int64 run_id, const char *pipeline, const char *status,
 	appendStringInfoString(&buf, ", \"status\": ");
 	escape_json(&buf, status);
 	appendStringInfoChar(&buf, '}');
+	if (defer_notifications)
+	{
+		MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
+
+		deferred = lappend(deferred, pstrdup(buf.data));
+		deferred = lappend(deferred,
+						   (channel != NULL && channel[0] != '\0') ? pstrdup(channel) : NULL);
+		MemoryContextSwitchTo(old);
+		return;
+	}
 	Async_Notify("elt_run", buf.data);
 	if (channel != NULL && channel[0] != '\0')
 		Async_Notify(channel, buf.data);
+}
+
+/*
+ * Hold back the notifications of the runs that run_history_finish ends
+ * from now on (on) until run_history_send_notifications.  A transaction
+ * that notifies takes one lock of the whole server from its pre-commit to
+ * its end, its WAL flush included: run workers that end runs at the same
+ * moment would flush one after another instead of together.  Turning it on
+ * forgets what an aborted transaction held back.
+ */
+void
+run_history_defer_notifications(bool on)
+{
+	if (on)
+		forget_deferred();
+	defer_notifications = on;
+}
+
+/*
+ * Send the notifications held back, in a transaction of their own, after
+ * the transaction that ended the runs committed: listeners hear of an end
+ * that is durable and visible.  That transaction changes nothing, so its
+ * commit need not wait for a flush.  Not in a transaction; on an error
+ * (the notification queue is full) the caller goes on without them.
+ */
+void
+run_history_send_notifications(void)
+{
+	MemoryContext old = CurrentMemoryContext;
+	ListCell   *lc;
+
+	defer_notifications = false;
+	if (deferred == NIL)
+		return;
+	/* a cancel of the run that ended comes too late to stop this */
+	HOLD_CANCEL_INTERRUPTS();
+	PG_TRY();
+	{
+		StartTransactionCommand();
+		/* a notifying transaction gets an XID: its commit need not wait */
+		(void) set_config_option("synchronous_commit", "off", PGC_SUSET, PGC_S_SESSION,
+								 GUC_ACTION_LOCAL, true, 0, false);
+		for (lc = list_head(deferred); lc != NULL; lc = lnext(deferred, lnext(deferred, lc)))
+		{
+			const char *payload = lfirst(lc);
+			const char *channel = lfirst(lnext(deferred, lc));
+
+			Async_Notify("elt_run", payload);
+			if (channel != NULL)
+				Async_Notify(channel, payload);
+		}
+		CommitTransactionCommand();
+		MemoryContextSwitchTo(old);
+	}
+	PG_CATCH();
+	{
+		RESUME_CANCEL_INTERRUPTS();
+		forget_deferred();
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	RESUME_CANCEL_INTERRUPTS();
+	forget_deferred();
 }
 
 /*

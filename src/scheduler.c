@@ -78,6 +78,16 @@ static bool first_pass = true;
 static bool waiting_logged = false;
 static char *last_timezone = NULL;
 static TimestampTz last_register_warning = 0;
+
+/*
+ * Kept plans of the statements of every pass: with many pipelines due at
+ * once, planning them again for each one would delay the runs it queues.
+ */
+static InternalSqlPlan due_plan;
+static InternalSqlPlan move_next_plan;
+static InternalSqlPlan insert_run_plan;
+static InternalSqlPlan queued_plan;
+static InternalSqlPlan next_due_plan;
 static MemoryContext pass_cxt = NULL;	/* reset at each pass */
 
 PG_FUNCTION_INFO_V1(elt_wake_scheduler);
@@ -339,7 +349,8 @@ insert_run(int64 pipeline_id, const char *trigger, const char *status,
 	values[3] = TimestampTzGetDatum(scheduled_at);
 	values[4] = error ? CStringGetTextDatum(error) : (Datum) 0;
 	values[5] = TimestampTzGetDatum(interval_start);
-	internal_sql_exec("INSERT INTO elt.run (pipeline_id, pipeline, owner, trigger, status, "
+	internal_sql_exec_plan(&insert_run_plan, InvalidOid,
+						   "INSERT INTO elt.run (pipeline_id, pipeline, owner, trigger, status, "
 					  "scheduled_at, finished_at, error, interval_start, interval_end) "
 					  "SELECT pipeline_id, name, owner, $2, $3, $4, "
 					  "CASE WHEN $3 OPERATOR(pg_catalog.=) 'skipped' "
@@ -362,7 +373,8 @@ create_due_runs(TimestampTz now)
 				n;
 	SPITupleTable *due;
 
-	internal_sql_exec("SELECT p.pipeline_id, p.schedule, p.options, p.next_run_at, "
+	internal_sql_exec_plan(&due_plan, InvalidOid,
+						   "SELECT p.pipeline_id, p.schedule, p.options, p.next_run_at, "
 					  "(SELECT pg_catalog.max(r.run_id) FROM elt.run r "
 					  " WHERE r.pipeline_id OPERATOR(pg_catalog.=) p.pipeline_id "
 					  " AND r.status OPERATOR(pg_catalog.=) ANY ('{queued,running}'::pg_catalog.text[])) "
@@ -415,7 +427,8 @@ create_due_runs(TimestampTz now)
 			continue;
 
 		/* move next_run_at first: a concurrent redefinition wins */
-		internal_sql_exec("UPDATE elt.pipeline SET next_run_at = $3 "
+		internal_sql_exec_plan(&move_next_plan, InvalidOid,
+							   "UPDATE elt.pipeline SET next_run_at = $3 "
 						  "WHERE pipeline_id OPERATOR(pg_catalog.=) $1 "
 						  "AND next_run_at OPERATOR(pg_catalog.=) $2",
 						  3, types,
@@ -538,7 +551,8 @@ choose_runs_to_start(void)
 
 	if (room <= 0)
 		return NIL;
-	internal_sql_exec("SELECT r.run_id, r.pipeline_id, p.owner::pg_catalog.oid "
+	internal_sql_exec_plan(&queued_plan, InvalidOid,
+						   "SELECT r.run_id, r.pipeline_id, p.owner::pg_catalog.oid "
 					  "FROM elt.run r JOIN elt.pipeline p "
 					  "ON p.pipeline_id OPERATOR(pg_catalog.=) r.pipeline_id "
 					  "WHERE r.status OPERATOR(pg_catalog.=) 'queued' AND NOT p.paused "
@@ -659,7 +673,8 @@ launcher_pass(void)
 	/* start workers for queued runs, after the runs are committed */
 	launcher_begin();
 	chosen = choose_runs_to_start();
-	internal_sql_exec("SELECT pg_catalog.min(next_run_at) FROM elt.pipeline "
+	internal_sql_exec_plan(&next_due_plan, InvalidOid,
+						   "SELECT pg_catalog.min(next_run_at) FROM elt.pipeline "
 					  "WHERE NOT paused AND schedule IS NOT NULL",
 					  0, NULL, NULL, NULL, false, SPI_OK_SELECT);
 	next = DatumGetTimestampTz(internal_sql_datum(0, 1, &isnull));

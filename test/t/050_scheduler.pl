@@ -211,6 +211,56 @@ $node->poll_query_until('postgres',
   or die "schedule did not resume after restart";
 pass('schedules fire again after a restart');
 
+# 7b. A step's commit is not flushed on its own: the worker's next durable
+# history commit (here the start of the next step) flushes it.  Killed
+# during the second step, the first step's change and its end survive
+# the crash, the run is failed and nothing is executed again.
+$node->safe_psql('postgres', q{
+SET ROLE alice;
+SELECT elt.create_pipeline('flushed');
+SELECT elt.add_step('flushed', 'a',
+  $$INSERT INTO public.hits (pipeline, run, who)
+    VALUES ('flushed', elt.current_run(), current_setting('synchronous_commit'))$$);
+SELECT elt.add_step('flushed', 'b', 'SELECT pg_sleep(60)', '{a}');
+});
+$run = $node->safe_psql('postgres', "SELECT elt.trigger('flushed')");
+$node->poll_query_until('postgres',
+	"SELECT count(*) = 1 FROM pg_stat_activity WHERE query = 'SELECT pg_sleep(60)'")
+  or die "second step of flushed did not start";
+$pid = $node->safe_psql('postgres', "SELECT pid FROM elt.run WHERE run_id = $run");
+kill 'KILL', $pid;
+$node->poll_query_until('postgres', "SELECT status = 'failed' FROM elt.run WHERE run_id = $run")
+  or die "killed run of flushed not failed";
+is($node->safe_psql('postgres',
+		"SELECT count(*) || ' ' || min(who) FROM public.hits WHERE pipeline = 'flushed' AND run = $run"),
+	'1 off', "the first step's change survived the crash, committed without its own flush");
+is($node->safe_psql('postgres', qq{
+SELECT string_agg(step || ' ' || attempt || ' ' || status || ' ' || (finished_at IS NOT NULL), ', ' ORDER BY step)
+FROM elt.step_run WHERE run_id = $run}),
+	'a 1 succeeded true, b 1 failed true', 'the first step ended, the second failed with the run');
+like($node->safe_psql('postgres', "SELECT error FROM elt.run WHERE run_id = $run"),
+	qr/server restarted while the run was in progress/, 'the run failed with the reason');
+$later = $node->safe_psql('postgres', "SELECT elt.trigger('notified')");
+$node->poll_query_until('postgres', "SELECT status = 'succeeded' FROM elt.run WHERE run_id = $later")
+  or die "a run after the second crash did not succeed";
+is($node->safe_psql('postgres',
+		"SELECT count(*) FROM public.hits WHERE pipeline = 'flushed'"),
+	'1', 'the killed run was not started again');
+
+# An owner's remote setting of synchronous_commit is kept for its steps.
+$node->safe_psql('postgres', q{
+CREATE ROLE carol LOGIN;
+ALTER ROLE carol SET synchronous_commit = remote_apply;
+SET ROLE carol;
+SELECT elt.create_pipeline('carols');
+SELECT elt.add_step('carols', 'a',
+  $$INSERT INTO public.hits (pipeline, run, who)
+    VALUES ('carols', elt.current_run(), current_setting('synchronous_commit'))$$);
+SELECT elt.run_pipeline('carols');
+});
+is($node->safe_psql('postgres', "SELECT who FROM public.hits WHERE pipeline = 'carols'"),
+	'remote_apply', "a step keeps its owner's remote_apply");
+
 # 8. A role cannot see or change another role's pipelines or runs.
 $node->safe_psql('postgres', 'CREATE ROLE bob LOGIN');
 is($node->safe_psql('postgres', "SET ROLE bob; SELECT count(*) FROM elt.pipeline"), '0',
