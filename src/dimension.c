@@ -37,14 +37,8 @@
  * of tid, the work table is always wrapped in a subquery and the
  * transaction's time is a constant (check_table_kind).
  *
- * Each row's compared columns are also kept hashed in the dimension
- * (_elt_row_hash, dimension_hash.c): the classifying pass joins a narrow
- * projection of the current rows and compares columns only for the rows
- * whose hashes differ.
- *
- * The classifying pass (step 1) lives in dimension_classify.c, the writes
- * (step 3) in dimension_write.c; this file has the arguments, the shape of
- * the dimension and the checks.
+ * The classifying pass (step 1) lives in dimension_classify.c; this file
+ * has the arguments, the checks, and the writes.
  */
 #include "postgres.h"
 
@@ -128,8 +122,7 @@ is_managed_name(DimMerge *m, const char *name)
 {
 	if (strcmp(name, m->sk) == 0 ||
 		strcmp(name, MODEL_IS_INFERRED) == 0 ||
-		strcmp(name, MODEL_IS_DELETED) == 0 ||
-		strcmp(name, MODEL_ROW_HASH) == 0)
+		strcmp(name, MODEL_IS_DELETED) == 0)
 		return true;
 	if (m->scd_type == 2 &&
 		(strcmp(name, MODEL_VALID_FROM) == 0 ||
@@ -293,7 +286,6 @@ check_target_shape(DimMerge *m)
 	m->has_deleted = check_managed_column(m, MODEL_IS_DELETED, BOOLOID,
 										  m->deletes == DELETES_FLAG,
 										  "Flagging deletes needs a boolean column is_deleted.");
-	m->has_hash = check_managed_column(m, MODEL_ROW_HASH, INT8OID, false, NULL);
 
 	foreach(lc, m->source.columns)
 	{
@@ -463,25 +455,6 @@ apply_watermark(DimMerge *m)
 }
 
 /*
- * Give a dimension built without the row hash column (by an earlier
- * version) the column, when the caller owns it: its current rows then
- * have no hash, so this merge compares them column by column and writes
- * their hashes (a one-time cost).  On Citus, where the merge compares
- * columns anyway (the classifier cannot fetch a reference table's rows by
- * tid), the table is not altered: the hashes are kept up to date only
- * when the column is there.
- */
-static void
-add_row_hash(DimMerge *m)
-{
-	if (m->has_hash || m->citus || !pg_class_ownercheck(m->target.relid, GetUserId()))
-		return;
-	model_exec(psprintf("ALTER TABLE %s ADD COLUMN " MODEL_ROW_HASH " bigint", m->target.qualified),
-			   SPI_OK_UTILITY);
-	m->has_hash = true;
-}
-
-/*
  * The transaction's start time (now()) as a timestamptz literal in UTC, for
  * the statements that would otherwise call now() inside a CASE or
  * GREATEST: Citus refuses non-immutable functions there, and a constant
@@ -599,15 +572,13 @@ create_target(DimMerge *m)
 							   MODEL_VALID_TO " timestamptz NOT NULL, "
 							   MODEL_IS_CURRENT " boolean NOT NULL");
 	appendStringInfo(&sql, ", " MODEL_IS_INFERRED " boolean NOT NULL DEFAULT false, "
-					 MODEL_IS_DELETED " boolean NOT NULL DEFAULT false, "
-					 MODEL_ROW_HASH " bigint) WITH (fillfactor = %d)",
+					 MODEL_IS_DELETED " boolean NOT NULL DEFAULT false) WITH (fillfactor = %d)",
 					 DIMENSION_FILLFACTOR);
 	model_exec(sql.data, SPI_OK_UTILITY);
 	model_refresh_relation(&m->target);
 	m->tcolumns = model_relation_columns(m->target.relid);
 	m->has_deleted = true;
 	m->has_inferred = true;
-	m->has_hash = true;
 }
 
 /*
@@ -691,6 +662,210 @@ ensure_unknown_member(DimMerge *m)
 					 skcol && skcol->identity == 'a' ? " OVERRIDING SYSTEM VALUE" : "",
 					 vals.data, m->target.qualified, m->qsk);
 	model_exec(sql.data, SPI_OK_INSERT);
+}
+
+/*
+ * Flag the current rows whose natural key is no longer in the source
+ * (CLASS_DELETED in the work table; inferred members were left out already).
+ */
+static uint64
+flag_deletes(DimMerge *m)
+{
+	StringInfoData sql;
+
+	initStringInfo(&sql);
+	appendStringInfo(&sql, "UPDATE %s AS t SET " MODEL_IS_DELETED " = true FROM (SELECT "
+					 WORK_SK " FROM %s WHERE " WORK_CLASS " = " CLASS_SQL_DELETED ") AS s"
+					 " WHERE t.%s = s." WORK_SK " AND NOT t." MODEL_IS_DELETED,
+					 m->target.qualified, m->work, m->qsk);
+	return model_exec(sql.data, SPI_OK_UPDATE);
+}
+
+/*
+ * End the current versions that changed (at the change's effective time)
+ * and, with deletes => 'close', those whose natural key is no longer in the
+ * source (now, but never before the version started), in one UPDATE that
+ * finds each row by the tid the classifying pass saw.  It runs before any
+ * other write of the merge, while those tids are still the rows' current
+ * ones (the dimension is locked against other writers).
+ */
+static uint64
+close_versions(DimMerge *m, bool changed, bool deleted, int64 nrows)
+{
+	StringInfoData sql;
+
+	const char *which = changed && deleted ? "IN (" CLASS_SQL_CHANGED ", " CLASS_SQL_DELETED ")" :
+		deleted ? "= " CLASS_SQL_DELETED : "= " CLASS_SQL_CHANGED;
+
+	/*
+	 * A member missing from the source is closed now; one the source flags
+	 * deleted (deleted_flag) at the flagged row's effective time.
+	 */
+	const char *gone = m->deleted_flag ?
+		psprintf("GREATEST(COALESCE(s." WORK_EFF ", %s), t." MODEL_VALID_FROM ")", m->now) :
+		psprintf("GREATEST(%s, t." MODEL_VALID_FROM ")", m->now);
+
+	initStringInfo(&sql);
+	appendStringInfo(&sql, "UPDATE %s AS t SET " MODEL_VALID_TO " = ", m->target.qualified);
+	if (changed && deleted)
+		appendStringInfo(&sql, "CASE WHEN s." WORK_CLASS " = " CLASS_SQL_DELETED
+						 " THEN %s ELSE s." WORK_EFF " END", gone);
+	else if (deleted)
+		appendStringInfoString(&sql, gone);
+	else
+		appendStringInfoString(&sql, "s." WORK_EFF);
+	if (m->citus)
+	{
+		/* Citus: by surrogate key, the work table wrapped in a subquery */
+		appendStringInfo(&sql, ", " MODEL_IS_CURRENT " = false FROM (SELECT " WORK_SK ", "
+						 WORK_CLASS ", " WORK_EFF " FROM %s WHERE " WORK_CLASS " %s) AS s"
+						 " WHERE t.%s = s." WORK_SK,
+						 m->work, which, m->qsk);
+		return model_exec(sql.data, SPI_OK_UPDATE);
+	}
+	appendStringInfo(&sql, ", " MODEL_IS_CURRENT " = false FROM %s AS s WHERE s." WORK_CLASS " %s"
+					 " AND t.ctid = s." WORK_TID,
+					 m->work, which);
+
+	/*
+	 * When the rows to close are a small part of the dimension, fetch each
+	 * by tid instead of scanning the dimension.
+	 */
+	if (nrows * 4 < m->sk_range)
+		return model_exec_by_index(sql.data, SPI_OK_UPDATE);
+	return model_exec(sql.data, SPI_OK_UPDATE);
+}
+
+/*
+ * Type 2 with type-1 columns: overwrite those columns in every version of
+ * the members whose type-1 values changed (Kimball's type 6 hybrid).
+ */
+static uint64
+overwrite_history(DimMerge *m, bool null_keys)
+{
+	StringInfoData sql;
+	List	   *names = model_column_names(m->attr1);
+
+	initStringInfo(&sql);
+	appendStringInfo(&sql, "UPDATE %s AS t SET ", m->target.qualified);
+	model_append_set(&sql, names, "s");
+	appendStringInfoString(&sql, " FROM (SELECT ");
+	model_append_names(&sql, list_concat(list_copy(m->key), names), NULL);
+	appendStringInfo(&sql, " FROM %s WHERE " WORK_CLASS " IN (" CLASS_SQL_CHANGED ", "
+					 CLASS_SQL_OVERWRITE ")) AS s WHERE ", m->work);
+	if (null_keys)
+	{
+		model_append_any_null(&sql, m->key, "s");
+		appendStringInfoString(&sql, " AND ");
+	}
+	model_append_key_match(&sql, m->key, "t", "s", null_keys);
+	appendStringInfo(&sql, " AND t.%s <> " MODEL_UNKNOWN_KEY " AND ", m->qsk);
+	model_append_distinct(&sql, m->attr1, "t", "s");
+	return model_exec(sql.data, SPI_OK_UPDATE);
+}
+
+/*
+ * Overwrite rows in place by surrogate key: rows of class cls get the
+ * listed columns from the source, plus the given extra assignments.
+ */
+static uint64
+overwrite_rows(DimMerge *m, RowClass cls, List *names, const char *extra)
+{
+	StringInfoData sql;
+
+	if (names == NIL && extra == NULL)
+		return 0;
+	initStringInfo(&sql);
+	appendStringInfo(&sql, "UPDATE %s AS t SET ", m->target.qualified);
+	model_append_set(&sql, names, "s");
+	if (extra)
+		appendStringInfo(&sql, "%s%s", names ? ", " : "", extra);
+	appendStringInfoString(&sql, " FROM (SELECT ");
+	model_append_names(&sql, names, NULL);
+	appendStringInfo(&sql, "%s" WORK_SK " FROM %s WHERE " WORK_CLASS " = '%c') AS s WHERE t.%s = s." WORK_SK,
+					 names ? ", " : "", m->work, (char) cls, m->qsk);
+	return model_exec(sql.data, SPI_OK_UPDATE);
+}
+
+/*
+ * Write the classified work table into the dimension.
+ */
+static void
+apply_changes(DimMerge *m, int64 nullkeys, int64 *classes, ModelCounts *counts)
+{
+	StringInfoData sql;
+	const char *undelete = m->has_deleted ? MODEL_IS_DELETED " = false" : NULL;
+
+	/* Close the current versions that changed or left the source. */
+	if (m->exists && m->scd_type == 2 &&
+		classes[CLASS_CHANGED] + (m->deletes == DELETES_CLOSE ? classes[CLASS_DELETED] : 0) > 0)
+	{
+		bool		deleted = m->deletes == DELETES_CLOSE && classes[CLASS_DELETED] > 0;
+
+		build_progress_phase("close");
+		counts->closed += close_versions(m, classes[CLASS_CHANGED] > 0, deleted,
+										 classes[CLASS_CHANGED] + (deleted ? classes[CLASS_DELETED] : 0));
+	}
+
+	if (m->exists && m->deletes == DELETES_FLAG && classes[CLASS_DELETED] > 0)
+	{
+		build_progress_phase("flag");
+		counts->closed += flag_deletes(m);
+	}
+
+	if (m->exists)
+	{
+		/* Type-1 overwrites, inferred members completed in place. */
+		build_progress_phase("update");
+		if (m->scd_type == 2 && m->attr1 && classes[CLASS_CHANGED] + classes[CLASS_OVERWRITE] > 0)
+		{
+			counts->updated += overwrite_history(m, false);
+			if (nullkeys > 0)
+				counts->updated += overwrite_history(m, true);
+		}
+		else if (m->scd_type == 1 && classes[CLASS_OVERWRITE] > 0)
+			counts->updated += overwrite_rows(m, CLASS_OVERWRITE, m->attrs, undelete);
+		else if (m->scd_type == 0 && classes[CLASS_OVERWRITE] > 0)
+			counts->updated += overwrite_rows(m, CLASS_OVERWRITE, model_column_names(m->attr1), undelete);
+		if (m->has_inferred && classes[CLASS_INFERRED] > 0)
+		{
+			char	   *extra = m->has_deleted ?
+				MODEL_IS_INFERRED " = false, " MODEL_IS_DELETED " = false" :
+				MODEL_IS_INFERRED " = false";
+
+			counts->updated += overwrite_rows(m, CLASS_INFERRED, m->attrs, extra);
+		}
+	}
+
+	/* New members and new versions, in one INSERT. */
+	if (classes[CLASS_NEW] + classes[CLASS_CHANGED] == 0)
+		return;
+	build_progress_phase("insert");
+	initStringInfo(&sql);
+	appendStringInfo(&sql, "INSERT INTO %s (", m->target.qualified);
+	model_append_names(&sql, m->names, NULL);
+	if (m->scd_type == 2)
+		appendStringInfoString(&sql, ", " MODEL_VALID_FROM ", " MODEL_VALID_TO ", " MODEL_IS_CURRENT);
+	appendStringInfoString(&sql, ") SELECT ");
+	model_append_names(&sql, m->names, "s");
+	if (m->scd_type == 2 && m->exists)
+	{
+		/*
+		 * A member that comes back after its deletion was closed starts no
+		 * earlier than that close, so that its versions never overlap.
+		 */
+		appendStringInfo(&sql, ", CASE WHEN s." WORK_CLASS " = " CLASS_SQL_NEW " THEN GREATEST(s." WORK_EFF
+						 ", (SELECT max(x." MODEL_VALID_TO ") FROM %s AS x WHERE ",
+						 m->target.qualified);
+		model_append_key_match(&sql, m->key, "x", "s", false);
+		appendStringInfo(&sql, " AND x.%s <> " MODEL_UNKNOWN_KEY ")) ELSE s." WORK_EFF
+						 " END, 'infinity', true", m->qsk);
+	}
+	else if (m->scd_type == 2)
+		appendStringInfoString(&sql, ", s." WORK_EFF ", 'infinity', true");
+	appendStringInfo(&sql, " FROM %s AS s WHERE s." WORK_CLASS " IN (" CLASS_SQL_NEW ", "
+					 CLASS_SQL_CHANGED ")", m->work);
+	counts->inserted += model_exec(sql.data, SPI_OK_INSERT);
 }
 
 /*
@@ -837,11 +1012,7 @@ elt_merge_dimension(PG_FUNCTION_ARGS)
 		model_claim_dimension(&m.target, m.sk, linitial(m.key));
 		if (m.watermark)
 			apply_watermark(&m);
-		add_row_hash(&m);
 	}
-	else
-		m.has_hash = true;		/* create_target makes the column */
-	m.hashed = m.has_hash && !m.citus;
 
 	/* Read and classify the source, and check it before any write. */
 	build_progress_start("merge_dimension", m.target.qualified);
@@ -904,7 +1075,7 @@ elt_merge_dimension(PG_FUNCTION_ARGS)
 		build_progress_phase("index");
 		create_indexes(&m);
 	}
-	counts.unchanged = classes[CLASS_UNCHANGED] + classes[CLASS_REHASH];
+	counts.unchanged = classes[CLASS_UNCHANGED];
 	model_drop_temp(m.work);
 
 	model_record_run("merge_dimension", &m.target, source_arg, &counts, started,

@@ -15,9 +15,6 @@
 #include "catalog/pg_type.h"
 #include "datatype/timestamp.h"
 #include "executor/spi.h"
-#include "miscadmin.h"
-#include "storage/itemptr.h"
-#include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/datum.h"
 #include "utils/lsyscache.h"
@@ -25,7 +22,6 @@
 #include "utils/typcache.h"
 #include "utils/regproc.h"
 #include "utils/rel.h"
-#include "utils/snapmgr.h"
 
 #include "build_progress.h"
 #include "dimension_merge.h"
@@ -72,13 +68,7 @@ typedef struct CompareColumn
  * The incoming row is the work row (source columns, effective time,
  * surrogate key, tid) followed by what classifying needs: whether the
  * source side is present, the current row's flags and start, and its
- * compared columns, or instead of them (hashed) its stored row hash: the
- * receiver hashes the source row, settles the row as unchanged when the
- * hashes are equal, and otherwise fetches the current row by tid and
- * compares its columns (dimension_hash.c).  On Citus, where rows cannot be
- * fetched by tid, the columns are compared and the stored hash comes
- * along only to be kept up to date (hashing).  The work table gets the
- * source row's hash (NULL without hashing) before the class.
+ * compared columns.
  */
 typedef struct ClassifyReceiver
 {
@@ -111,17 +101,6 @@ typedef struct ClassifyReceiver
 	CompareColumn *cols;
 	int			ncols;
 
-	/* The stored row hash: kept up to date (hashing), and compared (hashed). */
-	bool		hashing;
-	bool		hashed;
-	RowHash		hash;
-	int			hash_attr;		/* the current row's stored hash */
-	bool		have_shash;		/* shash is the source row's hash */
-	uint64		shash;
-	Relation	dim;			/* the dimension, to fetch current rows from */
-	TupleTableSlot *tslot;
-	int			tnatts;			/* its attributes to deform */
-
 	uint64	   *seen;			/* matched surrogate keys, one bit each */
 	int64		seen_base;		/* surrogate key of bit 0 */
 	int64		seen_bits;
@@ -146,23 +125,6 @@ values_differ(CompareColumn *c, Datum a, Datum b)
 }
 
 /*
- * The current row of an incoming row (hashed): fetched by the tid the join
- * saw, its values in r->tslot.  The dimension is locked against other
- * writers, so the row is there.
- */
-static void
-fetch_current_row(ClassifyReceiver *r, Datum *values, bool *isnull)
-{
-	ItemPointer tid = (ItemPointer) DatumGetPointer(values[r->nwork - 1]);
-	Snapshot	snapshot = ActiveSnapshotSet() ? GetActiveSnapshot() : GetTransactionSnapshot();
-
-	if (isnull[r->nwork - 1] ||
-		!table_tuple_fetch_row_version(r->dim, tid, snapshot, r->tslot))
-		elog(ERROR, "current row of dimension \"%s\" not found by its tid", r->m->target.display);
-	slot_getsomeattrs(r->tslot, r->tnatts);
-}
-
-/*
  * The class of one incoming row against its current dimension row (absent
  * when the surrogate key is NULL); for a current row without a source row
  * (full join only), CLASS_DELETED or CLASS_INFERRED_MISSING.
@@ -173,8 +135,6 @@ classify_row(ClassifyReceiver *r, Datum *values, bool *isnull)
 	DimMerge   *m = r->m;
 	bool		versioned = false;
 	bool		overwrite = false;
-	Datum	   *tvalues = values;
-	bool	   *tisnull = isnull;
 
 	if (r->in_attr >= 0 && isnull[r->in_attr])
 		return r->inferred_attr >= 0 && !isnull[r->inferred_attr] &&
@@ -209,26 +169,16 @@ classify_row(ClassifyReceiver *r, Datum *values, bool *isnull)
 			overwrite = true;
 	}
 
-	if (r->hashed && !versioned && !overwrite)
-	{
-		/* Equal hashes: unchanged.  Otherwise compare the current row's columns. */
-		if (!isnull[r->hash_attr] && (uint64) DatumGetInt64(values[r->hash_attr]) == r->shash)
-			return CLASS_UNCHANGED;
-		fetch_current_row(r, values, isnull);
-		tvalues = r->tslot->tts_values;
-		tisnull = r->tslot->tts_isnull;
-	}
-
 	/* Versioned columns come first: once one differs, the class is known. */
 	for (int i = 0; i < r->ncols && !versioned; i++)
 	{
 		CompareColumn *c = &r->cols[i];
 		bool		sn = isnull[c->sattr];
-		bool		tn = tisnull[c->tattr];
+		bool		tn = isnull[c->tattr];
 
 		if (!c->versioned && overwrite)
 			break;				/* only overwritten columns remain */
-		if (sn != tn || (!sn && values_differ(c, values[c->sattr], tvalues[c->tattr])))
+		if (sn != tn || (!sn && values_differ(c, values[c->sattr], values[c->tattr])))
 		{
 			if (c->versioned)
 				versioned = true;
@@ -245,13 +195,7 @@ classify_row(ClassifyReceiver *r, Datum *values, bool *isnull)
 			return CLASS_BACKDATED;
 		return CLASS_CHANGED;
 	}
-	if (overwrite)
-		return CLASS_OVERWRITE;
-	/* an unchanged row whose stored hash is missing or stale: rewrite it */
-	if (r->hashing &&
-		(isnull[r->hash_attr] || (uint64) DatumGetInt64(values[r->hash_attr]) != r->shash))
-		return CLASS_REHASH;
-	return CLASS_UNCHANGED;
+	return overwrite ? CLASS_OVERWRITE : CLASS_UNCHANGED;
 }
 
 static void
@@ -259,15 +203,13 @@ classify_startup(DestReceiver *self, int operation, TupleDesc typeinfo)
 {
 	ClassifyReceiver *r = (ClassifyReceiver *) self;
 
-	if (RelationGetDescr(r->work)->natts != r->nwork + 2 || typeinfo->natts < r->nwork)
+	if (RelationGetDescr(r->work)->natts != r->nwork + 1 || typeinfo->natts < r->nwork)
 		elog(ERROR, "classifying query does not match its work table");
 	r->wslot = table_slot_create(r->work, NULL);
 	r->rowcxt = AllocSetContextCreate(CurrentMemoryContext, "pg_elt classify row",
 									  ALLOCSET_DEFAULT_SIZES);
 	r->bistate = GetBulkInsertState();
 	r->cid = GetCurrentCommandId(true);
-	if (r->dim)
-		r->tslot = table_slot_create(r->dim, NULL);
 }
 
 static bool
@@ -284,9 +226,6 @@ classify_receive(TupleTableSlot *slot, DestReceiver *self)
 	isnull = slot->tts_isnull;
 	/* Detoasted values and text forms, freed row by row. */
 	oldcxt = MemoryContextSwitchTo(r->rowcxt);
-	r->have_shash = r->hashing && (r->in_attr < 0 || !isnull[r->in_attr]);
-	if (r->have_shash)
-		r->shash = row_hash_compute(&r->hash, values, isnull);
 	cls = classify_row(r, values, isnull);
 	MemoryContextSwitchTo(oldcxt);
 	MemoryContextReset(r->rowcxt);
@@ -329,10 +268,8 @@ classify_receive(TupleTableSlot *slot, DestReceiver *self)
 	ExecClearTuple(r->wslot);
 	memcpy(r->wslot->tts_values, values, sizeof(Datum) * r->nwork);
 	memcpy(r->wslot->tts_isnull, isnull, sizeof(bool) * r->nwork);
-	r->wslot->tts_values[r->nwork] = Int64GetDatum((int64) r->shash);
-	r->wslot->tts_isnull[r->nwork] = !r->have_shash;
-	r->wslot->tts_values[r->nwork + 1] = CharGetDatum((char) cls);
-	r->wslot->tts_isnull[r->nwork + 1] = false;
+	r->wslot->tts_values[r->nwork] = CharGetDatum((char) cls);
+	r->wslot->tts_isnull[r->nwork] = false;
 	ExecStoreVirtualTuple(r->wslot);
 	table_tuple_insert(r->work, r->wslot, r->cid, 0, r->bistate);
 	return true;
@@ -348,8 +285,6 @@ classify_shutdown(DestReceiver *self)
 	FreeBulkInsertState(r->bistate);
 	table_finish_bulk_insert(r->work, 0);
 	ExecDropSingleTupleTableSlot(r->wslot);
-	if (r->tslot)
-		ExecDropSingleTupleTableSlot(r->tslot);
 	MemoryContextDelete(r->rowcxt);
 }
 
@@ -376,31 +311,20 @@ name_position(List *names, const char *name)
 }
 
 /*
- * The compared columns, in the classifier's order: type 2, versioned ones
- * first; type 0 only the type-1 columns.
- */
-static List *
-compared_columns(DimMerge *m)
-{
-	if (m->scd_type == 0)
-		return list_copy(m->attr1);
-	return list_concat(list_copy(m->attr2), m->attr1);
-}
-
-/*
- * Set up the comparison of the compared columns and add the dimension's
- * values to the classifying query's select list, positions continuing
- * from *next; hashed, add the stored row hash instead, and compare (when
- * the hashes differ) with the current row fetched by tid; hashing, add
- * the stored row hash too.
+ * Set up the comparison of the compared columns (type 2: versioned ones
+ * first) and add the dimension's values to the classifying query's select
+ * list; positions continue from *next.
  */
 static void
 add_compared_columns(DimMerge *m, ClassifyReceiver *r, StringInfo select, int *next)
 {
-	List	   *cols = compared_columns(m);
-	Oid		   *collations = palloc0(sizeof(Oid) * Max(list_length(cols), 1));
+	List	   *cols = NIL;
 	ListCell   *lc;
 
+	if (m->scd_type == 0)
+		cols = list_copy(m->attr1);
+	else
+		cols = list_concat(list_copy(m->attr2), m->attr1);
 	r->cols = palloc0(sizeof(CompareColumn) * Max(list_length(cols), 1));
 	r->ncols = list_length(cols);
 	foreach(lc, cols)
@@ -417,15 +341,8 @@ add_compared_columns(DimMerge *m, ClassifyReceiver *r, StringInfo select, int *n
 		get_atttypetypmodcoll(m->target.relid, attnum, &typid, &typmod, &collation);
 		if (typid != col->typid)
 			elog(ERROR, "column \"%s\" of dimension \"%s\" changed type", col->name, m->target.display);
-		/* fetched by tid, not selected: the caller must be able to read it */
-		if (r->hashed &&
-			pg_class_aclcheck(m->target.relid, GetUserId(), ACL_SELECT) != ACLCHECK_OK &&
-			pg_attribute_aclcheck(m->target.relid, attnum, GetUserId(), ACL_SELECT) != ACLCHECK_OK)
-			aclcheck_error(ACLCHECK_NO_PRIV, OBJECT_TABLE, m->target.relname);
 		c->sattr = name_position(m->names, col->name);
-		c->tattr = r->hashed ? attnum - 1 : (*next)++;
-		r->tnatts = Max(r->tnatts, attnum);
-		collations[foreach_current_index(lc)] = collation;
+		c->tattr = (*next)++;
 		c->versioned = m->scd_type == 2 && list_member_ptr(m->attr2, col);
 		get_typlenbyval(typid, &c->typlen, &c->typbyval);
 		c->comparable = col->comparable;
@@ -440,14 +357,7 @@ add_compared_columns(DimMerge *m, ClassifyReceiver *r, StringInfo select, int *n
 			getTypeOutputInfo(typid, &outfunc, &varlena);
 			fmgr_info(outfunc, &c->proc);
 		}
-		if (!r->hashed)
-			appendStringInfo(select, ", %s", model_column_ref("t", col->name));
-	}
-	if (r->hashing)
-	{
-		row_hash_init(&r->hash, m, cols, m->names, collations);
-		appendStringInfoString(select, ", t." MODEL_ROW_HASH);
-		r->hash_attr = (*next)++;
+		appendStringInfo(select, ", %s", model_column_ref("t", col->name));
 	}
 }
 
@@ -529,7 +439,7 @@ classify_query(DimMerge *m, const char *sfrom, bool full, bool null_safe,
 	appendStringInfo(&q, ", s." WORK_EFF ", t.%s AS " WORK_SK ", t.%s AS " WORK_TID,
 					 m->qsk, full ? WORK_TID : "ctid");
 	if (r == NULL)
-		appendStringInfoString(&q, ", NULL::bigint AS " WORK_HASH ", NULL::pg_catalog.\"char\" AS " WORK_CLASS);
+		appendStringInfoString(&q, ", NULL::pg_catalog.\"char\" AS " WORK_CLASS);
 	else
 	{
 		r->nwork = list_length(m->names) + 3;
@@ -586,31 +496,6 @@ classify_query(DimMerge *m, const char *sfrom, bool full, bool null_safe,
 }
 
 /*
- * Run a query into the work table through the receiver r, set up by the
- * caller (positions, options, counts).
- */
-static void
-run_receiver(DimMerge *m, ClassifyReceiver *r, const char *query)
-{
-	ListCell   *lc;
-
-	r->nkeys = list_length(m->key);
-	r->key_attrs = palloc(sizeof(int) * r->nkeys);
-	foreach(lc, m->key)
-		r->key_attrs[foreach_current_index(lc)] = name_position(m->names, lfirst(lc));
-	r->pub.receiveSlot = classify_receive;
-	r->pub.rStartup = classify_startup;
-	r->pub.rShutdown = classify_shutdown;
-	r->pub.rDestroy = classify_destroy;
-	r->pub.mydest = DestNone;
-	r->work = table_open(RangeVarGetRelid(makeRangeVarFromNameList(stringToQualifiedNameList(m->work)),
-										  RowExclusiveLock, false),
-						 NoLock);
-	(void) internal_sql_exec_caller_into(query, &r->pub);
-	table_close(r->work, NoLock);
-}
-
-/*
  * Run the classifying query over sfrom (see classify_query) into the work
  * table, counting the classes into classes, the new rows with NULL key
  * parts into *nullkeys and the undated new members and versions into
@@ -625,23 +510,33 @@ classify_rows(DimMerge *m, const char *sfrom, bool full, bool null_safe,
 	ClassifyReceiver r;
 	char	   *query;
 	bool		bitmap;
+	ListCell   *lc;
 
 	memset(classes, 0, sizeof(int64) * 256);
 	memset(&r, 0, sizeof(r));
 	r.m = m;
-	r.hashing = m->has_hash;
-	r.hashed = m->hashed;
 	query = classify_query(m, sfrom, full, null_safe, &r);
+	r.nkeys = list_length(m->key);
+	r.key_attrs = palloc(sizeof(int) * r.nkeys);
+	foreach(lc, m->key)
+		r.key_attrs[foreach_current_index(lc)] = name_position(m->names, lfirst(lc));
+
 	bitmap = !null_safe && alloc_seen_bitmap(m, &r);
-	if (r.hashed)
-		r.dim = table_open(m->target.relid, AccessShareLock);
+	r.pub.receiveSlot = classify_receive;
+	r.pub.rStartup = classify_startup;
+	r.pub.rShutdown = classify_shutdown;
+	r.pub.rDestroy = classify_destroy;
+	r.pub.mydest = DestNone;
+	r.work = table_open(RangeVarGetRelid(makeRangeVarFromNameList(stringToQualifiedNameList(m->work)),
+										 RowExclusiveLock, false),
+						NoLock);
 	r.keep_missing = full || m->deleted_flag != NULL;
 	r.null_safe = null_safe;
 	r.keep_unchanged = null_safe;	/* classify_null_keys matches deleted rows to them */
 	r.classes = classes;
-	run_receiver(m, &r, query);
-	if (r.dim)
-		table_close(r.dim, NoLock);
+
+	(void) internal_sql_exec_caller_into(query, &r.pub);
+	table_close(r.work, NoLock);
 	if (r.seen)
 		pfree(r.seen);
 
@@ -679,47 +574,24 @@ classify_source(DimMerge *m, int64 classes[256], int64 *nullkeys, int64 *undated
 
 /*
  * Read the source once into the work table on the first call, when there
- * is no dimension yet to classify against: every row is new, and goes
- * through the receiver to get its row hash.
+ * is no dimension yet to classify against: every row is new.
  */
 void
 build_work_table(DimMerge *m)
 {
 	StringInfoData sql;
-	ClassifyReceiver r;
-	int64		classes[256];
-	char	   *from;
 
 	initStringInfo(&sql);
-	appendStringInfoString(&sql, "SELECT ");
+	appendStringInfo(&sql, "CREATE TEMP TABLE %s ON COMMIT DROP AS SELECT ", m->work);
 	model_append_names(&sql, m->names, "s");
-	appendStringInfoString(&sql, ", s." WORK_EFF ", NULL::bigint AS " WORK_SK
-						   ", NULL::pg_catalog.tid AS " WORK_TID);
-	from = psprintf(" FROM (SELECT src.*, %s::timestamptz AS " WORK_EFF " FROM %s AS src) AS s%s",
-					m->effective, m->source.from_item,
-					m->deleted_flag ?
-					psprintf(" WHERE s.%s IS NOT TRUE", quote_identifier(m->deleted_flag)) : "");
-	model_exec(psprintf("CREATE TEMP TABLE %s ON COMMIT DROP AS %s, NULL::bigint AS " WORK_HASH
-						", NULL::pg_catalog.\"char\" AS " WORK_CLASS "%s WITH NO DATA",
-						m->work, sql.data, from), SPI_OK_UTILITY);
-	appendStringInfoString(&sql, from);
-
-	/*
-	 * Every row is new: the receiver only hashes it (when the dimension is
-	 * to keep row hashes) and stores it.
-	 */
-	memset(&r, 0, sizeof(r));
-	memset(classes, 0, sizeof(classes));
-	r.m = m;
-	r.nwork = list_length(m->names) + 3;
-	r.eff_attr = r.nwork - 3;
-	r.sk_attr = r.nwork - 2;
-	r.in_attr = r.inferred_attr = r.deleted_attr = r.from_attr = r.flag_attr = -1;
-	r.hashing = m->has_hash;
-	if (r.hashing)
-		row_hash_init(&r.hash, m, compared_columns(m), m->names, NULL);
-	r.classes = classes;
-	run_receiver(m, &r, sql.data);
+	appendStringInfo(&sql,
+					 ", s." WORK_EFF ", NULL::bigint AS " WORK_SK ", " CLASS_SQL_NEW "::pg_catalog.\"char\" AS "
+					 WORK_CLASS " FROM (SELECT src.*, %s::timestamptz AS " WORK_EFF
+					 " FROM %s AS src) AS s",
+					 m->effective, m->source.from_item);
+	if (m->deleted_flag)
+		appendStringInfo(&sql, " WHERE s.%s IS NOT TRUE", quote_identifier(m->deleted_flag));
+	model_exec(sql.data, SPI_OK_UTILITY);
 	model_exec(psprintf("ANALYZE %s", m->work), SPI_OK_UTILITY);
 }
 

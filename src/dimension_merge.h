@@ -10,7 +10,6 @@
 
 #include "postgres.h"
 
-#include "fmgr.h"
 #include "nodes/pg_list.h"
 
 #include "model.h"
@@ -26,7 +25,6 @@
 #define WORK_CLASS		"__elt_class"
 #define WORK_IN			"__elt_in"
 #define WORK_TID		"__elt_tid"
-#define WORK_HASH		"__elt_hash"
 
 /* Largest surrogate key range the duplicate check keeps a bitmap for. */
 #define SEEN_MAX_BITS	(INT64CONST(1) << 30)
@@ -65,13 +63,7 @@ typedef enum RowClass
 	 * a source row flagged deleted (deleted_flag) without a current row:
 	 * nothing to delete, counted, not written
 	 */
-	CLASS_FLAGGED_GONE = 'g',
-
-	/*
-	 * nothing differs, but the current row's stored row hash is missing or
-	 * stale (dimension_hash.c): counted as unchanged, its hash rewritten
-	 */
-	CLASS_REHASH = 'h'
+	CLASS_FLAGGED_GONE = 'g'
 } RowClass;
 
 /* The classes the statements on the work table name, as "char" literals. */
@@ -80,7 +72,6 @@ typedef enum RowClass
 #define CLASS_SQL_OVERWRITE	"'u'"
 #define CLASS_SQL_UNCHANGED	"'='"
 #define CLASS_SQL_DELETED	"'d'"
-#define CLASS_SQL_REHASH	"'h'"
 
 typedef struct DimMerge
 {
@@ -110,37 +101,12 @@ typedef struct DimMerge
 	char	   *watermark;		/* source column: read only rows newer than the dimension's */
 	char	   *deleted_flag;	/* boolean source column: true deletes the member */
 	char	   *now;			/* the transaction's time, as a literal */
-	bool		has_hash;		/* the dimension has the row hash column */
-	bool		hashed;			/* ... and the classifier compares by it */
 } DimMerge;
-
-/* How one compared column goes into the row hash (dimension_hash.c). */
-typedef struct RowHashColumn
-{
-	int			attr;			/* position in the rows hashed */
-	bool		by_text;		/* no usable hash function: hash the text */
-	Oid			collation;
-	FmgrInfo	proc;			/* extended hash function or output function */
-} RowHashColumn;
-
-typedef struct RowHash
-{
-	uint64		seed;			/* the hash of the dimension's signature */
-	int			ncols;
-	RowHashColumn *cols;
-} RowHash;
-
-/* dimension_hash.c */
-extern void row_hash_init(RowHash *rh, DimMerge *m, List *cols, List *names, Oid *collations);
-extern uint64 row_hash_compute(RowHash *rh, Datum *values, bool *isnull);
 
 /* dimension_classify.c */
 extern bool classify_source(DimMerge *m, int64 classes[256], int64 *nullkeys, int64 *undated);
 extern void build_work_table(DimMerge *m);
 extern void classify_null_keys(DimMerge *m, int64 classes[256]);
 extern int64 count_classes(DimMerge *m, int64 counts[256], int64 *undated);
-
-/* dimension_write.c */
-extern void apply_changes(DimMerge *m, int64 nullkeys, int64 *classes, ModelCounts *counts);
 
 #endif							/* ELT_DIMENSION_MERGE_H */

@@ -70,7 +70,6 @@ typedef struct ModelCounts
 #define MODEL_IS_CURRENT	"is_current"
 #define MODEL_IS_INFERRED	"is_inferred"
 #define MODEL_IS_DELETED	"is_deleted"
-#define MODEL_ROW_HASH		"_elt_row_hash"
 #define MODEL_UNKNOWN_KEY	"-1"
 
 /* Arguments */
