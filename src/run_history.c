@@ -197,20 +197,44 @@ run_history_finish(int64 run_id, const char *status, const char *error,
  * never started again.  server_restarted says which of the two reasons a
  * running run is given: at the launcher's first pass no worker can have
  * survived.
+ *
+ * Otherwise a running run without a live slot is failed only when the pass
+ * before saw it so too: at a fast shutdown the run workers and the launcher
+ * are told to stop at the same moment, and a pass still under way when a
+ * worker has gone must not give its run "the worker exited" (the next start
+ * gives it "the server restarted").  Returns whether such a run is waiting
+ * for the next pass, which should then come soon.
  */
-void
+static int64 *lost_seen;		/* in TopMemoryContext */
+static int	nlost_seen;
+
+static bool
+was_lost_before(int64 run_id)
+{
+	int			i;
+
+	for (i = 0; i < nlost_seen; i++)
+		if (lost_seen[i] == run_id)
+			return true;
+	return false;
+}
+
+bool
 run_history_fail_lost(List *stopped, bool server_restarted)
 {
 	ListCell   *lc;
 	int			i;
 	int			n;
 	int64	   *ids;
+	int64	   *lost;
+	int			nlost = 0;
 
 	internal_sql_exec("SELECT run_id FROM elt.run "
 					  "WHERE status OPERATOR(pg_catalog.=) 'running'",
 					  0, NULL, NULL, NULL, false, SPI_OK_SELECT);
 	n = SPI_processed;
 	ids = palloc(sizeof(int64) * (n + 1));
+	lost = palloc(sizeof(int64) * (n + 1));
 	for (i = 0; i < n; i++)
 		ids[i] = internal_sql_int64(i, 1, 0);
 	for (i = 0; i < n; i++)
@@ -232,13 +256,24 @@ run_history_fail_lost(List *stopped, bool server_restarted)
 		internal_sql_exec("SELECT 1 FROM elt.run WHERE run_id OPERATOR(pg_catalog.=) $1 "
 						  "AND status OPERATOR(pg_catalog.=) 'running'",
 						  1, types, values, NULL, false, SPI_OK_SELECT);
-		if (SPI_processed == 1 && !run_slot_is_live(ids[i], MyDatabaseId))
+		if (SPI_processed != 1 || run_slot_is_live(ids[i], MyDatabaseId))
+			continue;
+		if (server_restarted)
 			run_history_finish(ids[i], "failed",
-							   server_restarted ?
-							   "the server restarted while the run was in progress" :
+							   "the server restarted while the run was in progress",
+							   "running");
+		else if (was_lost_before(ids[i]))
+			run_history_finish(ids[i], "failed",
 							   "the run worker exited before the run finished; see the server log",
 							   "running");
+		else
+			lost[nlost++] = ids[i];
 	}
+	if (lost_seen)
+		pfree(lost_seen);
+	lost_seen = MemoryContextAlloc(TopMemoryContext, sizeof(int64) * (nlost + 1));
+	memcpy(lost_seen, lost, sizeof(int64) * nlost);
+	nlost_seen = nlost;
 	foreach(lc, stopped)
 	{
 		int64		id = *(int64 *) lfirst(lc);
@@ -247,6 +282,7 @@ run_history_fail_lost(List *stopped, bool server_restarted)
 						   "the run worker exited before starting the run; see the server log",
 						   "queued");
 	}
+	return nlost > 0;
 }
 
 /*

@@ -16,7 +16,7 @@ extern void run_history_finish(int64 run_id, const char *status,
 							   const char *error, const char *from_status);
 extern void run_history_defer_notifications(bool on);
 extern void run_history_send_notifications(void);
-extern void run_history_fail_lost(List *stopped, bool server_restarted);
+extern bool run_history_fail_lost(List *stopped, bool server_restarted);
 extern void run_history_prune(TimestampTz now);
 
 #endif							/* ELT_RUN_HISTORY_H */

@@ -57,6 +57,8 @@
 #define LAUNCH_LEAD_MS 30
 /* Longest sleep, as a safety net; every change wakes the launcher anyway */
 #define MAX_SLEEP_MS (3600 * 1000L)
+/* a pass soon after one that saw a running run without its worker */
+#define LOST_RECHECK_MS 200L
 /* How long to wait for CREATE EXTENSION before looking again */
 #define NOT_INSTALLED_SLEEP_MS (300 * 1000L)
 /* At most this many missed runs are queued by catchup at once */
@@ -647,7 +649,8 @@ launcher_pass(void)
 	}
 	waiting_logged = false;
 
-	run_history_fail_lost(stopped, first_pass);
+	if (run_history_fail_lost(stopped, first_pass))
+		sleep_ms = LOST_RECHECK_MS;
 
 	now = GetCurrentTimestamp();
 	if (first_pass || last_timezone == NULL || strcmp(last_timezone, elt_timezone) != 0)
@@ -667,7 +670,7 @@ launcher_pass(void)
 	if (!elt_scheduler_enabled)
 	{
 		pgstat_report_activity(STATE_IDLE, NULL);
-		return MAX_SLEEP_MS;
+		return sleep_ms;
 	}
 
 	/* start workers for queued runs, after the runs are committed */

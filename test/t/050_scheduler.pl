@@ -211,6 +211,24 @@ $node->poll_query_until('postgres',
   or die "schedule did not resume after restart";
 pass('schedules fire again after a restart');
 
+# 7a. A run worker terminated on its own (the server keeps running): its
+# run is failed as having lost its worker, by a later pass of the launcher
+# than the one that first sees it gone (a pass under way at a fast
+# shutdown must not give this reason, as section 7 shows).
+$run = $node->safe_psql('postgres', "SELECT elt.trigger('long')");
+$node->poll_query_until('postgres',
+	"SELECT count(*) = 1 FROM pg_stat_activity WHERE query = 'SELECT pg_sleep(60)'")
+  or die "long step did not start";
+$node->safe_psql('postgres',
+	"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query = 'SELECT pg_sleep(60)'");
+$node->poll_query_until('postgres', "SELECT status = 'failed' FROM elt.run WHERE run_id = $run")
+  or die "run of a terminated worker not failed";
+like($node->safe_psql('postgres', "SELECT error FROM elt.run WHERE run_id = $run"),
+	qr/the run worker exited before the run finished/, 'a terminated worker\'s run failed with the reason');
+is($node->safe_psql('postgres',
+		"SELECT count(*) FROM elt.run WHERE pipeline = 'long' AND status IN ('queued', 'running')"),
+	'0', 'nothing of it is left running or queued');
+
 # 7b. A step's commit is not flushed on its own: the worker's next durable
 # history commit (here the start of the next step) flushes it.  Killed
 # during the second step, the first step's change and its end survive
