@@ -58,7 +58,7 @@ SELECT batch_id, stream, status, pages, records, cursor_before, cursor_after
 SELECT elt.infer_view('shop.orders', 'staging.shop_orders_v');
 SELECT order_id, status, amount, ordered_at, updated_at FROM staging.shop_orders_v ORDER BY order_id LIMIT 3;
 
-\echo '== fan-out: each user's orders (/users/{id}/orders), one child per row of a query, in one batch'
+\echo '== fan-out: the orders of every user (/users/{id}/orders), one child per row of a query, in one batch'
 SELECT elt.create_stream('shop', 'user_orders', '/users/{id}/orders', params => '{"per_page": 2}',
 						 records => '$.orders', pagination => '{"type": "page"}',
 						 for_each => 'SELECT id FROM generate_series(1, 20) id');
