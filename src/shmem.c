@@ -178,6 +178,17 @@ run_slot_exit(int code, Datum arg)
 		shmem_wake_launcher();
 }
 
+/* Free this process's slot when it exits (registered once). */
+static void
+register_slot_exit(void)
+{
+	if (!slot_exit_registered)
+	{
+		on_shmem_exit(run_slot_exit, (Datum) 0);
+		slot_exit_registered = true;
+	}
+}
+
 /*
  * Claim a slot for the run this process executes, as its run worker or as
  * a step worker of it.  Returns false when all slots are taken.
@@ -189,11 +200,7 @@ claim_slot(int64 run_id, bool step_worker)
 
 	if (elt_shared == NULL)
 		return false;
-	if (!slot_exit_registered)
-	{
-		on_shmem_exit(run_slot_exit, (Datum) 0);
-		slot_exit_registered = true;
-	}
+	register_slot_exit();
 	LWLockAcquire(elt_shared->lock, LW_EXCLUSIVE);
 	for (i = 0; i < ELT_MAX_RUN_SLOTS; i++)
 	{
@@ -238,11 +245,7 @@ run_slot_take_queued(int64 run_id, int64 pipeline_id)
 
 	if (elt_shared == NULL)
 		return false;
-	if (!slot_exit_registered)
-	{
-		on_shmem_exit(run_slot_exit, (Datum) 0);
-		slot_exit_registered = true;
-	}
+	register_slot_exit();
 	LWLockAcquire(elt_shared->lock, LW_EXCLUSIVE);
 	for (i = 0; i < ELT_MAX_RUN_SLOTS; i++)
 	{
