@@ -1079,11 +1079,12 @@ elt_merge_dimension(PG_FUNCTION_ARGS)
 	model_drop_temp(m.work);
 
 	model_record_run("merge_dimension", &m.target, source_arg, &counts, started,
-					 psprintf("{\"scd_type\": %d, \"deletes\": \"%s\", \"created\": %s}",
+					 psprintf("{\"scd_type\": %d, \"deletes\": \"%s\", \"created\": %s, \"classified\": \"%s\"}",
 							  m.scd_type,
 							  m.deletes == DELETES_CLOSE ? "close" :
 							  m.deletes == DELETES_FLAG ? "flag" : "ignore",
-							  created ? "true" : "false"));
+							  created ? "true" : "false",
+							  !m.exists ? "new" : m.in_memory ? "in memory" : "by join"));
 	model_settings_pop(nestlevel);
 	SPI_finish();
 

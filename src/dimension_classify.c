@@ -33,80 +33,13 @@
  * that may match them (alias t): current rows only for type 2, never the
  * unknown member.
  */
-static void
+void
 append_candidate_rows(StringInfo buf, DimMerge *m)
 {
 	appendStringInfo(buf, "t.%s <> " MODEL_UNKNOWN_KEY, m->qsk);
 	if (m->scd_type == 2)
 		appendStringInfoString(buf, " AND t." MODEL_IS_CURRENT);
 }
-
-/*
- * One compared column in the classifying pass: where its source and
- * dimension values are in the row, and how to tell them apart.
- */
-typedef struct CompareColumn
-{
-	int			sattr;			/* source value (0-based position) */
-	int			tattr;			/* dimension value */
-	bool		versioned;		/* a change makes a new version (type 2) */
-	bool		typbyval;
-	int16		typlen;
-	bool		comparable;		/* equality operator, else compared as text */
-	Oid			collation;
-	FmgrInfo	proc;			/* equality function or output function */
-} CompareColumn;
-
-/*
- * The receiver of the classifying pass.  It sees every source row once (and,
- * when deletes are detected, every current row missing from the source),
- * classifies it, counts the classes, notes whether a current row was matched
- * twice (a duplicated natural key), and keeps only the rows that lead to a
- * write in the work table, the way CREATE TABLE AS stores a query's rows.
- * The unchanged rows, most of a full source, are counted and dropped.
- *
- * The incoming row is the work row (source columns, effective time,
- * surrogate key, tid) followed by what classifying needs: whether the
- * source side is present, the current row's flags and start, and its
- * compared columns.
- */
-typedef struct ClassifyReceiver
-{
-	DestReceiver pub;
-	DimMerge   *m;
-	Relation	work;
-	TupleTableSlot *wslot;
-	MemoryContext rowcxt;		/* what comparing one row allocates */
-	BulkInsertState bistate;
-	CommandId	cid;
-	bool		keep_missing;	/* store CLASS_DELETED rows (deletes handled) */
-	bool		keep_unchanged; /* store CLASS_UNCHANGED rows too */
-	int64	   *classes;
-	int64		nullkeys;		/* new rows with NULL key parts */
-	int64		undated;		/* new members and versions without a time */
-	int64		unreported;		/* rows not yet added to the build's progress */
-
-	/* Positions in the incoming row (-1: not selected). */
-	int			nwork;			/* work columns, the class excluded */
-	int			eff_attr;
-	int			sk_attr;
-	int			in_attr;
-	int			inferred_attr;
-	int			deleted_attr;
-	int			from_attr;
-	int			flag_attr;		/* the source's deleted flag, -1 without */
-	bool		null_safe;		/* the pass of classify_null_keys */
-	int		   *key_attrs;
-	int			nkeys;
-	CompareColumn *cols;
-	int			ncols;
-
-	uint64	   *seen;			/* matched surrogate keys, one bit each */
-	int64		seen_base;		/* surrogate key of bit 0 */
-	int64		seen_bits;
-	bool		duplicate;		/* a current row matched twice */
-	bool		unsure;			/* a key fell outside the bitmap */
-} ClassifyReceiver;
 
 /*
  * Whether two non-null values of a compared column differ, as IS DISTINCT
@@ -203,8 +136,20 @@ classify_startup(DestReceiver *self, int operation, TupleDesc typeinfo)
 {
 	ClassifyReceiver *r = (ClassifyReceiver *) self;
 
-	if (RelationGetDescr(r->work)->natts != r->nwork + 1 || typeinfo->natts < r->nwork)
+	if (typeinfo->natts < r->nwork)
 		elog(ERROR, "classifying query does not match its work table");
+	classify_startup_work(r);
+}
+
+/*
+ * Set up the writes to the work table (the classifying query's receiver
+ * does it at its startup, dimension_probe.c before its pass).
+ */
+void
+classify_startup_work(ClassifyReceiver *r)
+{
+	if (RelationGetDescr(r->work)->natts != r->nwork + 1)
+		elog(ERROR, "classifying pass does not match its work table");
 	r->wslot = table_slot_create(r->work, NULL);
 	r->rowcxt = AllocSetContextCreate(CurrentMemoryContext, "pg_elt classify row",
 									  ALLOCSET_DEFAULT_SIZES);
@@ -212,30 +157,37 @@ classify_startup(DestReceiver *self, int operation, TupleDesc typeinfo)
 	r->cid = GetCurrentCommandId(true);
 }
 
-static bool
-classify_receive(TupleTableSlot *slot, DestReceiver *self)
+/*
+ * Count one row of the pass in its class, and in the build's progress,
+ * which is published in steps, not for every row of a large pass.
+ */
+void
+classify_count(ClassifyReceiver *r, RowClass cls)
 {
-	ClassifyReceiver *r = (ClassifyReceiver *) self;
-	Datum	   *values;
-	bool	   *isnull;
-	RowClass	cls;
-	MemoryContext oldcxt;
-
-	slot_getallattrs(slot);
-	values = slot->tts_values;
-	isnull = slot->tts_isnull;
-	/* Detoasted values and text forms, freed row by row. */
-	oldcxt = MemoryContextSwitchTo(r->rowcxt);
-	cls = classify_row(r, values, isnull);
-	MemoryContextSwitchTo(oldcxt);
-	MemoryContextReset(r->rowcxt);
 	r->classes[(unsigned char) cls]++;
-	/* progress is published in steps, not for every row of a large pass */
 	if (++r->unreported >= 4096)
 	{
 		build_progress_rows(r->unreported);
 		r->unreported = 0;
 	}
+}
+
+/*
+ * Classify one incoming row (the layout of classify_query's select list),
+ * count it and keep it in the work table when it leads to a write.
+ */
+void
+classify_values(ClassifyReceiver *r, Datum *values, bool *isnull)
+{
+	RowClass	cls;
+	MemoryContext oldcxt;
+
+	/* Detoasted values and text forms, freed row by row. */
+	oldcxt = MemoryContextSwitchTo(r->rowcxt);
+	cls = classify_row(r, values, isnull);
+	MemoryContextSwitchTo(oldcxt);
+	MemoryContextReset(r->rowcxt);
+	classify_count(r, cls);
 	if (cls != CLASS_NEW && cls != CLASS_INFERRED_MISSING && cls != CLASS_FLAGGED_GONE &&
 		(cls != CLASS_DELETED || r->flag_attr >= 0))
 	{
@@ -250,7 +202,7 @@ classify_receive(TupleTableSlot *slot, DestReceiver *self)
 	}
 	if ((cls == CLASS_UNCHANGED && !r->keep_unchanged) || cls == CLASS_INFERRED_MISSING ||
 		cls == CLASS_FLAGGED_GONE || (cls == CLASS_DELETED && !r->keep_missing))
-		return true;
+		return;
 	if (cls == CLASS_NEW)
 	{
 		for (int i = 0; i < r->nkeys; i++)
@@ -272,14 +224,28 @@ classify_receive(TupleTableSlot *slot, DestReceiver *self)
 	r->wslot->tts_isnull[r->nwork] = false;
 	ExecStoreVirtualTuple(r->wslot);
 	table_tuple_insert(r->work, r->wslot, r->cid, 0, r->bistate);
+}
+
+static bool
+classify_receive(TupleTableSlot *slot, DestReceiver *self)
+{
+	slot_getallattrs(slot);
+	classify_values((ClassifyReceiver *) self, slot->tts_values, slot->tts_isnull);
 	return true;
 }
 
 static void
 classify_shutdown(DestReceiver *self)
 {
-	ClassifyReceiver *r = (ClassifyReceiver *) self;
+	classify_shutdown_work((ClassifyReceiver *) self);
+}
 
+/*
+ * Finish the writes to the work table and publish the last progress.
+ */
+void
+classify_shutdown_work(ClassifyReceiver *r)
+{
 	build_progress_rows(r->unreported);
 	r->unreported = 0;
 	FreeBulkInsertState(r->bistate);
@@ -416,8 +382,8 @@ alloc_seen_bitmap(DimMerge *m, ClassifyReceiver *r)
  * surrogate key, tid) of each row of sfrom (alias s, the source's columns
  * plus its effective time, and with full an always-true presence column)
  * joined to the current rows by natural key.  With r, followed by what
- * classify_row() needs, its positions noted in r; without, followed by a
- * NULL class, to create the work table from.
+ * classify_row() needs, its positions noted in r and their number in
+ * *width; without, followed by a NULL class, to create the work table from.
  *
  * Without deletes the join is a LEFT JOIN from the source, so that a small
  * source probes the natural-key index and the cost stays proportional to
@@ -428,10 +394,10 @@ alloc_seen_bitmap(DimMerge *m, ClassifyReceiver *r)
  */
 static char *
 classify_query(DimMerge *m, const char *sfrom, bool full, bool null_safe,
-			   ClassifyReceiver *r)
+			   ClassifyReceiver *r, int *width)
 {
 	StringInfoData q;
-	int			next;
+	int			next = 0;
 
 	initStringInfo(&q);
 	appendStringInfoString(&q, "SELECT ");
@@ -469,6 +435,7 @@ classify_query(DimMerge *m, const char *sfrom, bool full, bool null_safe,
 			r->from_attr = next++;
 		}
 		add_compared_columns(m, r, &q, &next);
+		*width = next;
 	}
 
 	appendStringInfo(&q, " FROM %s AS s", sfrom);
@@ -510,12 +477,14 @@ classify_rows(DimMerge *m, const char *sfrom, bool full, bool null_safe,
 	ClassifyReceiver r;
 	char	   *query;
 	bool		bitmap;
+	bool		duplicate;
+	int			next;
 	ListCell   *lc;
 
 	memset(classes, 0, sizeof(int64) * 256);
 	memset(&r, 0, sizeof(r));
 	r.m = m;
-	query = classify_query(m, sfrom, full, null_safe, &r);
+	query = classify_query(m, sfrom, full, null_safe, &r, &next);
 	r.nkeys = list_length(m->key);
 	r.key_attrs = palloc(sizeof(int) * r.nkeys);
 	foreach(lc, m->key)
@@ -535,14 +504,27 @@ classify_rows(DimMerge *m, const char *sfrom, bool full, bool null_safe,
 	r.keep_unchanged = null_safe;	/* classify_null_keys matches deleted rows to them */
 	r.classes = classes;
 
-	(void) internal_sql_exec_caller_into(query, &r.pub);
+	/*
+	 * A full pass over a local dimension whose current rows fit in memory
+	 * probes them in C (dimension_probe.c); otherwise the query joins.
+	 */
+	if (full && !null_safe && probe_classify(m, &r, sfrom, next, &duplicate))
+	{
+		m->in_memory = true;
+		bitmap = true;
+	}
+	else
+	{
+		(void) internal_sql_exec_caller_into(query, &r.pub);
+		duplicate = r.duplicate || r.unsure;
+	}
 	table_close(r.work, NoLock);
 	if (r.seen)
 		pfree(r.seen);
 
 	*nullkeys = r.nullkeys;
 	*undated = r.undated;
-	return r.duplicate || r.unsure || !bitmap;
+	return duplicate || !bitmap;
 }
 
 /*
@@ -567,7 +549,7 @@ classify_source(DimMerge *m, int64 classes[256], int64 *nullkeys, int64 *undated
 	sfrom = psprintf("(SELECT src.*, %s::timestamptz AS " WORK_EFF "%s FROM %s AS src)",
 					 m->effective, full ? ", true AS " WORK_IN : "", m->source.from_item);
 	model_exec(psprintf("CREATE TEMP TABLE %s ON COMMIT DROP AS %s WITH NO DATA",
-						m->work, classify_query(m, sfrom, full, false, NULL)),
+						m->work, classify_query(m, sfrom, full, false, NULL, NULL)),
 			   SPI_OK_UTILITY);
 	return classify_rows(m, sfrom, full, false, classes, nullkeys, undated);
 }

@@ -1,16 +1,21 @@
 /*
  * dimension_merge.h
- *	  What dimension.c and dimension_classify.c share about one
- *	  merge_dimension call: its arguments and findings (DimMerge), the
- *	  classes of the classifying pass and the work table's columns.
- *	  Private to those two files.
+ *	  What dimension.c, dimension_classify.c and dimension_probe.c share
+ *	  about one merge_dimension call: its arguments and findings
+ *	  (DimMerge), the classes of the classifying pass, its receiver and the
+ *	  work table's columns.  Private to those three files.
  */
 #ifndef ELT_DIMENSION_MERGE_H
 #define ELT_DIMENSION_MERGE_H
 
 #include "postgres.h"
 
+#include "access/heapam.h"
+#include "fmgr.h"
+#include "lib/stringinfo.h"
 #include "nodes/pg_list.h"
+#include "tcop/dest.h"
+#include "utils/rel.h"
 
 #include "model.h"
 
@@ -101,12 +106,89 @@ typedef struct DimMerge
 	char	   *watermark;		/* source column: read only rows newer than the dimension's */
 	char	   *deleted_flag;	/* boolean source column: true deletes the member */
 	char	   *now;			/* the transaction's time, as a literal */
+	bool		in_memory;		/* classified against the current rows in memory */
 } DimMerge;
+
+/*
+ * One compared column in the classifying pass: where its source and
+ * dimension values are in the row, and how to tell them apart.
+ */
+typedef struct CompareColumn
+{
+	int			sattr;			/* source value (0-based position) */
+	int			tattr;			/* dimension value */
+	bool		versioned;		/* a change makes a new version (type 2) */
+	bool		typbyval;
+	int16		typlen;
+	bool		comparable;		/* equality operator, else compared as text */
+	Oid			collation;
+	FmgrInfo	proc;			/* equality function or output function */
+} CompareColumn;
+
+/*
+ * The receiver of the classifying pass.  It sees every source row once (and,
+ * when deletes are detected, every current row missing from the source),
+ * classifies it, counts the classes, notes whether a current row was matched
+ * twice (a duplicated natural key), and keeps only the rows that lead to a
+ * write in the work table, the way CREATE TABLE AS stores a query's rows.
+ * The unchanged rows, most of a full source, are counted and dropped.
+ *
+ * The incoming row is the work row (source columns, effective time,
+ * surrogate key, tid) followed by what classifying needs: whether the
+ * source side is present, the current row's flags and start, and its
+ * compared columns.
+ */
+typedef struct ClassifyReceiver
+{
+	DestReceiver pub;
+	DimMerge   *m;
+	Relation	work;
+	TupleTableSlot *wslot;
+	MemoryContext rowcxt;		/* what comparing one row allocates */
+	BulkInsertState bistate;
+	CommandId	cid;
+	bool		keep_missing;	/* store CLASS_DELETED rows (deletes handled) */
+	bool		keep_unchanged; /* store CLASS_UNCHANGED rows too */
+	int64	   *classes;
+	int64		nullkeys;		/* new rows with NULL key parts */
+	int64		undated;		/* new members and versions without a time */
+	int64		unreported;		/* rows not yet added to the build's progress */
+
+	/* Positions in the incoming row (-1: not selected). */
+	int			nwork;			/* work columns, the class excluded */
+	int			eff_attr;
+	int			sk_attr;
+	int			in_attr;
+	int			inferred_attr;
+	int			deleted_attr;
+	int			from_attr;
+	int			flag_attr;		/* the source's deleted flag, -1 without */
+	bool		null_safe;		/* the pass of classify_null_keys */
+	int		   *key_attrs;
+	int			nkeys;
+	CompareColumn *cols;
+	int			ncols;
+
+	uint64	   *seen;			/* matched surrogate keys, one bit each */
+	int64		seen_base;		/* surrogate key of bit 0 */
+	int64		seen_bits;
+	bool		duplicate;		/* a current row matched twice */
+	bool		unsure;			/* a key fell outside the bitmap */
+} ClassifyReceiver;
 
 /* dimension_classify.c */
 extern bool classify_source(DimMerge *m, int64 classes[256], int64 *nullkeys, int64 *undated);
 extern void build_work_table(DimMerge *m);
 extern void classify_null_keys(DimMerge *m, int64 classes[256]);
 extern int64 count_classes(DimMerge *m, int64 counts[256], int64 *undated);
+extern void append_candidate_rows(StringInfo buf, DimMerge *m);
+extern void classify_values(ClassifyReceiver *r, Datum *values, bool *isnull);
+extern void classify_count(ClassifyReceiver *r, RowClass cls);
+extern void classify_startup_work(ClassifyReceiver *r);
+extern void classify_shutdown_work(ClassifyReceiver *r);
+
+/* dimension_probe.c */
+extern bool probe_classify(DimMerge *m, ClassifyReceiver *r, const char *sfrom,
+						   int ntotal, bool *duplicate);
 
 #endif							/* ELT_DIMENSION_MERGE_H */

@@ -28,6 +28,7 @@ PG_MODULE_MAGIC;
 char	   *elt_database = NULL;
 int			elt_max_workers = 4;
 bool		elt_scheduler_enabled = true;
+bool		elt_merge_in_memory = true;
 int			elt_history_retention = 30 * 24 * 3600;
 int			elt_http_timeout = 30000;
 int			elt_max_response_size = 64 * 1024;
@@ -79,6 +80,15 @@ _PG_init(void)
 							 &elt_scheduler_enabled,
 							 true,
 							 PGC_SIGHUP,
+							 0,
+							 NULL, NULL, NULL);
+
+	DefineCustomBoolVariable("pg_elt.merge_in_memory",
+							 "Whether merge_dimension classifies a full source against its current rows held in memory.",
+							 "Used when the current rows fit in work_mem times hash_mem_multiplier; when off, or when they do not fit, a join of the query classifies.",
+							 &elt_merge_in_memory,
+							 true,
+							 PGC_USERSET,
 							 0,
 							 NULL, NULL, NULL);
 

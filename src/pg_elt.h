@@ -30,6 +30,7 @@
 extern char *elt_database;
 extern int	elt_max_workers;
 extern bool elt_scheduler_enabled;
+extern bool elt_merge_in_memory;
 extern int	elt_history_retention;	/* seconds */
 extern int	elt_http_timeout;		/* milliseconds */
 extern int	elt_max_response_size;	/* kilobytes */
