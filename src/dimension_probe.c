@@ -48,9 +48,17 @@
 #include "internal_sql.h"
 #include "pg_elt.h"
 
-#define PROBE_ALWAYS	0x01	/* inferred or deleted: always classified */
-#define PROBE_MATCHED	0x02	/* a source row matched it */
-#define PROBE_NULL_KEY	0x04	/* a NULL key part: matches nothing */
+/* Bits of a slot's entry number beside the number. */
+#define SLOT_MATCHED	0x80000000	/* a source row matched it */
+#define SLOT_ALWAYS		0x40000000	/* inferred or deleted: always classified */
+#define SLOT_ENTRY		0x3FFFFFFF	/* the entry, 1-based; 0: an empty slot */
+#define MAX_ENTRIES		SLOT_ENTRY
+
+/* Slots read into the table together, their places fetched ahead. */
+#define PLACE_BATCH		16
+
+/* The slots for n entries: at most three quarters full. */
+#define SLOTS_FOR(n)	((size_t) (n) + (n) / 3 + 1024)
 
 /* The hash standing for a NULL value among the compared columns. */
 #define PROBE_NULL_HASH	UINT64CONST(0x9e3779b97f4a7c15)
@@ -59,24 +67,18 @@
 #define TARGET_NONE		0
 #define TARGET_TID		(-1)
 
-/* One current row. */
-typedef struct ProbeEntry
-{
-	uint64		rowhash;		/* of the compared columns */
-	Datum		key0;			/* the first key part (others: morekeys) */
-	ItemPointerData tid;
-	uint8		flags;
-} ProbeEntry;
-
 /*
- * One slot of the open-addressing table (linear probing): the key's hash
- * and the entry (1-based; 0 is an empty slot), so that a probe reads the
- * slots of one cache line and only the entry its key's hash points at.
+ * One current row in the open-addressing table (linear probing): what the
+ * probe of an unchanged source row reads, in one place: the key's hash,
+ * the first key part (the others in morekeys), the hash of the compared
+ * columns, and the entry, which holds the row's tid.
  */
 typedef struct ProbeSlot
 {
+	uint64		rowhash;
+	Datum		key0;
 	uint32		keyhash;
-	uint32		entry;
+	uint32		entry;			/* 1-based entry number and SLOT_ bits */
 } ProbeSlot;
 
 /* How one column's values are hashed. */
@@ -112,13 +114,18 @@ typedef struct ProbeTable
 	int			flag_pos[2];	/* build query: is_inferred, is_deleted (-1) */
 	int			cols_pos;		/* build query: first compared column */
 
-	ProbeEntry *entries;
-	uint32	   *keyhashes;		/* of each entry, while the table is built */
+	ItemPointerData *tids;		/* of each entry */
 	uint32		nentries;
-	uint32		capacity;
+	uint32		capacity;		/* entries there is room for */
 	Datum	   *morekeys;		/* nkeys - 1 per entry */
 	ProbeSlot  *slots;
-	uint32		mask;
+	size_t		nslots;
+	ProbeSlot	pending[PLACE_BATCH];	/* read, not yet placed */
+	int			npending;
+	uint32	   *nullkeys;		/* entries with a NULL key part: in no slot */
+	uint32		nnullkeys;
+	uint32		nullkeys_room;
+	bool		key_is_datum;	/* one key part, compared as its Datum */
 	MemoryContext keycxt;		/* by-reference key values */
 	MemoryContext rowcxt;		/* what hashing one row allocates */
 	size_t		limit;
@@ -312,27 +319,76 @@ advise_huge_pages(void *ptr, size_t len)
 #endif
 }
 
-/* The slots for n entries: a power of two, at most three quarters full. */
-static size_t
-slot_count(uint32 n)
-{
-	size_t		nslots = 1024;
-
-	while (nslots < (size_t) n + n / 3)
-		nslots <<= 1;
-	return nslots;
-}
-
 /*
- * The memory the table takes with room for capacity entries: the entries,
- * their slots and the keys passed by reference.
+ * The memory the table takes with room for capacity entries: the slots,
+ * the entries' tids and further key parts, and the keys passed by
+ * reference.
  */
 static size_t
 table_bytes(ProbeTable *p, uint32 capacity)
 {
-	return (size_t) capacity * (sizeof(ProbeEntry) + sizeof(uint32) +
-								sizeof(Datum) * (p->nkeys - 1)) +
-		slot_count(capacity) * sizeof(ProbeSlot) + MemoryContextMemAllocated(p->keycxt, false);
+	return SLOTS_FOR(capacity) * sizeof(ProbeSlot) +
+		(size_t) capacity * (sizeof(ItemPointerData) + sizeof(Datum) * (p->nkeys - 1)) +
+		MemoryContextMemAllocated(p->keycxt, false);
+}
+
+/* The first slot to look at for a key's hash (Lemire's fast range). */
+static inline size_t
+slot_home(ProbeTable *p, uint32 keyhash)
+{
+	return (size_t) (((uint64) keyhash * p->nslots) >> 32);
+}
+
+/* Put a slot's contents into the first free slot from its home. */
+static void
+slot_place(ProbeTable *p, const ProbeSlot *from)
+{
+	size_t		at = slot_home(p, from->keyhash);
+
+	while (p->slots[at].entry != 0)
+		at = at + 1 == p->nslots ? 0 : at + 1;
+	p->slots[at] = *from;
+}
+
+/*
+ * Place the slots read since the last call.  Each one goes to a random
+ * place in a table far larger than the caches: their first cache lines
+ * were asked for as they were read, so that the misses overlap.
+ */
+static void
+place_pending(ProbeTable *p)
+{
+	for (int i = 0; i < p->npending; i++)
+		slot_place(p, &p->pending[i]);
+	p->npending = 0;
+}
+
+/* Room for capacity entries: new slots, every placed entry in them again. */
+static void
+table_resize(ProbeTable *p, uint32 capacity)
+{
+	ProbeSlot  *old = p->slots;
+	size_t		nold = p->nslots;
+
+	place_pending(p);
+	p->nslots = SLOTS_FOR(capacity);
+	p->slots = palloc_extended(sizeof(ProbeSlot) * p->nslots, MCXT_ALLOC_HUGE);
+	advise_huge_pages(p->slots, sizeof(ProbeSlot) * p->nslots);
+	memset(p->slots, 0, sizeof(ProbeSlot) * p->nslots);
+	for (size_t i = 0; i < nold; i++)
+	{
+		if (old[i].entry != 0)
+			slot_place(p, &old[i]);
+	}
+	if (old)
+		pfree(old);
+	p->tids = p->tids ? repalloc_huge(p->tids, sizeof(ItemPointerData) * capacity) :
+		palloc_extended(sizeof(ItemPointerData) * capacity, MCXT_ALLOC_HUGE);
+	if (p->nkeys > 1)
+		p->morekeys = p->morekeys ?
+			repalloc_huge(p->morekeys, sizeof(Datum) * (p->nkeys - 1) * capacity) :
+			palloc_extended(sizeof(Datum) * (p->nkeys - 1) * capacity, MCXT_ALLOC_HUGE);
+	p->capacity = capacity;
 }
 
 /* The build query's receiver: one entry a current row. */
@@ -342,12 +398,13 @@ build_receive(TupleTableSlot *slot, DestReceiver *self)
 	ProbeTable *p = (ProbeTable *) self;
 	Datum	   *values;
 	bool	   *isnull;
-	ProbeEntry *e;
+	ProbeSlot	e;
+	uint32		n = p->nentries;
 	MemoryContext oldcxt;
 
-	if (p->nentries == p->capacity)
+	if (n == p->capacity)
 	{
-		uint32		grown = p->capacity >= PG_UINT32_MAX / 3 * 2 ? PG_UINT32_MAX :
+		uint32		grown = p->capacity >= MAX_ENTRIES / 3 * 2 ? MAX_ENTRIES :
 			p->capacity + p->capacity / 2;
 
 		if (grown == p->capacity || table_bytes(p, grown) > p->limit)
@@ -355,55 +412,65 @@ build_receive(TupleTableSlot *slot, DestReceiver *self)
 			p->overflow = true;
 			return false;		/* stops the query: the joining query runs */
 		}
-		p->entries = repalloc_huge(p->entries, sizeof(ProbeEntry) * grown);
-		p->keyhashes = repalloc_huge(p->keyhashes, sizeof(uint32) * grown);
-		if (p->nkeys > 1)
-			p->morekeys = repalloc_huge(p->morekeys, sizeof(Datum) * (p->nkeys - 1) * grown);
-		p->capacity = grown;
+		table_resize(p, grown);
 	}
 	slot_getallattrs(slot);
 	values = slot->tts_values;
 	isnull = slot->tts_isnull;
-	e = &p->entries[p->nentries];
-	memset(e, 0, sizeof(ProbeEntry));
-	e->tid = *((ItemPointer) DatumGetPointer(values[0]));
+	memset(&e, 0, sizeof(e));
+	p->tids[n] = *((ItemPointer) DatumGetPointer(values[0]));
+	e.entry = n + 1;
 	for (int i = 0; i < 2; i++)
 	{
 		if (p->flag_pos[i] >= 0 && !isnull[p->flag_pos[i]] && DatumGetBool(values[p->flag_pos[i]]))
-			e->flags |= PROBE_ALWAYS;
+			e.entry |= SLOT_ALWAYS;
 	}
+	p->nentries++;
 
 	oldcxt = MemoryContextSwitchTo(p->rowcxt);
-	if (!key_hash(p, values, isnull, 1, NULL, &p->keyhashes[p->nentries]))
-		e->flags |= PROBE_NULL_KEY;
-	e->rowhash = row_hash(p, values, isnull, p->cols_pos, false);
+	if (!key_hash(p, values, isnull, 1, NULL, &e.keyhash))
+	{
+		/* never matched: kept aside, to come out missing */
+		MemoryContextSwitchTo(oldcxt);
+		MemoryContextReset(p->rowcxt);
+		if (p->nnullkeys == p->nullkeys_room)
+		{
+			p->nullkeys_room = Max(64, p->nullkeys_room * 2);
+			p->nullkeys = p->nullkeys ?
+				repalloc_huge(p->nullkeys, sizeof(uint32) * p->nullkeys_room) :
+				palloc(sizeof(uint32) * p->nullkeys_room);
+		}
+		p->nullkeys[p->nnullkeys++] = n;
+		return true;
+	}
+	e.rowhash = row_hash(p, values, isnull, p->cols_pos, false);
 	MemoryContextSwitchTo(oldcxt);
 	MemoryContextReset(p->rowcxt);
 
-	if (!(e->flags & PROBE_NULL_KEY))
+	for (int i = 0; i < p->nkeys; i++)
 	{
-		for (int i = 0; i < p->nkeys; i++)
-		{
-			Datum		v = values[1 + i];
+		Datum		v = values[1 + i];
 
-			if (!p->keys[i].typbyval)
-			{
-				oldcxt = MemoryContextSwitchTo(p->keycxt);
-				v = datumCopy(v, false, p->keys[i].typlen);
-				MemoryContextSwitchTo(oldcxt);
-			}
-			if (i == 0)
-				e->key0 = v;
-			else
-				p->morekeys[(size_t) p->nentries * (p->nkeys - 1) + i - 1] = v;
-		}
-		if ((p->nentries & 1023) == 0 && table_bytes(p, p->capacity) > p->limit)
+		if (!p->keys[i].typbyval)
 		{
-			p->overflow = true;
-			return false;
+			oldcxt = MemoryContextSwitchTo(p->keycxt);
+			v = datumCopy(v, false, p->keys[i].typlen);
+			MemoryContextSwitchTo(oldcxt);
 		}
+		if (i == 0)
+			e.key0 = v;
+		else
+			p->morekeys[(size_t) n * (p->nkeys - 1) + i - 1] = v;
 	}
-	p->nentries++;
+	p->pending[p->npending++] = e;
+	__builtin_prefetch(&p->slots[slot_home(p, e.keyhash)], 1);
+	if (p->npending == PLACE_BATCH)
+		place_pending(p);
+	if ((n & 1023) == 0 && table_bytes(p, p->capacity) > p->limit)
+	{
+		p->overflow = true;
+		return false;
+	}
 	return true;
 }
 
@@ -426,45 +493,22 @@ receiver_noop(DestReceiver *self)
 {
 }
 
-/* Place the entries in their slots, once they are all read. */
-static void
-build_slots(ProbeTable *p)
-{
-	size_t		nslots = slot_count(p->nentries);
-
-	p->mask = (uint32) (nslots - 1);
-	p->slots = palloc_extended(sizeof(ProbeSlot) * nslots, MCXT_ALLOC_HUGE);
-	advise_huge_pages(p->slots, sizeof(ProbeSlot) * nslots);
-	memset(p->slots, 0, sizeof(ProbeSlot) * nslots);
-	for (uint32 i = 0; i < p->nentries; i++)
-	{
-		uint32		at;
-
-		if (p->entries[i].flags & PROBE_NULL_KEY)
-			continue;
-		for (at = p->keyhashes[i] & p->mask; p->slots[at].entry != 0; at = (at + 1) & p->mask)
-			;
-		p->slots[at].keyhash = p->keyhashes[i];
-		p->slots[at].entry = i + 1;
-	}
-	pfree(p->keyhashes);
-	p->keyhashes = NULL;
-}
-
 /*
  * Fill the dimension's side of the joined row from the current row of
- * entry e, fetched by tid, or with NULLs without one.
+ * entry n (0-based), fetched by tid, or with NULLs with n < 0.
  */
 static void
-join_target(ProbeTable *p, ProbeEntry *e)
+join_target(ProbeTable *p, int64 n)
 {
-	if (e != NULL)
+	ItemPointer tidp = n >= 0 ? &p->tids[n] : NULL;
+
+	if (tidp != NULL)
 	{
-		ItemPointerData tid = e->tid;
+		ItemPointerData tid = *tidp;
 
 		if (!table_tuple_fetch_row_version(p->target, &tid, p->snapshot, p->tslot))
 			elog(ERROR, "current row (%u,%u) of dimension \"%s\" not found",
-				 ItemPointerGetBlockNumber(&e->tid), ItemPointerGetOffsetNumber(&e->tid),
+				 ItemPointerGetBlockNumber(tidp), ItemPointerGetOffsetNumber(tidp),
 				 p->m->target.display);
 		slot_getallattrs(p->tslot);
 	}
@@ -474,11 +518,11 @@ join_target(ProbeTable *p, ProbeEntry *e)
 
 		if (att == TARGET_NONE)
 			continue;
-		if (e == NULL)
+		if (tidp == NULL)
 			p->isnull[pos] = true;
 		else if (att == TARGET_TID)
 		{
-			p->values[pos] = PointerGetDatum(&e->tid);
+			p->values[pos] = PointerGetDatum(tidp);
 			p->isnull[pos] = false;
 		}
 		else
@@ -489,15 +533,18 @@ join_target(ProbeTable *p, ProbeEntry *e)
 	}
 }
 
-/* Whether the source's key (at r->key_attrs) is entry e's. */
-static bool
-keys_equal(ProbeTable *p, uint32 idx, Datum *values)
+/* Whether the source's key (at r->key_attrs) is the one of slot e. */
+static inline bool
+keys_equal(ProbeTable *p, const ProbeSlot *e, Datum *values)
 {
+	uint32		n = (e->entry & SLOT_ENTRY) - 1;
+
+	if (p->key_is_datum)
+		return e->key0 == values[p->r->key_attrs[0]];
 	for (int i = 0; i < p->nkeys; i++)
 	{
 		HashColumn *k = &p->keys[i];
-		Datum		v = i == 0 ? p->entries[idx].key0 :
-			p->morekeys[(size_t) idx * (p->nkeys - 1) + i - 1];
+		Datum		v = i == 0 ? e->key0 : p->morekeys[(size_t) n * (p->nkeys - 1) + i - 1];
 
 		if (!DatumGetBool(FunctionCall2Coll(&k->eq, k->collation, v,
 											values[p->r->key_attrs[i]])))
@@ -535,42 +582,41 @@ probe_receive(TupleTableSlot *slot, DestReceiver *self)
 	oldcxt = MemoryContextSwitchTo(p->rowcxt);
 	if (key_hash(p, values, isnull, 0, r->key_attrs, &keyhash))
 	{
-		for (uint32 at = keyhash & p->mask; p->slots[at].entry != 0; at = (at + 1) & p->mask)
+		for (size_t at = slot_home(p, keyhash); p->slots[at].entry != 0;
+			 at = at + 1 == p->nslots ? 0 : at + 1)
 		{
-			uint32		idx = p->slots[at].entry;
-			ProbeEntry *e = &p->entries[idx - 1];
+			ProbeSlot  *e = &p->slots[at];
 
-			if (p->slots[at].keyhash == keyhash && keys_equal(p, idx - 1, values))
+			if (e->keyhash != keyhash || !keys_equal(p, e, values))
+				continue;
+			matched = true;
+			if (e->entry & SLOT_MATCHED)
+				p->duplicate = true;
+			e->entry |= SLOT_MATCHED;
+			if (!(e->entry & SLOT_ALWAYS))
 			{
-				matched = true;
-				if (e->flags & PROBE_MATCHED)
-					p->duplicate = true;
-				e->flags |= PROBE_MATCHED;
-				if (!(e->flags & PROBE_ALWAYS))
+				if (!hashed)
 				{
-					if (!hashed)
-					{
-						rowhash = row_hash(p, values, isnull, 0, true);
-						hashed = true;
-					}
-					if (rowhash == e->rowhash)
-					{
-						classify_count(r, CLASS_UNCHANGED);
-						continue;
-					}
+					rowhash = row_hash(p, values, isnull, 0, true);
+					hashed = true;
 				}
-				MemoryContextSwitchTo(oldcxt);
-				join_target(p, e);
-				classify_values(r, p->values, p->isnull);
-				oldcxt = MemoryContextSwitchTo(p->rowcxt);
+				if (rowhash == e->rowhash)
+				{
+					classify_count(r, CLASS_UNCHANGED);
+					continue;
+				}
 			}
+			MemoryContextSwitchTo(oldcxt);
+			join_target(p, (e->entry & SLOT_ENTRY) - 1);
+			classify_values(r, p->values, p->isnull);
+			oldcxt = MemoryContextSwitchTo(p->rowcxt);
 		}
 	}
 	MemoryContextSwitchTo(oldcxt);
 	MemoryContextReset(p->rowcxt);
 	if (!matched)
 	{
-		join_target(p, NULL);
+		join_target(p, -1);
 		classify_values(r, p->values, p->isnull);
 	}
 	return true;
@@ -613,6 +659,7 @@ probe_columns(ProbeTable *p)
 									   collation, true, true))
 			return false;
 	}
+	p->key_is_datum = p->nkeys == 1 && p->keys[0].how == HASH_DATUM;
 	p->ncols = p->r->ncols;
 	p->cols = palloc0(sizeof(HashColumn) * Max(p->ncols, 1));
 	for (int i = 0; i < p->ncols; i++)
@@ -696,16 +743,10 @@ build_table(ProbeTable *p)
 
 	/* room for the estimated rows and a few more, grown if need be */
 	p->limit = get_hash_memory_limit();
-	capacity = (uint32) Min(Max(reltuples, 0) * 1.02 + 1024, (double) (PG_UINT32_MAX / 2));
+	capacity = (uint32) Min(Max(reltuples, 0) * 1.02 + 1024, (double) MAX_ENTRIES);
 	if (table_bytes(p, capacity) > p->limit)
 		return false;
-	p->capacity = capacity;
-	p->entries = palloc_extended(sizeof(ProbeEntry) * capacity, MCXT_ALLOC_HUGE);
-	advise_huge_pages(p->entries, sizeof(ProbeEntry) * capacity);
-	p->keyhashes = palloc_extended(sizeof(uint32) * capacity, MCXT_ALLOC_HUGE);
-	if (p->nkeys > 1)
-		p->morekeys = palloc_extended(sizeof(Datum) * (p->nkeys - 1) * capacity,
-									  MCXT_ALLOC_HUGE);
+	table_resize(p, capacity);
 	p->pub.receiveSlot = build_receive;
 	p->pub.rStartup = build_startup;
 	p->pub.rShutdown = receiver_noop;
@@ -717,7 +758,7 @@ build_table(ProbeTable *p)
 		UnregisterSnapshot(p->snapshot);
 		return false;
 	}
-	build_slots(p);
+	place_pending(p);
 	return true;
 }
 
@@ -773,11 +814,16 @@ probe_classify(DimMerge *m, ClassifyReceiver *r, const char *sfrom, int width,
 
 			/* the current rows no source row matched: missing */
 			memset(p->isnull, true, sizeof(bool) * p->width);
-			for (uint32 i = 0; i < p->nentries; i++)
+			for (size_t at = 0; at < p->nslots; at++)
 			{
-				if (p->entries[i].flags & PROBE_MATCHED)
+				if (p->slots[at].entry == 0 || (p->slots[at].entry & SLOT_MATCHED))
 					continue;
-				join_target(p, &p->entries[i]);
+				join_target(p, (p->slots[at].entry & SLOT_ENTRY) - 1);
+				classify_values(r, p->values, p->isnull);
+			}
+			for (uint32 i = 0; i < p->nnullkeys; i++)
+			{
+				join_target(p, p->nullkeys[i]);
 				classify_values(r, p->values, p->isnull);
 			}
 			classify_shutdown_work(r);
