@@ -133,6 +133,22 @@ SELECT * FROM twin('cust', $$SELECT * FROM elt.merge_dimension(%1$s, 'dim_mem.st
 SELECT differ('cust');
 SELECT id, name, is_inferred, is_current FROM dim_cust_m WHERE cust_m_key <> -1 ORDER BY id, valid_from;
 
+-- A dimension with two current rows of one key (written by hand): a source
+-- row matches both, as in the join.
+CREATE TABLE stg_twice (id int, name text);
+INSERT INTO stg_twice SELECT g, 'n' || g FROM generate_series(1, 50) AS g;
+SELECT * FROM twin('twice', $$SELECT * FROM elt.merge_dimension(%1$s, 'dim_mem.stg_twice', '{id}',
+	deletes => 'close')$$);
+INSERT INTO dim_twice_m (id, name, valid_from, valid_to, is_current)
+	SELECT id, name || '?', valid_from, valid_to, true FROM dim_twice_m WHERE id IN (7, 8);
+INSERT INTO dim_twice_j (id, name, valid_from, valid_to, is_current)
+	SELECT id, name || '?', valid_from, valid_to, true FROM dim_twice_j WHERE id IN (7, 8);
+UPDATE stg_twice SET name = 'x' WHERE id = 8;
+SELECT * FROM twin('twice', $$SELECT * FROM elt.merge_dimension(%1$s, 'dim_mem.stg_twice', '{id}',
+	deletes => 'close')$$);
+SELECT differ('twice');
+SELECT id, name, is_current FROM dim_twice_m WHERE id IN (7, 8) ORDER BY id, name;
+
 -- A duplicated natural key is refused, whether its rows changed or not,
 -- and nothing is written.
 CREATE TABLE stg_dup (id int, name text);

@@ -51,11 +51,15 @@
 /* Bits of a slot's entry number beside the number. */
 #define SLOT_MATCHED	0x80000000	/* a source row matched it */
 #define SLOT_ALWAYS		0x40000000	/* inferred or deleted: always classified */
-#define SLOT_ENTRY		0x3FFFFFFF	/* the entry, 1-based; 0: an empty slot */
+#define SLOT_MULTI		0x20000000	/* another current row has its key */
+#define SLOT_ENTRY		0x1FFFFFFF	/* the entry, 1-based; 0: an empty slot */
 #define MAX_ENTRIES		SLOT_ENTRY
 
 /* Slots read into the table together, their places fetched ahead. */
 #define PLACE_BATCH		16
+
+/* Source rows held while their slots are fetched. */
+#define PROBE_BATCH		8
 
 /* The slots for n entries: at most three quarters full. */
 #define SLOTS_FOR(n)	((size_t) (n) + (n) / 3 + 1024)
@@ -122,6 +126,10 @@ typedef struct ProbeTable
 	size_t		nslots;
 	ProbeSlot	pending[PLACE_BATCH];	/* read, not yet placed */
 	int			npending;
+	TupleTableSlot *held[PROBE_BATCH];	/* source rows not yet settled */
+	uint32		held_hash[PROBE_BATCH];
+	bool		held_keyed[PROBE_BATCH];
+	int			nheld;
 	uint32	   *nullkeys;		/* entries with a NULL key part: in no slot */
 	uint32		nnullkeys;
 	uint32		nullkeys_room;
@@ -339,15 +347,57 @@ slot_home(ProbeTable *p, uint32 keyhash)
 	return (size_t) (((uint64) keyhash * p->nslots) >> 32);
 }
 
-/* Put a slot's contents into the first free slot from its home. */
+/* A key part of the entry of slot e. */
+static inline Datum
+slot_key(ProbeTable *p, const ProbeSlot *e, int i)
+{
+	if (i == 0)
+		return e->key0;
+	return p->morekeys[(size_t) ((e->entry & SLOT_ENTRY) - 1) * (p->nkeys - 1) + i - 1];
+}
+
+/* Whether two slots hold the same key. */
+static bool
+slots_same_key(ProbeTable *p, const ProbeSlot *a, const ProbeSlot *b)
+{
+	if (a->keyhash != b->keyhash)
+		return false;
+	if (p->key_is_datum)
+		return a->key0 == b->key0;
+	for (int i = 0; i < p->nkeys; i++)
+	{
+		HashColumn *k = &p->keys[i];
+
+		if (!DatumGetBool(FunctionCall2Coll(&k->eq, k->collation, slot_key(p, a, i),
+											slot_key(p, b, i))))
+			return false;
+	}
+	return true;
+}
+
+/*
+ * Put a slot's contents into the first free slot from its home.  A new
+ * slot (check) whose key another current row has already (a dimension
+ * with two current rows of one key) marks both SLOT_MULTI: a probe that
+ * matches one looks on for the other.
+ */
 static void
-slot_place(ProbeTable *p, const ProbeSlot *from)
+slot_place(ProbeTable *p, const ProbeSlot *from, bool check)
 {
 	size_t		at = slot_home(p, from->keyhash);
+	uint32		multi = 0;
 
 	while (p->slots[at].entry != 0)
+	{
+		if (check && slots_same_key(p, &p->slots[at], from))
+		{
+			p->slots[at].entry |= SLOT_MULTI;
+			multi = SLOT_MULTI;
+		}
 		at = at + 1 == p->nslots ? 0 : at + 1;
+	}
 	p->slots[at] = *from;
+	p->slots[at].entry |= multi;
 }
 
 /*
@@ -359,7 +409,7 @@ static void
 place_pending(ProbeTable *p)
 {
 	for (int i = 0; i < p->npending; i++)
-		slot_place(p, &p->pending[i]);
+		slot_place(p, &p->pending[i], true);
 	p->npending = 0;
 }
 
@@ -378,7 +428,7 @@ table_resize(ProbeTable *p, uint32 capacity)
 	for (size_t i = 0; i < nold; i++)
 	{
 		if (old[i].entry != 0)
-			slot_place(p, &old[i]);
+			slot_place(p, &old[i], false);
 	}
 	if (old)
 		pfree(old);
@@ -484,11 +534,6 @@ build_startup(DestReceiver *self, int operation, TupleDesc typeinfo)
 }
 
 static void
-probe_startup(DestReceiver *self, int operation, TupleDesc typeinfo)
-{
-}
-
-static void
 receiver_noop(DestReceiver *self)
 {
 }
@@ -537,16 +582,13 @@ join_target(ProbeTable *p, int64 n)
 static inline bool
 keys_equal(ProbeTable *p, const ProbeSlot *e, Datum *values)
 {
-	uint32		n = (e->entry & SLOT_ENTRY) - 1;
-
 	if (p->key_is_datum)
 		return e->key0 == values[p->r->key_attrs[0]];
 	for (int i = 0; i < p->nkeys; i++)
 	{
 		HashColumn *k = &p->keys[i];
-		Datum		v = i == 0 ? e->key0 : p->morekeys[(size_t) n * (p->nkeys - 1) + i - 1];
 
-		if (!DatumGetBool(FunctionCall2Coll(&k->eq, k->collation, v,
+		if (!DatumGetBool(FunctionCall2Coll(&k->eq, k->collation, slot_key(p, e, i),
 											values[p->r->key_attrs[i]])))
 			return false;
 	}
@@ -554,63 +596,57 @@ keys_equal(ProbeTable *p, const ProbeSlot *e, Datum *values)
 }
 
 /*
- * The probe query's receiver: one source row (the source's columns, its
- * effective time and its presence column), settled against the current
- * rows of its natural key.
+ * Settle one source row (the source's columns, its effective time and its
+ * presence column) against the current rows of its natural key, whose
+ * hash is keyhash (keyed false: a key part is NULL, it matches nothing).
  */
-static bool
-probe_receive(TupleTableSlot *slot, DestReceiver *self)
+static void
+probe_row(ProbeTable *p, Datum *values, bool *isnull, bool keyed, uint32 keyhash)
 {
-	ProbeTable *p = (ProbeTable *) self;
 	ClassifyReceiver *r = p->r;
-	Datum	   *values;
-	bool	   *isnull;
-	uint32		keyhash;
 	bool		matched = false;
 	bool		hashed = false;
 	uint64		rowhash = 0;
 	MemoryContext oldcxt;
 
-	slot_getallattrs(slot);
-	values = slot->tts_values;
-	isnull = slot->tts_isnull;
 	memcpy(p->values, values, sizeof(Datum) * (p->nnames + 1));
 	memcpy(p->isnull, isnull, sizeof(bool) * (p->nnames + 1));
 	p->values[r->in_attr] = values[p->nnames + 1];
 	p->isnull[r->in_attr] = isnull[p->nnames + 1];
 
 	oldcxt = MemoryContextSwitchTo(p->rowcxt);
-	if (key_hash(p, values, isnull, 0, r->key_attrs, &keyhash))
+	for (size_t at = slot_home(p, keyhash); keyed && p->slots[at].entry != 0;
+		 at = at + 1 == p->nslots ? 0 : at + 1)
 	{
-		for (size_t at = slot_home(p, keyhash); p->slots[at].entry != 0;
-			 at = at + 1 == p->nslots ? 0 : at + 1)
-		{
-			ProbeSlot  *e = &p->slots[at];
+		ProbeSlot  *e = &p->slots[at];
 
-			if (e->keyhash != keyhash || !keys_equal(p, e, values))
-				continue;
-			matched = true;
-			if (e->entry & SLOT_MATCHED)
-				p->duplicate = true;
-			e->entry |= SLOT_MATCHED;
-			if (!(e->entry & SLOT_ALWAYS))
+		if (e->keyhash != keyhash || !keys_equal(p, e, values))
+			continue;
+		matched = true;
+		if (e->entry & SLOT_MATCHED)
+			p->duplicate = true;
+		e->entry |= SLOT_MATCHED;
+		if (!(e->entry & SLOT_ALWAYS))
+		{
+			if (!hashed)
 			{
-				if (!hashed)
-				{
-					rowhash = row_hash(p, values, isnull, 0, true);
-					hashed = true;
-				}
-				if (rowhash == e->rowhash)
-				{
-					classify_count(r, CLASS_UNCHANGED);
-					continue;
-				}
+				rowhash = row_hash(p, values, isnull, 0, true);
+				hashed = true;
 			}
-			MemoryContextSwitchTo(oldcxt);
-			join_target(p, (e->entry & SLOT_ENTRY) - 1);
-			classify_values(r, p->values, p->isnull);
-			oldcxt = MemoryContextSwitchTo(p->rowcxt);
+			if (rowhash == e->rowhash)
+			{
+				classify_count(r, CLASS_UNCHANGED);
+				if (!(e->entry & SLOT_MULTI))
+					break;
+				continue;
+			}
 		}
+		MemoryContextSwitchTo(oldcxt);
+		join_target(p, (e->entry & SLOT_ENTRY) - 1);
+		classify_values(r, p->values, p->isnull);
+		oldcxt = MemoryContextSwitchTo(p->rowcxt);
+		if (!(e->entry & SLOT_MULTI))
+			break;				/* the only current row of its key */
 	}
 	MemoryContextSwitchTo(oldcxt);
 	MemoryContextReset(p->rowcxt);
@@ -619,7 +655,75 @@ probe_receive(TupleTableSlot *slot, DestReceiver *self)
 		join_target(p, -1);
 		classify_values(r, p->values, p->isnull);
 	}
+}
+
+/* Settle the source rows held, their slots asked for as they came. */
+static void
+probe_batch(ProbeTable *p)
+{
+	for (int i = 0; i < p->nheld; i++)
+	{
+		TupleTableSlot *held = p->held[i];
+
+		slot_getallattrs(held);
+		probe_row(p, held->tts_values, held->tts_isnull, p->held_keyed[i], p->held_hash[i]);
+		ExecClearTuple(held);
+	}
+	p->nheld = 0;
+}
+
+/*
+ * The probe query's receiver.  Each row's key is hashed and the first
+ * slot it will read asked for at once, and the row is held; the rows are
+ * settled PROBE_BATCH at a time, so that their slots' cache misses (the
+ * table is far larger than the caches) overlap instead of following each
+ * other.
+ */
+static bool
+probe_receive(TupleTableSlot *slot, DestReceiver *self)
+{
+	ProbeTable *p = (ProbeTable *) self;
+	MemoryContext oldcxt;
+	int			i = p->nheld;
+
+	slot_getallattrs(slot);
+	oldcxt = MemoryContextSwitchTo(p->rowcxt);
+	p->held_keyed[i] = key_hash(p, slot->tts_values, slot->tts_isnull, 0, p->r->key_attrs,
+								&p->held_hash[i]);
+	MemoryContextSwitchTo(oldcxt);
+	MemoryContextReset(p->rowcxt);
+	if (p->held_keyed[i])
+	{
+		ProbeSlot  *home = &p->slots[slot_home(p, p->held_hash[i])];
+
+		/* the home slot and the next two: most keys are found there */
+		__builtin_prefetch(home);
+		__builtin_prefetch((char *) home + 2 * sizeof(ProbeSlot) + sizeof(ProbeSlot) - 1);
+	}
+	ExecCopySlot(p->held[i], slot);
+	if (++p->nheld == PROBE_BATCH)
+		probe_batch(p);
 	return true;
+}
+
+static void
+probe_startup(DestReceiver *self, int operation, TupleDesc typeinfo)
+{
+	ProbeTable *p = (ProbeTable *) self;
+
+	for (int i = 0; i < PROBE_BATCH; i++)
+		p->held[i] = MakeSingleTupleTableSlot(typeinfo, &TTSOpsMinimalTuple);
+	p->nheld = 0;
+}
+
+static void
+probe_shutdown(DestReceiver *self)
+{
+	ProbeTable *p = (ProbeTable *) self;
+
+	probe_batch(p);
+	for (int i = 0; i < PROBE_BATCH; i++)
+		ExecDropSingleTupleTableSlot(p->held[i]);
 }
 
 /*
@@ -810,6 +914,7 @@ probe_classify(DimMerge *m, ClassifyReceiver *r, const char *sfrom, int width,
 			appendStringInfo(&q, ", s." WORK_EFF ", s." WORK_IN " FROM %s AS s", sfrom);
 			p->pub.receiveSlot = probe_receive;
 			p->pub.rStartup = probe_startup;
+			p->pub.rShutdown = probe_shutdown;
 			(void) internal_sql_exec_caller_into(q.data, &p->pub);
 
 			/* the current rows no source row matched: missing */
