@@ -188,3 +188,45 @@ RESET work_mem;
 -- follows the source, not the dimension.
 SELECT * FROM elt.merge_dimension('dim_mem.dim_big', 'dim_mem.stg_big', '{id}');
 SELECT detail->>'classified' FROM elt.model_run ORDER BY id DESC LIMIT 1;
+
+-- Row-level security and column privileges apply as in the join: a role
+-- that sees only some members classifies against those (the others' source
+-- rows come out new, on both routes alike), and a role without SELECT on
+-- valid_from, which classifying reads, is refused on both routes.
+CREATE ROLE regress_dim_mem;
+GRANT USAGE ON SCHEMA dim_mem TO regress_dim_mem;
+CREATE TABLE stg_rls (id int, region text, name text);
+INSERT INTO stg_rls VALUES (1, 'north', 'a'), (2, 'south', 'b'), (3, 'north', 'c'), (4, 'south', 'd');
+GRANT SELECT ON stg_rls TO regress_dim_mem;
+SELECT * FROM twin('rls', $$SELECT * FROM elt.merge_dimension(%1$s, 'dim_mem.stg_rls', '{id}',
+	deletes => 'close')$$);
+DO $$
+DECLARE
+	t text;
+BEGIN
+	FOREACH t IN ARRAY ARRAY['dim_rls_m', 'dim_rls_j'] LOOP
+		EXECUTE format('GRANT ALL ON dim_mem.%I TO regress_dim_mem', t);
+		EXECUTE format('ALTER TABLE dim_mem.%I ENABLE ROW LEVEL SECURITY', t);
+		EXECUTE format('CREATE POLICY north ON dim_mem.%I USING (region IS DISTINCT FROM %L) WITH CHECK (true)',
+					   t, 'south');
+	END LOOP;
+END $$;
+UPDATE stg_rls SET name = name || '!' WHERE id IN (1, 2);
+SET ROLE regress_dim_mem;
+SELECT * FROM twin('rls', $$SELECT * FROM elt.merge_dimension(%1$s, 'dim_mem.stg_rls', '{id}',
+	deletes => 'close')$$);
+RESET ROLE;
+SELECT differ('rls');
+SELECT id, region, name, is_current FROM dim_rls_m WHERE rls_m_key <> -1 ORDER BY id, valid_from;
+REVOKE SELECT ON dim_rls_m FROM regress_dim_mem;
+GRANT SELECT (rls_m_key, id, region, name, valid_to, is_current, is_inferred, is_deleted)
+	ON dim_rls_m TO regress_dim_mem;
+SET ROLE regress_dim_mem;
+SET pg_elt.merge_in_memory = on;
+SELECT * FROM elt.merge_dimension('dim_mem.dim_rls_m', 'dim_mem.stg_rls', '{id}', deletes => 'close');
+SET pg_elt.merge_in_memory = off;
+SELECT * FROM elt.merge_dimension('dim_mem.dim_rls_m', 'dim_mem.stg_rls', '{id}', deletes => 'close');
+RESET pg_elt.merge_in_memory;
+RESET ROLE;
+DROP OWNED BY regress_dim_mem;
+DROP ROLE regress_dim_mem;

@@ -830,6 +830,15 @@ build_query(ProbeTable *p)
 	for (int i = 0; i < p->ncols; i++)
 		appendStringInfo(&q, ", %s",
 						 model_column_ref("t", list_nth(m->names, p->r->cols[i].sattr)));
+	/*
+	 * The surrogate key and the start of the version are not needed here
+	 * (they are fetched with the rows that lead to a write), but the join
+	 * reads them: selecting them asks the caller for the same column
+	 * privileges.
+	 */
+	appendStringInfo(&q, ", t.%s", m->qsk);
+	if (m->scd_type == 2)
+		appendStringInfoString(&q, ", t." MODEL_VALID_FROM);
 	appendStringInfo(&q, " FROM %s AS t WHERE ", m->target.qualified);
 	append_candidate_rows(&q, m);
 	return q.data;
