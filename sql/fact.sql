@@ -137,6 +137,6 @@ SELECT * FROM elt.merge_fact('fact_t.fact_line', 'SELECT 5 AS order_id, 1 AS lin
 	'{order_id}', '[{"dimension": "fact_t.dim_product", "on": {"sku": "sku"}}]', strategy => 'delete+insert');
 
 SELECT function, target, inserted, updated, deleted, detail FROM elt.model_run
- WHERE function = 'merge_fact' ORDER BY id;
+ WHERE function = 'merge_fact' AND target LIKE 'fact_t.%' ORDER BY id;
 
 RESET search_path;
