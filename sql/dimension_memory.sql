@@ -183,6 +183,11 @@ UPDATE stg_grow SET name = name || '!' WHERE id % 1000 = 0;
 SELECT * FROM elt.merge_dimension('dim_mem.dim_grow', 'dim_mem.stg_grow', '{id}', deletes => 'close');
 SELECT detail->>'classified' FROM elt.model_run ORDER BY id DESC LIMIT 1;
 RESET work_mem;
+-- the estimate still low, the table grows during the pass and fits
+SELECT reltuples < 2000 AS estimate_low FROM pg_class WHERE oid = 'dim_mem.dim_grow'::regclass;
+UPDATE stg_grow SET name = name || '?' WHERE id % 1000 = 1;
+SELECT * FROM elt.merge_dimension('dim_mem.dim_grow', 'dim_mem.stg_grow', '{id}', deletes => 'close');
+SELECT detail->>'classified' FROM elt.model_run ORDER BY id DESC LIMIT 1;
 
 -- Without deletes, a source probes the natural-key index by join: its cost
 -- follows the source, not the dimension.

@@ -27,8 +27,6 @@
  */
 #include "postgres.h"
 
-#include <sys/mman.h>
-
 #include "access/hash.h"
 #include "access/tableam.h"
 #include "catalog/pg_collation.h"
@@ -47,6 +45,7 @@
 #include "dimension_merge.h"
 #include "internal_sql.h"
 #include "pg_elt.h"
+#include "value_hash.h"
 
 /* Bits of a slot's entry number beside the number. */
 #define SLOT_MATCHED	0x80000000	/* a source row matched it */
@@ -85,26 +84,6 @@ typedef struct ProbeSlot
 	uint32		entry;			/* 1-based entry number and SLOT_ bits */
 } ProbeSlot;
 
-/* How one column's values are hashed. */
-typedef enum HashHow
-{
-	HASH_DATUM,					/* by-value type whose equality is identity */
-	HASH_FIXED,					/* fixed-length by-reference, likewise (uuid) */
-	HASH_VARLENA,				/* variable-length, likewise (text, bytea) */
-	HASH_PROC,					/* the type's extended hash function */
-	HASH_TEXT					/* the text form (types compared as text) */
-} HashHow;
-
-typedef struct HashColumn
-{
-	HashHow		how;
-	int16		typlen;
-	bool		typbyval;
-	Oid			collation;
-	FmgrInfo	proc;			/* hash function (HASH_PROC), output (HASH_TEXT) */
-	FmgrInfo	eq;				/* equality (key columns) */
-} HashColumn;
-
 typedef struct ProbeTable
 {
 	DestReceiver pub;			/* receiver of the pass being run */
@@ -134,6 +113,7 @@ typedef struct ProbeTable
 	uint32		nnullkeys;
 	uint32		nullkeys_room;
 	bool		key_is_datum;	/* one key part, compared as its Datum */
+	MemoryContext cxt;			/* the table's arrays (not the query's context) */
 	MemoryContext keycxt;		/* by-reference key values */
 	MemoryContext rowcxt;		/* what hashing one row allocates */
 	size_t		limit;
@@ -150,125 +130,6 @@ typedef struct ProbeTable
 	Datum	   *values;
 	bool	   *isnull;
 } ProbeTable;
-
-/*
- * How to hash the values of a type so that equal values, as its equality
- * operator (comparable) or its text form decides, hash alike; false when
- * it cannot be done.
- */
-static bool
-hash_column_init(HashColumn *c, Oid typid, Oid collation, bool comparable, bool key)
-{
-	TypeCacheEntry *tc;
-
-	get_typlenbyval(typid, &c->typlen, &c->typbyval);
-	c->collation = OidIsValid(collation) ? collation : get_typcollation(typid);
-	if (!comparable)
-	{
-		Oid			outfunc;
-		bool		varlena;
-
-		if (key)
-			return false;
-		getTypeOutputInfo(typid, &outfunc, &varlena);
-		fmgr_info(outfunc, &c->proc);
-		c->how = HASH_TEXT;
-		return true;
-	}
-	tc = lookup_type_cache(typid, TYPECACHE_EQ_OPR | TYPECACHE_HASH_OPFAMILY |
-						   TYPECACHE_HASH_EXTENDED_PROC);
-	if (!OidIsValid(tc->eq_opr))
-		return false;
-	if (key)
-		fmgr_info(get_opcode(tc->eq_opr), &c->eq);
-	switch (typid)
-	{
-		case BOOLOID:
-		case CHAROID:
-		case INT2OID:
-		case INT4OID:
-		case INT8OID:
-		case OIDOID:
-		case DATEOID:
-		case TIMEOID:
-		case TIMESTAMPOID:
-		case TIMESTAMPTZOID:
-			if (c->typbyval)
-			{
-				c->how = HASH_DATUM;
-				return true;
-			}
-			break;
-		case UUIDOID:
-			c->how = HASH_FIXED;
-			return true;
-		case BYTEAOID:
-			c->how = HASH_VARLENA;
-			return true;
-		case TEXTOID:
-		case VARCHAROID:
-			if (OidIsValid(c->collation) && get_collation_isdeterministic(c->collation))
-			{
-				c->how = HASH_VARLENA;
-				return true;
-			}
-			break;
-		default:
-			break;
-	}
-
-	/* The hash function must be of the same equality as the operator. */
-	if (!OidIsValid(tc->hash_extended_proc) || !OidIsValid(tc->hash_opf) ||
-		get_opfamily_member(tc->hash_opf, tc->hash_opintype, tc->hash_opintype,
-							HTEqualStrategyNumber) != tc->eq_opr)
-		return false;
-	fmgr_info(tc->hash_extended_proc, &c->proc);
-	c->how = HASH_PROC;
-	return true;
-}
-
-/* The 64-bit finalizer of MurmurHash3: every bit of k moves every bit. */
-static inline uint64
-mix64(uint64 k)
-{
-	k ^= k >> 33;
-	k *= UINT64CONST(0xff51afd7ed558ccd);
-	k ^= k >> 33;
-	k *= UINT64CONST(0xc4ceb9fe1a85ec53);
-	k ^= k >> 33;
-	return k;
-}
-
-/* The hash of one non-null value. */
-static uint64
-hash_value(HashColumn *c, Datum value)
-{
-	switch (c->how)
-	{
-		case HASH_DATUM:
-			return mix64((uint64) value);
-		case HASH_FIXED:
-			return DatumGetUInt64(hash_any_extended((unsigned char *) DatumGetPointer(value),
-													c->typlen, 0));
-		case HASH_VARLENA:
-			{
-				struct varlena *v = PG_DETOAST_DATUM_PACKED(value);
-
-				return DatumGetUInt64(hash_any_extended((unsigned char *) VARDATA_ANY(v),
-														VARSIZE_ANY_EXHDR(v), 0));
-			}
-		case HASH_PROC:
-			return DatumGetUInt64(FunctionCall2Coll(&c->proc, c->collation, value,
-													UInt64GetDatum(0)));
-		case HASH_TEXT:
-			{
-				char	   *s = OutputFunctionCall(&c->proc, value);
-
-				return DatumGetUInt64(hash_any_extended((unsigned char *) s, strlen(s), 0));
-			}
-	}
-	return 0;					/* keep compiler quiet */
-}
 
 /*
  * The hash of the compared columns, their values in values / isnull from
@@ -307,24 +168,6 @@ key_hash(ProbeTable *p, Datum *values, bool *isnull, int first, int *pos, uint32
 	}
 	*hash = (uint32) (h ^ (h >> 32));
 	return true;
-}
-
-/*
- * Ask for huge pages under a large array about to be written: a probe is
- * a random read into it, and with small pages most such reads also miss
- * the TLB.  Where the kernel gives none, nothing changes.
- */
-static void
-advise_huge_pages(void *ptr, size_t len)
-{
-#ifdef MADV_HUGEPAGE
-	uintptr_t	huge = 2 * 1024 * 1024;
-	uintptr_t	start = TYPEALIGN(huge, (uintptr_t) ptr);
-	uintptr_t	end = TYPEALIGN_DOWN(huge, (uintptr_t) ptr + len);
-
-	if (end > start)
-		(void) madvise((void *) start, end - start, MADV_HUGEPAGE);
-#endif
 }
 
 /*
@@ -419,6 +262,7 @@ table_resize(ProbeTable *p, uint32 capacity)
 {
 	ProbeSlot  *old = p->slots;
 	size_t		nold = p->nslots;
+	MemoryContext oldcxt = MemoryContextSwitchTo(p->cxt);
 
 	place_pending(p);
 	p->nslots = SLOTS_FOR(capacity);
@@ -439,6 +283,7 @@ table_resize(ProbeTable *p, uint32 capacity)
 			repalloc_huge(p->morekeys, sizeof(Datum) * (p->nkeys - 1) * capacity) :
 			palloc_extended(sizeof(Datum) * (p->nkeys - 1) * capacity, MCXT_ALLOC_HUGE);
 	p->capacity = capacity;
+	MemoryContextSwitchTo(oldcxt);
 }
 
 /* The build query's receiver: one entry a current row. */
@@ -488,7 +333,7 @@ build_receive(TupleTableSlot *slot, DestReceiver *self)
 			p->nullkeys_room = Max(64, p->nullkeys_room * 2);
 			p->nullkeys = p->nullkeys ?
 				repalloc_huge(p->nullkeys, sizeof(uint32) * p->nullkeys_room) :
-				palloc(sizeof(uint32) * p->nullkeys_room);
+				MemoryContextAlloc(p->cxt, sizeof(uint32) * p->nullkeys_room);
 		}
 		p->nullkeys[p->nnullkeys++] = n;
 		return true;
@@ -906,6 +751,7 @@ probe_classify(DimMerge *m, ClassifyReceiver *r, const char *sfrom, int width,
 	p->r = r;
 	p->nnames = list_length(m->names);
 	p->width = width;
+	p->cxt = cxt;
 	p->keycxt = AllocSetContextCreate(cxt, "pg_elt merge probe keys", ALLOCSET_DEFAULT_SIZES);
 	p->rowcxt = AllocSetContextCreate(cxt, "pg_elt merge probe row", ALLOCSET_DEFAULT_SIZES);
 	if (probe_columns(p))

@@ -25,11 +25,13 @@
 #include "utils/builtins.h"
 #include "utils/json.h"
 #include "utils/jsonb.h"
+#include "utils/lsyscache.h"
 
 #include "build_progress.h"
 #include "fact.h"
 #include "merge.h"
 #include "internal_sql.h"
+#include "keyset.h"
 #include "model.h"
 #include "options.h"
 
@@ -286,8 +288,48 @@ append_missing_members(StringInfo buf, FactDim *d, const char *from_item)
 }
 
 /*
+ * Whether every complete natural key of the source (from_item) has a row
+ * in dimension d, told in memory (keyset.c): the usual case, in which the
+ * anti-join of append_missing_members() would find nothing.  False when
+ * some key may be missing.
+ */
+static bool
+all_members_present(FactDim *d, const char *from_item)
+{
+	int			n = list_length(d->dim_cols);
+	Oid		   *typids = palloc(sizeof(Oid) * n);
+	Oid		   *collations = palloc(sizeof(Oid) * n);
+	StringInfoData build;
+	StringInfoData probe;
+	ListCell   *lc;
+
+	foreach(lc, d->dim_cols)
+	{
+		AttrNumber	attnum = get_attnum(d->rel.relid, lfirst(lc));
+		int32		typmod;
+
+		if (attnum == InvalidAttrNumber)
+			return false;
+		get_atttypetypmodcoll(d->rel.relid, attnum, &typids[foreach_current_index(lc)], &typmod,
+							  &collations[foreach_current_index(lc)]);
+	}
+	initStringInfo(&build);
+	appendStringInfoString(&build, "SELECT ");
+	model_append_names(&build, d->dim_cols, "d");
+	appendStringInfo(&build, " FROM %s AS d WHERE %s <> " MODEL_UNKNOWN_KEY,
+					 d->rel.qualified, model_column_ref("d", d->sk));
+	initStringInfo(&probe);
+	appendStringInfoString(&probe, "SELECT ");
+	model_append_names(&probe, d->src_cols, "s");
+	appendStringInfo(&probe, " FROM %s AS s", from_item);
+	return keyset_covers(build.data, probe.data, n, typids, collations);
+}
+
+/*
  * Handle the members missing from each dimension before the fact is
- * loaded: insert them as inferred members, or refuse the load.
+ * loaded: insert them as inferred members, or refuse the load.  The pass
+ * that looks for them runs only when the key set in memory does not show
+ * every key present.
  */
 static void
 handle_late_arriving(List *dims, const char *from_item, StringInfo inferred)
@@ -307,6 +349,8 @@ handle_late_arriving(List *dims, const char *from_item, StringInfo inferred)
 			StringInfoData keys;
 			StringInfoData vals;
 
+			if (all_members_present(d, from_item))
+				continue;
 			append_missing_members(&sql, d, from_item);
 			appendStringInfoString(&sql, " LIMIT 1");
 			model_exec(sql.data, SPI_OK_SELECT);
@@ -334,6 +378,8 @@ handle_late_arriving(List *dims, const char *from_item, StringInfo inferred)
 
 			model_lock_table(&d->rel);
 			model_claim_dimension(&d->rel, d->sk, linitial(d->dim_cols));
+			if (all_members_present(d, from_item))
+				continue;
 			appendStringInfo(&sql, "INSERT INTO %s (", d->rel.qualified);
 			model_append_names(&sql, d->dim_cols, NULL);
 			appendStringInfoString(&sql, ", " MODEL_IS_INFERRED);
