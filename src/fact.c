@@ -288,19 +288,17 @@ append_missing_members(StringInfo buf, FactDim *d, const char *from_item)
 }
 
 /*
- * Whether every complete natural key of the source (from_item) has a row
- * in dimension d, told in memory (keyset.c): the usual case, in which the
- * anti-join of append_missing_members() would find nothing.  False when
- * some key may be missing.
+ * The key set of dimension d for keyset_covers(): its natural key columns,
+ * read from the dimension, and looked up from position first of the probe
+ * query, whose select list gets d's source columns.
  */
-static bool
-all_members_present(FactDim *d, const char *from_item)
+static void
+member_spec(FactDim *d, KeySetSpec *spec, int first, StringInfo probe)
 {
 	int			n = list_length(d->dim_cols);
-	Oid		   *typids = palloc(sizeof(Oid) * n);
-	Oid		   *collations = palloc(sizeof(Oid) * n);
+	Oid		   *typids = palloc0(sizeof(Oid) * n);
+	Oid		   *collations = palloc0(sizeof(Oid) * n);
 	StringInfoData build;
-	StringInfoData probe;
 	ListCell   *lc;
 
 	foreach(lc, d->dim_cols)
@@ -308,34 +306,62 @@ all_members_present(FactDim *d, const char *from_item)
 		AttrNumber	attnum = get_attnum(d->rel.relid, lfirst(lc));
 		int32		typmod;
 
-		if (attnum == InvalidAttrNumber)
-			return false;
-		get_atttypetypmodcoll(d->rel.relid, attnum, &typids[foreach_current_index(lc)], &typmod,
-							  &collations[foreach_current_index(lc)]);
+		if (attnum != InvalidAttrNumber)
+			get_atttypetypmodcoll(d->rel.relid, attnum, &typids[foreach_current_index(lc)],
+								  &typmod, &collations[foreach_current_index(lc)]);
 	}
 	initStringInfo(&build);
 	appendStringInfoString(&build, "SELECT ");
 	model_append_names(&build, d->dim_cols, "d");
 	appendStringInfo(&build, " FROM %s AS d WHERE %s <> " MODEL_UNKNOWN_KEY,
 					 d->rel.qualified, model_column_ref("d", d->sk));
-	initStringInfo(&probe);
-	appendStringInfoString(&probe, "SELECT ");
-	model_append_names(&probe, d->src_cols, "s");
-	appendStringInfo(&probe, " FROM %s AS s", from_item);
-	return keyset_covers(build.data, probe.data, n, typids, collations);
+	spec->build_sql = build.data;
+	spec->first = first;
+	spec->nkeys = n;
+	spec->typids = typids;
+	spec->collations = collations;
+	appendStringInfoString(probe, first > 0 ? ", " : "SELECT ");
+	model_append_names(probe, d->src_cols, "s");
 }
 
 /*
  * Handle the members missing from each dimension before the fact is
  * loaded: insert them as inferred members, or refuse the load.  The pass
- * that looks for them runs only when the key set in memory does not show
- * every key present.
+ * that looks for them in a dimension runs only when its keys, held in
+ * memory, do not show every key of the source present (keyset.c reads the
+ * source once for all dimensions).
  */
 static void
 handle_late_arriving(List *dims, const char *from_item, StringInfo inferred)
 {
 	ListCell   *lc;
+	KeySetSpec *specs = palloc0(sizeof(KeySetSpec) * Max(list_length(dims), 1));
+	int			nspecs = 0;
+	int			first = 0;
+	StringInfoData probe;
 
+	/* the dimensions that may get inferred members are locked first */
+	initStringInfo(&probe);
+	foreach(lc, dims)
+	{
+		FactDim    *d = lfirst(lc);
+
+		if (d->late == LATE_UNKNOWN)
+			continue;
+		if (d->late == LATE_INFER)
+		{
+			model_lock_table(&d->rel);
+			model_claim_dimension(&d->rel, d->sk, linitial(d->dim_cols));
+		}
+		member_spec(d, &specs[nspecs++], first, &probe);
+		first += list_length(d->src_cols);
+	}
+	if (nspecs == 0)
+		return;
+	appendStringInfo(&probe, " FROM %s AS s", from_item);
+	keyset_covers(specs, nspecs, probe.data);
+
+	nspecs = 0;
 	foreach(lc, dims)
 	{
 		FactDim    *d = lfirst(lc);
@@ -343,14 +369,14 @@ handle_late_arriving(List *dims, const char *from_item, StringInfo inferred)
 
 		if (d->late == LATE_UNKNOWN)
 			continue;
+		if (specs[nspecs++].covers)
+			continue;			/* every key of the source is a member */
 		initStringInfo(&sql);
 		if (d->late == LATE_ERROR)
 		{
 			StringInfoData keys;
 			StringInfoData vals;
 
-			if (all_members_present(d, from_item))
-				continue;
 			append_missing_members(&sql, d, from_item);
 			appendStringInfoString(&sql, " LIMIT 1");
 			model_exec(sql.data, SPI_OK_SELECT);
@@ -376,10 +402,6 @@ handle_late_arriving(List *dims, const char *from_item, StringInfo inferred)
 		{
 			uint64		n;
 
-			model_lock_table(&d->rel);
-			model_claim_dimension(&d->rel, d->sk, linitial(d->dim_cols));
-			if (all_members_present(d, from_item))
-				continue;
 			appendStringInfo(&sql, "INSERT INTO %s (", d->rel.qualified);
 			model_append_names(&sql, d->dim_cols, NULL);
 			appendStringInfoString(&sql, ", " MODEL_IS_INFERRED);

@@ -232,26 +232,24 @@ probe_held(KeySet *k)
 	return !k->missing;
 }
 
-/* The probe query's receiver: stops at the first key not in the set. */
-static bool
-probe_receive(TupleTableSlot *slot, DestReceiver *self)
+/* Hold one source key (its parts at values / isnull) for the next probe. */
+static void
+hold_key(KeySet *k, Datum *values, bool *isnull)
 {
-	KeySet	   *k = (KeySet *) self;
 	int			i = k->nheld;
 	MemoryContext oldcxt;
 	bool		keyed;
 
-	slot_getallattrs(slot);
 	oldcxt = MemoryContextSwitchTo(k->rowcxt);
-	keyed = hash_key(k, slot->tts_values, slot->tts_isnull, &k->held_hash[i]);
+	keyed = hash_key(k, values, isnull, &k->held_hash[i]);
 	MemoryContextSwitchTo(oldcxt);
 	MemoryContextReset(k->rowcxt);
 	if (!keyed)
-		return true;			/* a NULL part refers to no member */
+		return;					/* a NULL part refers to no member */
 	__builtin_prefetch(&k->slots[slot_home(k, k->held_hash[i])]);
 	for (int j = 0; j < k->nkeys; j++)
 	{
-		Datum		v = slot->tts_values[j];
+		Datum		v = values[j];
 
 		if (!k->keys[j].typbyval)
 		{
@@ -262,14 +260,49 @@ probe_receive(TupleTableSlot *slot, DestReceiver *self)
 		k->held[i][j] = v;
 	}
 	if (++k->nheld == KEYSET_BATCH)
-		return probe_held(k);
-	return true;
+		(void) probe_held(k);
+}
+
+/* The probe query's receiver, for every set at once. */
+typedef struct KeyProbe
+{
+	DestReceiver pub;
+	KeySetSpec *specs;
+	KeySet	  **sets;			/* NULL: not probed */
+	int			nsets;
+	int			left;			/* sets without a missing key yet */
+} KeyProbe;
+
+/* One source row: each set's key; stops once every set misses one. */
+static bool
+probe_receive(TupleTableSlot *slot, DestReceiver *self)
+{
+	KeyProbe   *kp = (KeyProbe *) self;
+
+	slot_getallattrs(slot);
+	for (int s = 0; s < kp->nsets; s++)
+	{
+		KeySet	   *k = kp->sets[s];
+
+		if (k == NULL || k->missing)
+			continue;
+		hold_key(k, slot->tts_values + kp->specs[s].first, slot->tts_isnull + kp->specs[s].first);
+		if (k->missing)
+			kp->left--;
+	}
+	return kp->left > 0;
 }
 
 static void
 probe_shutdown(DestReceiver *self)
 {
-	(void) probe_held((KeySet *) self);
+	KeyProbe   *kp = (KeyProbe *) self;
+
+	for (int s = 0; s < kp->nsets; s++)
+	{
+		if (kp->sets[s] != NULL)
+			(void) probe_held(kp->sets[s]);
+	}
 }
 
 static void
@@ -282,51 +315,73 @@ receiver_noop(DestReceiver *self)
 {
 }
 
-bool
-keyset_covers(const char *build_sql, const char *probe_sql, int nkeys,
-			  const Oid *typids, const Oid *collations)
+/*
+ * A set of the keys of spec's build query, or NULL when it cannot be held
+ * in memory (a key type that cannot be hashed as its equality compares,
+ * or more keys than the memory limit holds).
+ */
+static KeySet *
+build_set(KeySetSpec *spec, MemoryContext cxt)
 {
-	MemoryContext cxt;
-	MemoryContext oldcxt;
-	KeySet	   *k;
-	bool		covers = false;
+	KeySet	   *k = MemoryContextAllocZero(cxt, sizeof(KeySet));
+	MemoryContext oldcxt = MemoryContextSwitchTo(cxt);
 
-	if (nkeys < 1 || nkeys > INDEX_MAX_KEYS)
-		return false;
-	cxt = AllocSetContextCreate(CurrentMemoryContext, "pg_elt key set", ALLOCSET_DEFAULT_SIZES);
-	oldcxt = MemoryContextSwitchTo(cxt);
-	k = palloc0(sizeof(KeySet));
-	k->nkeys = nkeys;
-	k->keys = palloc0(sizeof(HashColumn) * nkeys);
-	for (int i = 0; i < nkeys; i++)
+	k->nkeys = spec->nkeys;
+	k->keys = palloc0(sizeof(HashColumn) * k->nkeys);
+	for (int i = 0; i < k->nkeys; i++)
 	{
-		if (!hash_column_init(&k->keys[i], typids[i], collations[i], true, true))
-			goto done;
+		if (!hash_column_init(&k->keys[i], spec->typids[i], spec->collations[i], true, true))
+		{
+			MemoryContextSwitchTo(oldcxt);
+			return NULL;
+		}
 	}
-	k->key_is_datum = nkeys == 1 && k->keys[0].how == HASH_DATUM;
+	k->key_is_datum = k->nkeys == 1 && k->keys[0].how == HASH_DATUM;
 	k->cxt = cxt;
 	k->keycxt = AllocSetContextCreate(cxt, "pg_elt key set keys", ALLOCSET_DEFAULT_SIZES);
 	k->rowcxt = AllocSetContextCreate(cxt, "pg_elt key set row", ALLOCSET_DEFAULT_SIZES);
 	k->heldcxt = AllocSetContextCreate(cxt, "pg_elt key set held", ALLOCSET_DEFAULT_SIZES);
 	k->limit = get_hash_memory_limit();
 	set_resize(k, 1024);
-
 	k->pub.receiveSlot = build_receive;
 	k->pub.rStartup = receiver_startup;
 	k->pub.rShutdown = receiver_noop;
 	k->pub.rDestroy = receiver_noop;
 	k->pub.mydest = DestNone;
-	(void) internal_sql_exec_caller_into(build_sql, &k->pub);
-	if (k->overflow)
-		goto done;
-
-	k->pub.receiveSlot = probe_receive;
-	k->pub.rShutdown = probe_shutdown;
-	(void) internal_sql_exec_caller_into(probe_sql, &k->pub);
-	covers = !k->missing;
-
-done:
 	MemoryContextSwitchTo(oldcxt);
+	(void) internal_sql_exec_caller_into(spec->build_sql, &k->pub);
+	return k->overflow ? NULL : k;
+}
+
+void
+keyset_covers(KeySetSpec *specs, int nsets, const char *probe_sql)
+{
+	MemoryContext cxt;
+	KeyProbe	kp;
+
+	memset(&kp, 0, sizeof(kp));
+	cxt = AllocSetContextCreate(CurrentMemoryContext, "pg_elt key sets", ALLOCSET_DEFAULT_SIZES);
+	kp.specs = specs;
+	kp.nsets = nsets;
+	kp.sets = MemoryContextAllocZero(cxt, sizeof(KeySet *) * Max(nsets, 1));
+	for (int s = 0; s < nsets; s++)
+	{
+		specs[s].covers = false;
+		if (specs[s].nkeys >= 1 && specs[s].nkeys <= INDEX_MAX_KEYS)
+			kp.sets[s] = build_set(&specs[s], cxt);
+		if (kp.sets[s] != NULL)
+			kp.left++;
+	}
+	if (kp.left > 0)
+	{
+		kp.pub.receiveSlot = probe_receive;
+		kp.pub.rStartup = receiver_startup;
+		kp.pub.rShutdown = probe_shutdown;
+		kp.pub.rDestroy = receiver_noop;
+		kp.pub.mydest = DestNone;
+		(void) internal_sql_exec_caller_into(probe_sql, &kp.pub);
+		for (int s = 0; s < nsets; s++)
+			specs[s].covers = kp.sets[s] != NULL && !kp.sets[s]->missing;
+	}
 	MemoryContextDelete(cxt);
-	return covers;
 }
