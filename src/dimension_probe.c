@@ -349,7 +349,9 @@ build_receive(TupleTableSlot *slot, DestReceiver *self)
 		if (!p->keys[i].typbyval)
 		{
 			oldcxt = MemoryContextSwitchTo(p->keycxt);
-			v = datumCopy(v, false, p->keys[i].typlen);
+			/* detoasted: the key outlives the query that read it */
+			v = p->keys[i].typlen == -1 ? PointerGetDatum(PG_DETOAST_DATUM_COPY(v)) :
+				datumCopy(v, false, p->keys[i].typlen);
 			MemoryContextSwitchTo(oldcxt);
 		}
 		if (i == 0)

@@ -201,7 +201,9 @@ build_receive(TupleTableSlot *slot, DestReceiver *self)
 		if (!k->keys[i].typbyval)
 		{
 			oldcxt = MemoryContextSwitchTo(k->keycxt);
-			v = datumCopy(v, false, k->keys[i].typlen);
+			/* detoasted: the key outlives the query that read it */
+			v = k->keys[i].typlen == -1 ? PointerGetDatum(PG_DETOAST_DATUM_COPY(v)) :
+				datumCopy(v, false, k->keys[i].typlen);
 			MemoryContextSwitchTo(oldcxt);
 		}
 		if (i == 0)
