@@ -344,16 +344,8 @@ build_receive(TupleTableSlot *slot, DestReceiver *self)
 
 	for (int i = 0; i < p->nkeys; i++)
 	{
-		Datum		v = values[1 + i];
+		Datum		v = hash_column_keep(&p->keys[i], values[1 + i], p->keycxt);
 
-		if (!p->keys[i].typbyval)
-		{
-			oldcxt = MemoryContextSwitchTo(p->keycxt);
-			/* detoasted: the key outlives the query that read it */
-			v = p->keys[i].typlen == -1 ? PointerGetDatum(PG_DETOAST_DATUM_COPY(v)) :
-				datumCopy(v, false, p->keys[i].typlen);
-			MemoryContextSwitchTo(oldcxt);
-		}
 		if (i == 0)
 			e.key0 = v;
 		else

@@ -196,16 +196,8 @@ build_receive(TupleTableSlot *slot, DestReceiver *self)
 	e.entry = ++k->n;
 	for (int i = 0; i < k->nkeys; i++)
 	{
-		Datum		v = slot->tts_values[i];
+		Datum		v = hash_column_keep(&k->keys[i], slot->tts_values[i], k->keycxt);
 
-		if (!k->keys[i].typbyval)
-		{
-			oldcxt = MemoryContextSwitchTo(k->keycxt);
-			/* detoasted: the key outlives the query that read it */
-			v = k->keys[i].typlen == -1 ? PointerGetDatum(PG_DETOAST_DATUM_COPY(v)) :
-				datumCopy(v, false, k->keys[i].typlen);
-			MemoryContextSwitchTo(oldcxt);
-		}
 		if (i == 0)
 			e.key0 = v;
 		else
@@ -250,17 +242,7 @@ hold_key(KeySet *k, Datum *values, bool *isnull)
 		return;					/* a NULL part refers to no member */
 	__builtin_prefetch(&k->slots[slot_home(k, k->held_hash[i])]);
 	for (int j = 0; j < k->nkeys; j++)
-	{
-		Datum		v = values[j];
-
-		if (!k->keys[j].typbyval)
-		{
-			oldcxt = MemoryContextSwitchTo(k->heldcxt);
-			v = datumCopy(v, false, k->keys[j].typlen);
-			MemoryContextSwitchTo(oldcxt);
-		}
-		k->held[i][j] = v;
-	}
+		k->held[i][j] = hash_column_keep(&k->keys[j], values[j], k->heldcxt);
 	if (++k->nheld == KEYSET_BATCH)
 		(void) probe_held(k);
 }

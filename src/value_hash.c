@@ -15,6 +15,7 @@
 #include "catalog/pg_type.h"
 #include "common/hashfn.h"
 #include "utils/builtins.h"
+#include "utils/datum.h"
 #include "utils/lsyscache.h"
 #include "utils/typcache.h"
 
@@ -157,3 +158,22 @@ advise_huge_pages(void *ptr, size_t len)
 #endif
 }
 
+
+/*
+ * A copy of a value of the column in cxt that outlives the query that read
+ * it: detoasted (a toast pointer would outlive its snapshot), or the value
+ * itself when passed by value.
+ */
+Datum
+hash_column_keep(HashColumn *c, Datum value, MemoryContext cxt)
+{
+	MemoryContext oldcxt;
+
+	if (c->typbyval)
+		return value;
+	oldcxt = MemoryContextSwitchTo(cxt);
+	value = c->typlen == -1 ? PointerGetDatum(PG_DETOAST_DATUM_COPY(value)) :
+		datumCopy(value, false, c->typlen);
+	MemoryContextSwitchTo(oldcxt);
+	return value;
+}

@@ -34,5 +34,6 @@ extern bool hash_column_init(HashColumn *c, Oid typid, Oid collation, bool compa
 							 bool key);
 extern uint64 hash_value(HashColumn *c, Datum value);
 extern void advise_huge_pages(void *ptr, size_t len);
+extern Datum hash_column_keep(HashColumn *c, Datum value, MemoryContext cxt);
 
 #endif							/* ELT_VALUE_HASH_H */
