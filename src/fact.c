@@ -306,7 +306,9 @@ member_spec(FactDim *d, KeySetSpec *spec, int first, StringInfo probe)
 		AttrNumber	attnum = get_attnum(d->rel.relid, lfirst(lc));
 		int32		typmod;
 
-		if (attnum != InvalidAttrNumber)
+		if (attnum == InvalidAttrNumber)
+			n = 0;				/* no set: the pass decides */
+		else
 			get_atttypetypmodcoll(d->rel.relid, attnum, &typids[foreach_current_index(lc)],
 								  &typmod, &collations[foreach_current_index(lc)]);
 	}
