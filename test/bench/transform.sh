@@ -29,7 +29,13 @@
 # they are timed, start from a checkpoint, and run with the same settings;
 # the first comparison runs TRANSFORM_ROUNDS times (default 3), rotating
 # the order of the sides every round, and compares medians, with the lowest
-# and highest per-round ratio.  Data is generated in SQL.
+# and highest per-round ratio.  There each side starts with the source and
+# its own dimension just read and no autovacuum running (settle_reading),
+# so that its time does not depend on the side before it.  Beside the
+# three sides it times the merge's floor (floor_merge.sql): one read of
+# each input and the writes alone (the same close by tid and insert, from
+# changes computed beforehand), which no merge writing these rows into
+# this table can go below.  Data is generated in SQL.
 # Run by "make bench" (scripts/run_bench.sh sets PGHOST, PGPORT, ...).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -45,11 +51,12 @@ settings() {
 # scd2_compare N: the type 2 merge of an N-row source into an N-row
 # dimension (10% changed, 1% new, 1% deleted; deletes closed) by pg_elt,
 # by the hand-written merge and by dbt's snapshot SQL, the three sides
-# alternated (their order rotates every round), each after a checkpoint.
-# Sets SCD2_OURS to pg_elt's median.
+# alternated (their order rotates every round), each after its inputs were
+# read and a checkpoint; then the floor.  Sets SCD2_OURS, SCD2_HAND and
+# SCD2_DBT to the medians.
 scd2_compare() {
 	local n="$1" round
-	local -a ours_all=() hand_all=() dbt_all=()
+	local -a ours_all=() hand_all=() dbt_all=() floor_all=()
 	echo
 	echo "1. type 2 merge, $n-row source into a $n-row dimension"
 	echo "   (10% changed, 1% new, 1% deleted; deletes closed)"
@@ -57,20 +64,27 @@ scd2_compare() {
 	q -v n="$n" -f "$sqldir/setup.sql" >/dev/null
 	for round in $(seq 1 "$rounds"); do
 		echo "  round $round of $rounds"
-		q -c "DROP TABLE IF EXISTS bench.dim_user, bench.dbt_user_snapshot, bench.hand_user"
+		q -c "DROP TABLE IF EXISTS bench.dim_user, bench.dbt_user_snapshot, bench.hand_user, bench.floor_user, bench.floor_changes"
 		q -c "SELECT elt.merge_dimension('bench.dim_user', 'bench.user_v1', '{id}', effective_at => 'updated_at')" >/dev/null
 		q -f "$sqldir/dbt_snapshot_create.sql" >/dev/null
 		q -f "$sqldir/hand_create.sql" >/dev/null
+		q -f "$sqldir/floor_prepare.sql" >/dev/null
 		q -c "VACUUM ANALYZE bench.dim_user" -c "VACUUM ANALYZE bench.dbt_user_snapshot" \
-			-c "VACUUM ANALYZE bench.hand_user" -c "VACUUM ANALYZE bench.user_v2"
+			-c "VACUUM ANALYZE bench.hand_user" -c "VACUUM ANALYZE bench.user_v2" \
+			-c "VACUUM ANALYZE bench.floor_user" -c "VACUUM ANALYZE bench.floor_changes"
 		local order
 		case $((round % 3)) in
 		1) order="ours hand dbt" ;;
 		2) order="hand dbt ours" ;;
 		0) order="dbt ours hand" ;;
 		esac
-		for side in $order; do
-			settle
+		for side in $order floor; do
+			case $side in
+			ours) settle_reading bench.user_v2 bench.dim_user ;;
+			hand) settle_reading bench.user_v2 bench.hand_user ;;
+			dbt) settle_reading bench.user_v2 bench.dbt_user_snapshot ;;
+			floor) settle_reading bench.user_v2 bench.floor_user bench.floor_changes ;;
+			esac
 			case $side in
 			ours)
 				timed "pg_elt merge_dimension" -c \
@@ -85,17 +99,23 @@ scd2_compare() {
 				timed "dbt snapshot SQL (check, hard deletes)" -f "$sqldir/dbt_snapshot_merge.sql"
 				dbt_all+=("$T")
 				;;
+			floor)
+				timed "floor: one read of each input + the writes" -f "$sqldir/floor_merge.sql"
+				floor_all+=("$T")
+				;;
 			esac
 		done
 		q -f "$sqldir/check_same.sql"
 	done
-	local ours hand dbt
+	local ours hand dbt floor
 	ours=$(median "${ours_all[@]}")
 	hand=$(median "${hand_all[@]}")
 	dbt=$(median "${dbt_all[@]}")
 	echo "  median of $rounds rounds: pg_elt $ours s, hand-written $hand s, dbt $dbt s"
 	echo "  ratio pg_elt / hand-written: $(ratio "$ours" "$hand") (rounds $(spread "${ours_all[@]}" "${hand_all[@]}"))   (goal: at most 0.6)"
 	echo "  ratio pg_elt / dbt: $(ratio "$ours" "$dbt") (rounds $(spread "${ours_all[@]}" "${dbt_all[@]}"))   (goal: at most 0.3)"
+	floor=$(median "${floor_all[@]}")
+	echo "  floor $floor s: floor / hand-written $(ratio "$floor" "$hand") (rounds $(spread "${floor_all[@]}" "${hand_all[@]}")), floor / dbt $(ratio "$floor" "$dbt"); pg_elt above the floor: $(awk -v a="$ours" -v b="$floor" 'BEGIN { printf "%.2f", a - b }') s"
 	SCD2_OURS=$ours
 	SCD2_HAND=$hand
 	SCD2_DBT=$dbt
@@ -206,7 +226,7 @@ fi
 if [ "$small" -ne 1000000 ]; then
 	q -v n=1000000 -f "$sqldir/setup.sql" >/dev/null
 fi
-q -c "DROP TABLE IF EXISTS bench.dim_user, bench.dbt_user_snapshot, bench.hand_user"
+q -c "DROP TABLE IF EXISTS bench.dim_user, bench.dbt_user_snapshot, bench.hand_user, bench.floor_user, bench.floor_changes"
 q -c "SELECT elt.merge_dimension('bench.dim_user', 'bench.user_v1', '{id}', effective_at => 'updated_at')" >/dev/null
 q -c "SELECT elt.merge_dimension('bench.dim_user', 'bench.user_v2', '{id}', effective_at => 'updated_at', deletes => 'close')" >/dev/null
 

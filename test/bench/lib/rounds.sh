@@ -4,6 +4,9 @@
 #   timed LABEL ARGS.. q ARGS, printing the wall time; the seconds in $T
 #   ratio A B          A / B with two decimals
 #   settle             CHECKPOINT and sync before a timed side
+#   settle_reading T.. the same after reading the tables T (every side
+#                      starts with its own inputs just read, whatever ran
+#                      before it) and after autovacuum has gone idle
 #   median V...        the median of the values
 #   spread A... B...   the lowest and highest per-round ratio A[i] / B[i]
 
@@ -33,6 +36,23 @@ ratio() {
 settle() {
 	q -c "CHECKPOINT"
 	sync
+}
+
+# settle_reading TABLE...: read each table (into the kernel's cache, and
+# into shared buffers as far as they hold it), wait until no autovacuum
+# worker runs (at most a minute), then settle.  So that a side's time does
+# not depend on which side ran before it: each starts with its own inputs
+# read last and nothing else running.
+settle_reading() {
+	local t i
+	for t in "$@"; do
+		q -c "SELECT count(*) FROM $t" >/dev/null
+	done
+	for i in $(seq 1 120); do
+		[ "$(q -c "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'autovacuum worker'")" = 0 ] && break
+		sleep 0.5
+	done
+	settle
 }
 
 median() {

@@ -31,3 +31,18 @@ SELECT format('  same current rows as the hand-written merge: %s',
 			 SELECT id, name, email, city, segment, score, updated_at, valid_from FROM bench.dim_user
 			  WHERE is_current AND user_key <> -1))
 			THEN 'yes' ELSE 'NO' END);
+-- ... and the floor's writes too.
+SELECT format('  same current rows as the floor''s writes: %s',
+	   CASE WHEN NOT EXISTS (
+			(SELECT id, name, email, city, segment, score, updated_at, valid_from FROM bench.floor_user
+			  WHERE is_current
+			 EXCEPT
+			 SELECT id, name, email, city, segment, score, updated_at, valid_from FROM bench.hand_user
+			  WHERE is_current)
+			UNION ALL
+			(SELECT id, name, email, city, segment, score, updated_at, valid_from FROM bench.hand_user
+			  WHERE is_current
+			 EXCEPT
+			 SELECT id, name, email, city, segment, score, updated_at, valid_from FROM bench.floor_user
+			  WHERE is_current))
+			THEN 'yes' ELSE 'NO' END);
