@@ -57,9 +57,6 @@
 /* Slots read into the table together, their places fetched ahead. */
 #define PLACE_BATCH		16
 
-/* Source rows held while their slots are fetched. */
-#define PROBE_BATCH		8
-
 /* The slots for n entries: at most three quarters full. */
 #define SLOTS_FOR(n)	((size_t) (n) + (n) / 3 + 1024)
 
@@ -105,10 +102,6 @@ typedef struct ProbeTable
 	size_t		nslots;
 	ProbeSlot	pending[PLACE_BATCH];	/* read, not yet placed */
 	int			npending;
-	TupleTableSlot *held[PROBE_BATCH];	/* source rows not yet settled */
-	uint32		held_hash[PROBE_BATCH];
-	bool		held_keyed[PROBE_BATCH];
-	int			nheld;
 	uint32	   *nullkeys;		/* entries with a NULL key part: in no slot */
 	uint32		nnullkeys;
 	uint32		nullkeys_room;
@@ -377,6 +370,11 @@ receiver_noop(DestReceiver *self)
 {
 }
 
+static void
+receiver_noop_startup(DestReceiver *self, int operation, TupleDesc typeinfo)
+{
+}
+
 /*
  * Fill the dimension's side of the joined row from the current row of
  * entry n (0-based), fetched by tid, or with NULLs with n < 0.
@@ -437,15 +435,15 @@ keys_equal(ProbeTable *p, const ProbeSlot *e, Datum *values)
 /*
  * Settle one source row (the source's columns, its effective time and its
  * presence column) against the current rows of its natural key, whose
- * hash is keyhash (keyed false: a key part is NULL, it matches nothing).
+ * hash is keyhash (keyed false: a key part is NULL, it matches nothing),
+ * rowhash being the hash of its compared columns.
  */
 static void
-probe_row(ProbeTable *p, Datum *values, bool *isnull, bool keyed, uint32 keyhash)
+probe_row(ProbeTable *p, Datum *values, bool *isnull, bool keyed, uint32 keyhash,
+		  uint64 rowhash)
 {
 	ClassifyReceiver *r = p->r;
 	bool		matched = false;
-	bool		hashed = false;
-	uint64		rowhash = 0;
 	MemoryContext oldcxt;
 
 	memcpy(p->values, values, sizeof(Datum) * (p->nnames + 1));
@@ -467,11 +465,6 @@ probe_row(ProbeTable *p, Datum *values, bool *isnull, bool keyed, uint32 keyhash
 		e->entry |= SLOT_MATCHED;
 		if (!(e->entry & SLOT_ALWAYS))
 		{
-			if (!hashed)
-			{
-				rowhash = row_hash(p, values, isnull, 0, true);
-				hashed = true;
-			}
 			if (rowhash == e->rowhash)
 			{
 				classify_count(r, CLASS_UNCHANGED);
@@ -496,73 +489,37 @@ probe_row(ProbeTable *p, Datum *values, bool *isnull, bool keyed, uint32 keyhash
 	}
 }
 
-/* Settle the source rows held, their slots asked for as they came. */
-static void
-probe_batch(ProbeTable *p)
-{
-	for (int i = 0; i < p->nheld; i++)
-	{
-		TupleTableSlot *held = p->held[i];
-
-		slot_getallattrs(held);
-		probe_row(p, held->tts_values, held->tts_isnull, p->held_keyed[i], p->held_hash[i]);
-		ExecClearTuple(held);
-	}
-	p->nheld = 0;
-}
-
 /*
- * The probe query's receiver.  Each row's key is hashed and the first
- * slot it will read asked for at once, and the row is held; the rows are
- * settled PROBE_BATCH at a time, so that their slots' cache misses (the
- * table is far larger than the caches) overlap instead of following each
- * other.
+ * The probe query's receiver.  The row's key is hashed and its first slot
+ * asked for at once; the hash of its compared columns, computed next, does
+ * not need the slot, so that the slot's cache miss (the table is far
+ * larger than the caches) overlaps that work.  The row is then settled
+ * where it is, with nothing copied.
  */
 static bool
 probe_receive(TupleTableSlot *slot, DestReceiver *self)
 {
 	ProbeTable *p = (ProbeTable *) self;
 	MemoryContext oldcxt;
-	int			i = p->nheld;
+	uint32		keyhash = 0;
+	uint64		rowhash = 0;
+	bool		keyed;
 
 	slot_getallattrs(slot);
 	oldcxt = MemoryContextSwitchTo(p->rowcxt);
-	p->held_keyed[i] = key_hash(p, slot->tts_values, slot->tts_isnull, 0, p->r->key_attrs,
-								&p->held_hash[i]);
-	MemoryContextSwitchTo(oldcxt);
-	MemoryContextReset(p->rowcxt);
-	if (p->held_keyed[i])
+	keyed = key_hash(p, slot->tts_values, slot->tts_isnull, 0, p->r->key_attrs, &keyhash);
+	if (keyed)
 	{
-		ProbeSlot  *home = &p->slots[slot_home(p, p->held_hash[i])];
+		ProbeSlot  *home = &p->slots[slot_home(p, keyhash)];
 
 		/* the home slot and the next two: most keys are found there */
 		__builtin_prefetch(home);
 		__builtin_prefetch((char *) home + 2 * sizeof(ProbeSlot) + sizeof(ProbeSlot) - 1);
+		rowhash = row_hash(p, slot->tts_values, slot->tts_isnull, 0, true);
 	}
-	ExecCopySlot(p->held[i], slot);
-	if (++p->nheld == PROBE_BATCH)
-		probe_batch(p);
+	MemoryContextSwitchTo(oldcxt);
+	probe_row(p, slot->tts_values, slot->tts_isnull, keyed, keyhash, rowhash);
 	return true;
-}
-
-static void
-probe_startup(DestReceiver *self, int operation, TupleDesc typeinfo)
-{
-	ProbeTable *p = (ProbeTable *) self;
-
-	for (int i = 0; i < PROBE_BATCH; i++)
-		p->held[i] = MakeSingleTupleTableSlot(typeinfo, &TTSOpsMinimalTuple);
-	p->nheld = 0;
-}
-
-static void
-probe_shutdown(DestReceiver *self)
-{
-	ProbeTable *p = (ProbeTable *) self;
-
-	probe_batch(p);
-	for (int i = 0; i < PROBE_BATCH; i++)
-		ExecDropSingleTupleTableSlot(p->held[i]);
 }
 
 /*
@@ -762,8 +719,8 @@ probe_classify(DimMerge *m, ClassifyReceiver *r, const char *sfrom, int width,
 			model_append_names(&q, m->names, "s");
 			appendStringInfo(&q, ", s." WORK_EFF ", s." WORK_IN " FROM %s AS s", sfrom);
 			p->pub.receiveSlot = probe_receive;
-			p->pub.rStartup = probe_startup;
-			p->pub.rShutdown = probe_shutdown;
+			p->pub.rStartup = receiver_noop_startup;
+			p->pub.rShutdown = receiver_noop;
 			(void) internal_sql_exec_caller_into(q.data, &p->pub);
 
 			/* the current rows no source row matched: missing */
