@@ -378,6 +378,30 @@ alloc_seen_bitmap(DimMerge *m, ClassifyReceiver *r)
 }
 
 /*
+ * The dimension's columns the classifying query reads from the current
+ * rows (the surrogate key, the natural key, the managed columns it
+ * classifies by and the compared columns), each after a comma: only those,
+ * so that the join asks the caller for the same column privileges as the
+ * pass in memory (dimension_probe.c), not for every column.
+ */
+static void
+append_joined_columns(StringInfo q, DimMerge *m)
+{
+	ListCell   *lc;
+
+	appendStringInfo(q, ", t.%s, ", m->qsk);
+	model_append_names(q, m->key, "t");
+	if (m->has_inferred)
+		appendStringInfoString(q, ", t." MODEL_IS_INFERRED);
+	if (m->has_deleted)
+		appendStringInfoString(q, ", t." MODEL_IS_DELETED);
+	if (m->scd_type == 2)
+		appendStringInfoString(q, ", t." MODEL_VALID_FROM);
+	foreach(lc, m->scd_type == 0 ? m->attr1 : list_concat(list_copy(m->attr2), m->attr1))
+		appendStringInfo(q, ", %s", model_column_ref("t", ((ModelColumn *) lfirst(lc))->name));
+}
+
+/*
  * The classifying query: the work row (source columns, effective time,
  * surrogate key, tid) of each row of sfrom (alias s, the source's columns
  * plus its effective time, and with full an always-true presence column)
@@ -441,8 +465,9 @@ classify_query(DimMerge *m, const char *sfrom, bool full, bool null_safe,
 	appendStringInfo(&q, " FROM %s AS s", sfrom);
 	if (full)
 	{
-		appendStringInfo(&q, " FULL JOIN (SELECT t.ctid AS " WORK_TID ", * FROM %s AS t WHERE ",
-						 m->target.qualified);
+		appendStringInfoString(&q, " FULL JOIN (SELECT t.ctid AS " WORK_TID);
+		append_joined_columns(&q, m);
+		appendStringInfo(&q, " FROM %s AS t WHERE ", m->target.qualified);
 		append_candidate_rows(&q, m);
 		appendStringInfoString(&q, ") AS t ON ");
 		model_append_key_match(&q, m->key, "t", "s", null_safe);

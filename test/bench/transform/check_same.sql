@@ -16,33 +16,20 @@ SELECT format('  same current rows on both sides: %s (%s current rows, %s versio
 	   (SELECT count(*) FROM bench.dim_user WHERE is_current AND user_key <> -1),
 	   (SELECT count(*) FROM bench.dim_user WHERE user_key <> -1),
 	   (SELECT count(*) FROM bench.dbt_user_snapshot));
--- ... and the hand-written merge too.
-SELECT format('  same current rows as the hand-written merge: %s',
+-- ... and the hand-written merge and the floor's writes too.
+SELECT format($q$SELECT format(%L,
 	   CASE WHEN NOT EXISTS (
 			(SELECT id, name, email, city, segment, score, updated_at, valid_from FROM bench.dim_user
 			  WHERE is_current AND user_key <> -1
 			 EXCEPT
-			 SELECT id, name, email, city, segment, score, updated_at, valid_from FROM bench.hand_user
+			 SELECT id, name, email, city, segment, score, updated_at, valid_from FROM bench.%I
 			  WHERE is_current)
 			UNION ALL
-			(SELECT id, name, email, city, segment, score, updated_at, valid_from FROM bench.hand_user
+			(SELECT id, name, email, city, segment, score, updated_at, valid_from FROM bench.%I
 			  WHERE is_current
 			 EXCEPT
 			 SELECT id, name, email, city, segment, score, updated_at, valid_from FROM bench.dim_user
 			  WHERE is_current AND user_key <> -1))
-			THEN 'yes' ELSE 'NO' END);
--- ... and the floor's writes too.
-SELECT format('  same current rows as the floor''s writes: %s',
-	   CASE WHEN NOT EXISTS (
-			(SELECT id, name, email, city, segment, score, updated_at, valid_from FROM bench.floor_user
-			  WHERE is_current
-			 EXCEPT
-			 SELECT id, name, email, city, segment, score, updated_at, valid_from FROM bench.hand_user
-			  WHERE is_current)
-			UNION ALL
-			(SELECT id, name, email, city, segment, score, updated_at, valid_from FROM bench.hand_user
-			  WHERE is_current
-			 EXCEPT
-			 SELECT id, name, email, city, segment, score, updated_at, valid_from FROM bench.floor_user
-			  WHERE is_current))
-			THEN 'yes' ELSE 'NO' END);
+			THEN 'yes' ELSE 'NO' END)$q$, '  same current rows as ' || side || ': %s', tab, tab)
+  FROM (VALUES ('the hand-written merge', 'hand_user'), ('the floor''s writes', 'floor_user')) AS v (side, tab)
+\gexec
